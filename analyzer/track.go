@@ -1,0 +1,636 @@
+package analyzer
+
+import "time"
+
+// Defaults for the zero Tracker.
+const (
+	DefaultQuiet      = time.Second
+	DefaultMaxDelay   = 10 * time.Second
+	DefaultIdle       = 10 * time.Minute
+	DefaultLinger     = 30 * time.Second
+	DefaultMaxPending = 1 << 16
+	payloadKept       = 256 // bytes of a RST's payload kept (diagnostic text)
+)
+
+// Reset is one RST segment with the evidence around it: the connection as
+// it stood just before the RST, and what followed until the connection
+// went quiet. Heuristics read it and never change it.
+type Reset struct {
+	Packet Packet // the RST itself; Payload is a copy of at most 256 bytes
+	Sender int    // index in Conn.Sides of the side that sent it
+	Conn   Conn   // the connection just before the RST
+	// First is the connection's first reset when this one came later:
+	// the answers a reset connection draws are consequences, not causes.
+	First *Reset
+	// CopyOf is the frame of the original when the same RST was captured
+	// twice (a router's -i any sees a forwarded packet on both sides).
+	CopyOf int64
+	After  Aftermath
+
+	ready bool
+}
+
+// Aftermath is what the connection did after a reset, until it had been
+// quiet for the tracker's Quiet window. Index 0 is the reset's sender,
+// 1 its peer.
+type Aftermath struct {
+	Packets    [2]int64
+	Bytes      [2]int64
+	FirstFrame [2]int64
+	RSTs       [2]int64
+	// SenderLaterFrame is the first non-RST, non-SYN packet its sender
+	// sent after the RST: an endpoint that reset has no connection left to
+	// send on, so such a packet says the RST was not its own.
+	SenderLaterFrame int64
+	Until            int64 // time of the last packet counted
+	Early            bool  // judged before the window closed (table cap, storm)
+}
+
+// TrackStats counts what the tracker did.
+type TrackStats struct {
+	Packets     int64 // TCP segments added
+	Conns       int64 // connections opened
+	Peak        int   // most connections held at once
+	EvictedIdle int64 // left the table after Idle or Linger
+	EvictedCap  int64 // evicted because the table was at MaxConns
+	Copies      int64 // duplicate captures of one packet, ignored
+	Resets      int64
+	Early       int64 // resets judged before their window closed
+}
+
+// Tracker follows TCP connections packet by packet and hands every RST to
+// Emit, in frame order, once the evidence after it is in: when its
+// connection has been quiet for Quiet, MaxDelay after the RST at the
+// latest, or at Flush. Time is capture time, never the wall clock.
+//
+// The zero value is ready to use; a Tracker is not safe for concurrent use.
+type Tracker struct {
+	Quiet      time.Duration // 0: DefaultQuiet
+	MaxDelay   time.Duration // 0: DefaultMaxDelay
+	Idle       time.Duration // a live connection silent this long is dropped; 0: DefaultIdle
+	Linger     time.Duration // an ended one (reset, or FIN both ways) is kept this long; 0: DefaultLinger
+	MaxConns   int           // 0: no cap; past it the oldest idle connection is evicted
+	MaxPending int           // resets awaiting judgement; 0: DefaultMaxPending
+	Emit       func(*Reset)  // receives every reset, in frame order
+
+	conns       map[flowKey]*conn
+	live, ended connList
+	sched       schedule
+	out         []*Reset // frame order; out[head:] not yet emitted
+	head        int
+	now         int64
+	stats       TrackStats
+}
+
+// flowKey names a connection by its two endpoints, lower one first, so
+// both directions find it. Fixed arrays hash without allocating.
+type flowKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+}
+
+type conn struct {
+	Conn
+	key        flowKey
+	prev, next *conn
+	list       *connList
+	first      *Reset
+	open       []*Reset // resets still gathering their aftermath
+	openSince  int64
+	scheduled  bool
+	dead       bool
+}
+
+// Stats returns the counts so far.
+func (t *Tracker) Stats() TrackStats { return t.stats }
+
+// Len returns the number of connections in the table.
+func (t *Tracker) Len() int { return len(t.conns) }
+
+func (t *Tracker) dur(d, def time.Duration) int64 {
+	if d <= 0 {
+		d = def
+	}
+	return int64(d)
+}
+
+// Add tracks one segment. p is not retained: Add copies what it keeps.
+func (t *Tracker) Add(p *Packet) {
+	if t.conns == nil {
+		t.conns = make(map[flowKey]*conn)
+	}
+	t.stats.Packets++
+	if p.TS > t.now {
+		t.now = p.TS
+	}
+	t.expire()
+
+	k, _ := keyOf(p)
+	c := t.conns[k]
+	if c != nil && c.reincarnated(p) {
+		t.drop(c)
+		c = nil
+	}
+	if c == nil {
+		c = t.open(k, p)
+	}
+	dir := uint8(1)
+	if c.Sides[0].Addr == p.Src && c.Sides[0].Port == p.SrcPort {
+		dir = 0
+	}
+	t.add(c, dir, p)
+}
+
+// Flush judges every reset still waiting; call it at the end of a capture.
+func (t *Tracker) Flush() {
+	for _, c := range t.conns {
+		if len(c.open) > 0 {
+			t.closeOpen(c, false)
+		}
+	}
+	for t.sched.len() > 0 {
+		t.sched.pop().c.scheduled = false
+	}
+	t.release()
+}
+
+func keyOf(p *Packet) (flowKey, bool) {
+	if lessEndpoint(p.Src, p.SrcPort, p.Dst, p.DstPort) {
+		return flowKey{a: p.Src, b: p.Dst, pa: p.SrcPort, pb: p.DstPort}, true
+	}
+	return flowKey{a: p.Dst, b: p.Src, pa: p.DstPort, pb: p.SrcPort}, false
+}
+
+func lessEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return pa <= pb
+}
+
+// reincarnated reports whether p, a SYN, opens a new connection on the
+// same four-tuple (port reuse) rather than belonging to c.
+func (c *conn) reincarnated(p *Packet) bool {
+	if p.Flags&(SYN|ACK|RST) != SYN {
+		return false
+	}
+	me := &c.Sides[0]
+	if me.Addr != p.Src || me.Port != p.SrcPort {
+		me = &c.Sides[1]
+	}
+	switch {
+	case c.first != nil, c.Sides[0].FINFrame != 0 && c.Sides[1].FINFrame != 0:
+		return true
+	case me.SYNFrame != 0:
+		return p.Seq != me.ISN
+	default:
+		return me.HasSeq // the tuple carried traffic before, without this SYN
+	}
+}
+
+func (t *Tracker) open(k flowKey, p *Packet) *conn {
+	c := &conn{key: k}
+	c.IPv6 = p.IPv6
+	c.Sides[0] = Side{Addr: p.Src, Port: p.SrcPort, WScale: -1}
+	c.Sides[1] = Side{Addr: p.Dst, Port: p.DstPort, WScale: -1}
+	switch {
+	case p.Flags&(SYN|ACK) == SYN:
+		c.Client = 0
+	case p.Flags&(SYN|ACK) == SYN|ACK:
+		c.Client = 1
+	default:
+		// No handshake: the service port is usually the lower one.
+		c.ClientGuessed = true
+		if p.SrcPort < p.DstPort {
+			c.Client = 1
+		}
+	}
+	c.FirstFrame, c.FirstTS = p.Frame, p.TS
+	t.conns[k] = c
+	t.stats.Conns++
+	if n := len(t.conns); n > t.stats.Peak {
+		t.stats.Peak = n
+	}
+	t.live.pushBack(c)
+	if t.MaxConns > 0 && len(t.conns) > t.MaxConns {
+		victim := t.ended.front
+		if victim == nil || victim == c {
+			victim = t.live.front
+		}
+		if victim != nil && victim != c {
+			t.stats.EvictedCap++
+			t.drop(victim)
+		}
+	}
+	return c
+}
+
+// drop removes c from the table, judging what it still holds.
+func (t *Tracker) drop(c *conn) {
+	if len(c.open) > 0 {
+		t.closeOpen(c, true)
+	}
+	c.list.remove(c)
+	delete(t.conns, c.key)
+	c.dead = true
+}
+
+// expire drops connections past their time and closes the evidence
+// windows of resets whose connection went quiet.
+func (t *Tracker) expire() {
+	idle, linger := t.dur(t.Idle, DefaultIdle), t.dur(t.Linger, DefaultLinger)
+	for c := t.live.front; c != nil && c.LastTS+idle <= t.now; c = t.live.front {
+		t.stats.EvictedIdle++
+		t.drop(c)
+	}
+	for c := t.ended.front; c != nil && c.LastTS+linger <= t.now; c = t.ended.front {
+		t.stats.EvictedIdle++
+		t.drop(c)
+	}
+	for t.sched.len() > 0 && t.sched.top().at <= t.now {
+		c := t.sched.pop().c
+		c.scheduled = false
+		if c.dead || len(c.open) == 0 {
+			continue
+		}
+		if at := t.closeAt(c); at > t.now {
+			t.schedule(c, at)
+			continue
+		}
+		t.closeOpen(c, false)
+	}
+	maxPending := t.MaxPending
+	if maxPending <= 0 {
+		maxPending = DefaultMaxPending
+	}
+	for len(t.out)-t.head > maxPending {
+		r := t.out[t.head]
+		c := t.conns[keyOfReset(r)]
+		if c == nil || r.ready {
+			// Its connection is gone or it waits only for an earlier one.
+			break
+		}
+		t.closeOpen(c, true)
+	}
+}
+
+func keyOfReset(r *Reset) flowKey {
+	k, _ := keyOf(&r.Packet)
+	return k
+}
+
+// closeAt is when c's open resets stop gathering evidence.
+func (t *Tracker) closeAt(c *conn) int64 {
+	at := c.LastTS + t.dur(t.Quiet, DefaultQuiet)
+	if lim := c.openSince + t.dur(t.MaxDelay, DefaultMaxDelay); lim < at {
+		at = lim
+	}
+	return at
+}
+
+func (t *Tracker) schedule(c *conn, at int64) {
+	c.scheduled = true
+	t.sched.push(schedEntry{at: at, c: c})
+}
+
+func (t *Tracker) closeOpen(c *conn, early bool) {
+	for _, r := range c.open {
+		r.ready = true
+		if early {
+			r.After.Early = true
+			t.stats.Early++
+		}
+	}
+	c.open = c.open[:0]
+	t.release()
+}
+
+// release emits the judged resets at the head of the frame-ordered queue.
+func (t *Tracker) release() {
+	for t.head < len(t.out) && t.out[t.head].ready {
+		r := t.out[t.head]
+		t.out[t.head] = nil
+		t.head++
+		if t.Emit != nil {
+			t.Emit(r)
+		}
+	}
+	if t.head == len(t.out) {
+		t.out, t.head = t.out[:0], 0
+	} else if t.head > 1024 && t.head > len(t.out)/2 {
+		n := copy(t.out, t.out[t.head:])
+		clear(t.out[n:])
+		t.out, t.head = t.out[:n], 0
+	}
+}
+
+func (t *Tracker) add(c *conn, dir uint8, p *Packet) {
+	if len(c.open) > 0 && p.TS >= t.closeAt(c) {
+		t.closeOpen(c, false)
+	}
+	copyOf := c.copyOf(dir, p)
+	if copyOf != 0 && p.Flags&RST == 0 {
+		c.Copies++
+		t.stats.Copies++
+		return
+	}
+	for _, r := range c.open {
+		r.After.add(dir == uint8(r.Sender), p)
+	}
+
+	if p.Flags&RST != 0 {
+		t.reset(c, int(dir), p, copyOf)
+		return
+	}
+	kind := c.apply(dir, p)
+	c.touch(p)
+	c.push(summaryOf(p, dir, kind, &c.Sides[dir]))
+	t.moveBack(c)
+}
+
+// reset records a RST: the snapshot is taken before the RST changes
+// anything.
+func (t *Tracker) reset(c *conn, dir int, p *Packet, copyOf int64) {
+	t.stats.Resets++
+	r := &Reset{Packet: *p, Sender: dir, Conn: c.Conn, First: c.first, CopyOf: copyOf}
+	r.Packet.Payload = nil
+	if len(p.Payload) > 0 {
+		r.Packet.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
+	}
+	if c.first == nil {
+		c.first = r
+	}
+	me := &c.Sides[dir]
+	if me.RSTFrame == 0 {
+		me.RSTFrame = p.Frame
+	}
+	me.Packets++
+	me.LastFrame, me.LastTS = p.Frame, p.TS
+	c.Resets++
+	c.touch(p)
+	c.push(summaryOf(p, uint8(dir), KindNew, me))
+
+	if len(c.open) == 0 {
+		c.openSince = p.TS
+	}
+	c.open = append(c.open, r)
+	t.out = append(t.out, r)
+	if !c.scheduled {
+		t.schedule(c, t.closeAt(c))
+	}
+	if c.list != &t.ended {
+		c.list.remove(c)
+		t.ended.pushBack(c)
+	} else {
+		t.moveBack(c)
+	}
+}
+
+func (t *Tracker) moveBack(c *conn) {
+	l := c.list
+	if l == &t.live && c.Sides[0].FINFrame != 0 && c.Sides[1].FINFrame != 0 {
+		l.remove(c)
+		t.ended.pushBack(c)
+		return
+	}
+	l.remove(c)
+	l.pushBack(c)
+}
+
+func (c *conn) touch(p *Packet) {
+	c.Packets++
+	c.LastFrame, c.LastTS = p.Frame, p.TS
+}
+
+// copyOf returns the frame of an identical packet captured just before
+// from the same side, or 0. Copies differ at most by one in TTL (the
+// forwarded copy) and arrive within a millisecond.
+func (c *conn) copyOf(dir uint8, p *Packet) int64 {
+	s, ok := c.last(dir)
+	if !ok || p.TS-s.TS > int64(time.Millisecond) || p.TS < s.TS {
+		return 0
+	}
+	if s.Seq != p.Seq || s.Ack != p.Ack || s.Flags != p.Flags || s.Len != uint32(p.Len) || s.IPID != p.IPID {
+		return 0
+	}
+	if d := int(s.TTL) - int(p.TTL); d < -1 || d > 1 {
+		return 0
+	}
+	if raw := rawWindow(s.Window, c.shift(dir)); raw != uint32(p.Window) {
+		return 0
+	}
+	return s.Frame
+}
+
+func rawWindow(w uint32, shift uint8) uint32 { return w >> shift }
+
+// shift is the window scale that applies to side dir's advertisements,
+// or 0 when unknown (then windows are kept raw).
+func (c *conn) shift(dir uint8) uint8 {
+	a, b := &c.Sides[0], &c.Sides[1]
+	if a.SYNFrame == 0 || b.SYNFrame == 0 || a.WScale < 0 || b.WScale < 0 {
+		return 0
+	}
+	return uint8(min(c.Sides[dir].WScale, 14)) // RFC 7323 §2.3: at most 14
+}
+
+func summaryOf(p *Packet, dir uint8, kind Kind, me *Side) Summary {
+	return Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Len: uint32(p.Len),
+		Window: me.Window, IPID: p.IPID, TTL: p.TTL, Flags: p.Flags, Dir: dir, Kind: kind}
+}
+
+func (a *Aftermath) add(fromSender bool, p *Packet) {
+	i := 1
+	if fromSender {
+		i = 0
+	}
+	a.Packets[i]++
+	a.Bytes[i] += int64(p.Len)
+	if a.FirstFrame[i] == 0 {
+		a.FirstFrame[i] = p.Frame
+	}
+	if p.Flags&RST != 0 {
+		a.RSTs[i]++
+	} else if fromSender && p.Flags&SYN == 0 && a.SenderLaterFrame == 0 {
+		a.SenderLaterFrame = p.Frame
+	}
+	a.Until = p.TS
+}
+
+// apply updates side dir's state with a non-RST segment and returns how
+// the segment was understood.
+func (c *conn) apply(dir uint8, p *Packet) Kind {
+	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	kind := KindNew
+	syn, fin := p.Flags&SYN != 0, p.Flags&FIN != 0
+
+	if syn {
+		if p.Flags&ACK == 0 {
+			c.Client, c.ClientGuessed = int(dir), false
+		} else {
+			if c.SYNACKFrame == 0 {
+				c.SYNACKFrame = p.Frame
+			}
+			if c.ClientGuessed || c.Sides[1-dir].SYNFrame == 0 {
+				c.Client, c.ClientGuessed = int(1-dir), false
+			}
+		}
+		if me.SYNFrame == 0 {
+			me.SYNFrame, me.ISN = p.Frame, p.Seq
+			me.WScale, me.MSS, me.SACKPerm, me.TSOpt = p.WScale, p.MSS, p.SACKPerm, p.HasTS
+		}
+	}
+
+	// Sequence space.
+	end := p.Seq + uint32(p.Len)
+	if syn {
+		end++
+	}
+	if fin {
+		end++
+	}
+	var fresh int64
+	switch {
+	case !me.HasSeq:
+		me.HasSeq, me.NextSeq, fresh = true, end, int64(p.Len)
+	case seqGT(end, me.NextSeq):
+		fresh = int64(p.Len)
+		if seqLT(p.Seq, me.NextSeq) {
+			fresh = SeqDiff(me.NextSeq, p.Seq+uint32(p.Len))
+			if fresh < 0 {
+				fresh = 0
+			}
+			me.Retrans++ // partly a retransmission
+			me.LastRetransFrame = p.Frame
+		}
+		me.NextSeq = end
+	default:
+		kind = c.classifyOld(dir, p)
+	}
+	switch kind {
+	case KindRetrans:
+		me.Retrans++
+		me.LastRetransFrame = p.Frame
+		if me.RetransRun == 0 {
+			me.RetransRunFrame = p.Frame
+		}
+		me.RetransRun++
+	case KindKeepalive:
+		me.Keepalives++
+		if me.KeepaliveRun == 0 {
+			me.KeepaliveFrame = p.Frame
+		}
+		me.KeepaliveRun++
+	case KindProbe:
+		peer.Stall.Probes++
+	}
+	if kind != KindKeepalive {
+		me.KeepaliveRun = 0
+	}
+	peer.KeepaliveRun = 0 // the peer's probes, if any, were answered
+
+	if fresh > 0 {
+		me.Bytes += fresh
+		me.LastDataFrame, me.LastDataTS = p.Frame, p.TS
+		if me.FirstDataFrame == 0 {
+			me.FirstDataFrame = p.Frame
+		}
+		if me.Unanswered == 0 { // a new run: what does it answer?
+			me.UnansweredFrame, me.UnansweredMsgs = p.Frame, 0
+			me.AnsweredMsgs = peer.UnansweredMsgs
+		}
+		me.Unanswered += fresh
+		if p.Flags&PSH != 0 {
+			me.UnansweredMsgs++
+		}
+		peer.Unanswered, peer.UnansweredFrame, peer.UnansweredMsgs = 0, 0, 0
+	}
+	if p.Len > 0 {
+		me.DataPackets++
+	}
+
+	// Acknowledgements.
+	if p.Flags&ACK != 0 {
+		if !me.HasAck || seqGT(p.Ack, me.AckHi) {
+			if me.HasAck {
+				peer.RetransRun, peer.RetransRunFrame = 0, 0
+			}
+			me.HasAck, me.AckHi = true, p.Ack
+		}
+		if peer.FINFrame != 0 && peer.FINAckedFrame == 0 && seqGT(p.Ack, peer.FINSeq) {
+			peer.FINAckedFrame = p.Frame
+		}
+		if c.SYNACKFrame != 0 && c.AckedFrame == 0 && !syn && int(dir) == c.Client &&
+			c.Sides[1-dir].SYNFrame != 0 && p.Ack == c.Sides[1-dir].ISN+1 {
+			c.AckedFrame = p.Frame
+		}
+	}
+
+	// Window: never scaled on a SYN (RFC 7323 §2.2).
+	if !syn {
+		sh := c.shift(dir)
+		w := uint32(p.Window) << sh
+		me.Window, me.Scaled = w, c.Sides[0].SYNFrame != 0 && c.Sides[1].SYNFrame != 0
+		me.MaxWindow = max(me.MaxWindow, w)
+		if p.Window == 0 {
+			me.ZeroWindows++
+			if !me.Stall.Active() {
+				me.Stall = Stall{StartFrame: p.Frame, StartTS: p.TS}
+			}
+			me.Stall.Adverts++
+		} else if me.Stall.Active() {
+			me.Stall.EndFrame, me.Stall.EndTS = p.Frame, p.TS
+		}
+	} else {
+		me.Window = uint32(p.Window)
+		me.MaxWindow = max(me.MaxWindow, me.Window)
+	}
+
+	if fin && me.FINFrame == 0 {
+		me.FINFrame, me.FINTS, me.FINSeq = p.Frame, p.TS, p.Seq+uint32(p.Len)
+	}
+
+	// Who sent it: TTL and IP ID of the endpoint's own packets.
+	if me.MaxTTL == 0 {
+		me.FirstTTL, me.MinTTL, me.MaxTTL = p.TTL, p.TTL, p.TTL
+	}
+	me.LastTTL = p.TTL
+	me.MinTTL, me.MaxTTL = min(me.MinTTL, p.TTL), max(me.MaxTTL, p.TTL)
+	if !p.IPv6 {
+		me.LastIPID = p.IPID
+		me.IPIDs++
+		if p.IPID == 0 {
+			me.ZeroIPIDs++
+		}
+	}
+	me.Packets++
+	me.LastFrame, me.LastTS = p.Frame, p.TS
+	return kind
+}
+
+// classifyOld says what a segment that carries nothing new is.
+func (c *conn) classifyOld(dir uint8, p *Packet) Kind {
+	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	una := me.NextSeq
+	if peer.HasAck {
+		una = peer.AckHi
+	}
+	small := p.Len <= 1 && p.Flags&(SYN|FIN) == 0
+	switch {
+	case small && peer.Stall.Active() && (p.Seq == una || p.Seq == una-1):
+		// Linux probes a zero window with seq = snd_una, no data
+		// (tcp_xmit_probe_skb, urgent=1); others send one byte.
+		return KindProbe
+	case small && p.Seq == una-1:
+		// Keepalive: seq = snd_una-1, zero or one byte (RFC 1122 4.2.3.6).
+		return KindKeepalive
+	case p.Len > 0 || p.Flags&(SYN|FIN) != 0:
+		return KindRetrans
+	}
+	if s, ok := c.last(dir); ok && s.Ack == p.Ack && s.Len == 0 && rawWindow(s.Window, c.shift(dir)) == uint32(p.Window) {
+		return KindDupAck
+	}
+	return KindNew
+}

@@ -1,0 +1,343 @@
+package heuristics
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rstwhy/rstwhy/analyzer"
+)
+
+// Cause is a stable identifier for why a RST was sent. The strings are
+// data: reports, tests and users' scripts match on them.
+type Cause string
+
+const (
+	UnreadDataClose       Cause = "unread_data_close"
+	LingerAbort           Cause = "linger_abort"
+	ZeroWindowAbort       Cause = "zero_window_abort"
+	ConnectionRefused     Cause = "connection_refused"
+	NoSocket              Cause = "no_socket"
+	DataAfterClose        Cause = "data_after_close"
+	KeepaliveTimeout      Cause = "keepalive_timeout"
+	RetransmissionTimeout Cause = "retransmission_timeout"
+	TimewaitRST           Cause = "timewait_rst"
+	MiddleboxReset        Cause = "middlebox_reset"
+	InvalidSegment        Cause = "invalid_segment"
+	Unknown               Cause = "unknown"
+)
+
+// Causes lists every cause, in the order reports summarize them.
+func Causes() []Cause {
+	return []Cause{UnreadDataClose, LingerAbort, ZeroWindowAbort, ConnectionRefused, NoSocket,
+		DataAfterClose, KeepaliveTimeout, RetransmissionTimeout, TimewaitRST, MiddleboxReset,
+		InvalidSegment, Unknown}
+}
+
+// Verdict is what rstwhy says about one RST.
+type Verdict struct {
+	Cause      Cause
+	Confidence float64 // 0..1
+	// KernelReason is the Linux sk_rst_reason (include/net/rstreason.h)
+	// that this evidence points to, or "" when no kernel sent it or the
+	// evidence does not say.
+	KernelReason string
+	Evidence     []string
+	Resetter     string // "client" or "server"
+	State        analyzer.State
+	Followup     bool
+	Signals      Signals
+}
+
+// Signals are the raw measurements at the RST, whatever the cause.
+type Signals struct {
+	// PeerUnanswered is the data the peer sent after the resetter last
+	// sent data: data in flight toward the resetter, acknowledged or not,
+	// that it never answered.
+	PeerUnanswered int64 `json:"peer_bytes_unanswered"`
+	// PeerUnacked is the peer's data the resetter had not acknowledged.
+	PeerUnacked int64 `json:"peer_bytes_unacked"`
+	// ResetterUnacked is the resetter's data the peer had not yet
+	// acknowledged: what the peer may now lose (the "ERROR" reply that
+	// never gets read).
+	ResetterUnacked int64  `json:"resetter_bytes_unacked"`
+	ZeroWindow      bool   `json:"zero_window_before"`
+	ZeroWindowBy    string `json:"zero_window_by,omitempty"`
+	ResetterFIN     bool   `json:"resetter_sent_fin"`
+	PeerFIN         bool   `json:"peer_sent_fin"`
+	// SinceLast is the time from the previous packet of either side to
+	// the RST: how immediate it was.
+	SinceLastMS    float64 `json:"ms_since_last_packet"`
+	SincePeerMS    float64 `json:"ms_since_peer_packet"`
+	Retransmits    int64   `json:"resetter_retransmits"`
+	KeepaliveRun   int64   `json:"resetter_keepalives_unanswered"`
+	Handshake      bool    `json:"handshake_seen"`
+	TTL            uint8   `json:"ttl"`
+	ResetterTTLMin uint8   `json:"resetter_ttl_min,omitempty"`
+	ResetterTTLMax uint8   `json:"resetter_ttl_max,omitempty"`
+	IPID           uint16  `json:"ip_id"`
+}
+
+// Rule recognizes one cause.
+type Rule struct {
+	Cause Cause
+	// Kernel is the sk_rst_reason the signature points to on Linux.
+	Kernel string
+	// Match returns a Finding with a confidence in (0, 1] when the reset
+	// fits, or the zero Finding.
+	Match func(v *View) Finding
+}
+
+// Finding is a rule's answer for one reset.
+type Finding struct {
+	Confidence float64
+	Evidence   []string
+	Kernel     string // overrides Rule.Kernel when the evidence says more
+}
+
+func rules() []Rule {
+	return []Rule{
+		refusedRule,
+		middleboxRule,
+		keepaliveRule,
+		zeroWindowRule,
+		retransRule,
+		timewaitRule,
+		dataAfterCloseRule,
+		invalidRule,
+		noSocketRule,
+		unreadRule,
+		lingerRule,
+	}
+}
+
+// Explain judges one reset.
+func Explain(r *analyzer.Reset) Verdict {
+	v := newView(r)
+	out := Verdict{
+		Cause:    Unknown,
+		Resetter: v.Me,
+		State:    r.Conn.StateOf(r.Sender),
+		Signals:  v.signals(),
+	}
+	if r.First != nil || r.CopyOf != 0 {
+		return v.followup(out)
+	}
+	best := 0.0
+	for _, rule := range rules() {
+		f := rule.Match(v)
+		if f.Confidence > best {
+			best = f.Confidence
+			out.Cause, out.Confidence, out.KernelReason, out.Evidence = rule.Cause, f.Confidence, rule.Kernel, f.Evidence
+			if f.Kernel != "" {
+				out.KernelReason = f.Kernel
+			}
+		}
+	}
+	if out.Cause == Unknown {
+		out.Confidence = 0
+		out.Evidence = v.unknownEvidence()
+	}
+	return out
+}
+
+// followup labels a RST of a connection that was already reset: it takes
+// the first reset's cause, and says what it answered.
+func (v *View) followup(out Verdict) Verdict {
+	r := v.R
+	first := r.First
+	if r.CopyOf != 0 && first == nil {
+		first = r
+	}
+	out.Followup = true
+	if r.CopyOf != 0 {
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"frame %d is the RST of frame %d captured a second time (TTL %d): a copy seen on another interface, not a new reset",
+			r.Packet.Frame, r.CopyOf, r.Packet.TTL))
+	}
+	if first != r {
+		fv := Explain(first)
+		out.Cause, out.Confidence = fv.Cause, fv.Confidence
+		if r.CopyOf != 0 {
+			out.KernelReason = fv.KernelReason
+		}
+		if r.CopyOf == 0 {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"follow-up of the RST at frame %d (%s, %s)", first.Packet.Frame, fv.Cause, v.nameOf(first.Sender)))
+			if v.replyShape() {
+				out.KernelReason = "NO_SOCKET"
+				out.Evidence = append(out.Evidence, fmt.Sprintf(
+					"it answers the %s's segment at frame %d: a reset connection has no socket left, so each later segment draws a RST",
+					v.Peer, v.LastPeer.Frame))
+			}
+		}
+		return out
+	}
+	// A copy of the first reset: judge the original's evidence.
+	cp := *r
+	cp.CopyOf = 0
+	fv := Explain(&cp)
+	out.Cause, out.Confidence, out.KernelReason = fv.Cause, fv.Confidence, fv.KernelReason
+	return out
+}
+
+// View is a reset with the facts every rule needs worked out once.
+type View struct {
+	R         *analyzer.Reset
+	C         *analyzer.Conn
+	RST       *analyzer.Packet
+	Me, Peer  string // "client" / "server": the resetter and its peer
+	M, P      *analyzer.Side
+	Recent    []analyzer.Summary
+	LastPeer  *analyzer.Summary // the peer's last packet before the RST
+	LastMe    *analyzer.Summary // the resetter's last packet before the RST
+	LastAny   *analyzer.Summary
+	Exchanged bool // both sides had sent packets
+}
+
+func newView(r *analyzer.Reset) *View {
+	v := &View{R: r, C: &r.Conn, RST: &r.Packet}
+	v.M, v.P = &r.Conn.Sides[r.Sender], &r.Conn.Sides[1-r.Sender]
+	v.Me, v.Peer = v.nameOf(r.Sender), v.nameOf(1-r.Sender)
+	v.Recent = r.Conn.Recent()
+	for i := len(v.Recent) - 1; i >= 0; i-- {
+		s := &v.Recent[i]
+		if v.LastAny == nil {
+			v.LastAny = s
+		}
+		if int(s.Dir) == r.Sender && v.LastMe == nil {
+			v.LastMe = s
+		}
+		if int(s.Dir) != r.Sender && v.LastPeer == nil {
+			v.LastPeer = s
+		}
+	}
+	v.Exchanged = v.M.Packets > 0 && v.P.Packets > 0
+	return v
+}
+
+func (v *View) nameOf(side int) string {
+	if side == v.R.Conn.Client {
+		return "client"
+	}
+	return "server"
+}
+
+// replyShape: the RST answers the peer's last segment the way a host
+// with no matching socket does (tcp_v4_send_reset, RFC 9293 §3.5.2): seq
+// is that segment's ACK, and no ACK flag; or, for a segment without ACK,
+// seq 0 and an ACK of the segment.
+func (v *View) replyShape() bool {
+	if v.LastPeer == nil {
+		return false
+	}
+	lp := v.LastPeer
+	if lp.Flags&analyzer.ACK != 0 {
+		return v.RST.Flags&analyzer.ACK == 0 && v.RST.Seq == lp.Ack
+	}
+	return v.RST.Flags&analyzer.ACK != 0 && v.RST.Seq == 0 && v.RST.Ack == lp.Seq+lp.Len+synfin(lp.Flags)
+}
+
+// activeShape: the RST continues the resetter's own sequence space, as an
+// abort from an open socket does (tcp_send_active_reset: seq = snd_nxt,
+// RST+ACK).
+func (v *View) activeShape() bool {
+	return v.M.HasSeq && v.RST.Flags&analyzer.ACK != 0 && v.RST.Seq == v.M.NextSeq
+}
+
+func synfin(f analyzer.Flags) uint32 {
+	n := uint32(0)
+	if f&analyzer.SYN != 0 {
+		n++
+	}
+	if f&analyzer.FIN != 0 {
+		n++
+	}
+	return n
+}
+
+// sinceLast is the time from the previous packet of either side to the RST.
+func (v *View) sinceLast() time.Duration {
+	if v.LastAny == nil {
+		return 0
+	}
+	return time.Duration(v.RST.TS - v.LastAny.TS)
+}
+
+func (v *View) signals() Signals {
+	s := Signals{
+		PeerUnanswered: v.P.Unanswered,
+		ResetterFIN:    v.M.FINFrame != 0,
+		PeerFIN:        v.P.FINFrame != 0,
+		Retransmits:    v.M.RetransRun,
+		KeepaliveRun:   v.M.KeepaliveRun,
+		Handshake:      v.C.Handshake(),
+		TTL:            v.RST.TTL,
+		ResetterTTLMin: v.M.MinTTL,
+		ResetterTTLMax: v.M.MaxTTL,
+		IPID:           v.RST.IPID,
+	}
+	if v.P.HasSeq && v.M.HasAck {
+		s.PeerUnacked = max(0, analyzer.SeqDiff(v.M.AckHi, v.P.NextSeq))
+	}
+	if v.M.HasSeq && v.P.HasAck {
+		s.ResetterUnacked = max(0, analyzer.SeqDiff(v.P.AckHi, v.M.NextSeq))
+	}
+	switch {
+	case v.M.Stall.StartFrame != 0:
+		s.ZeroWindow, s.ZeroWindowBy = true, v.Me
+	case v.P.Stall.StartFrame != 0:
+		s.ZeroWindow, s.ZeroWindowBy = true, v.Peer
+	}
+	s.SinceLastMS = ms(v.sinceLast())
+	if v.LastPeer != nil {
+		s.SincePeerMS = ms(time.Duration(v.RST.TS - v.LastPeer.TS))
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// unknownEvidence says what was seen when no rule fits, so the user can
+// judge for themselves.
+func (v *View) unknownEvidence() []string {
+	var ev []string
+	if !v.C.Handshake() {
+		ev = append(ev, "the capture starts mid-connection: no handshake seen")
+	}
+	if v.LastPeer != nil {
+		ev = append(ev, fmt.Sprintf("the %s's last packet before it was frame %d (%s, %d bytes)",
+			v.Peer, v.LastPeer.Frame, v.LastPeer.Flags, v.LastPeer.Len))
+	} else {
+		ev = append(ev, fmt.Sprintf("no packet of the %s precedes it", v.Peer))
+	}
+	ev = append(ev, fmt.Sprintf("RST seq %d ack %d from the %s matches no known signature",
+		v.RST.Seq, v.RST.Ack, v.Me))
+	return ev
+}
+
+// bytes renders a byte count for evidence.
+func bytes(n int64) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func frames(a, b int64) string {
+	if a == b || b == 0 {
+		return fmt.Sprintf("frame %d", a)
+	}
+	return fmt.Sprintf("frames %d-%d", a, b)
+}
+
+func since(a, b int64) string {
+	d := time.Duration(b - a)
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.2f s", d.Seconds()), ".00 s")
+}

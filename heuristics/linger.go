@@ -1,0 +1,38 @@
+package heuristics
+
+import (
+	"fmt"
+)
+
+// lingerRule: an abortive close with nothing left unread.
+//
+// Wire: RST+ACK continuing the resetter's sequence (seq = snd_nxt), no FIN
+// from it before, and no peer data it had not answered.
+// Linux: close() on a socket with SO_LINGER {on, 0} calls tcp_disconnect,
+// which sends tcp_send_active_reset with reason TCP_STATE; so do `ss -K`
+// and a listener closed with connections still in its accept queue.
+var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *View) Finding {
+	if v.M.FINFrame != 0 || !v.activeShape() {
+		return Finding{}
+	}
+	ev := []string{fmt.Sprintf("frame %d: RST+ACK from the %s at its next sequence number, with no FIN before it: an abortive close (SO_LINGER {on, 0})",
+		v.RST.Frame, v.Me)}
+	conf := 0.6
+	switch {
+	case v.P.Unanswered > 0 && v.Me == "client":
+		ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", bytes(v.P.Unanswered), v.P.UnansweredFrame))
+		conf = 0.5
+	case v.P.Unanswered > 0, v.oneReplyToMany():
+		return Finding{Confidence: 0.3, Evidence: ev}
+	case v.M.LastDataFrame != 0 && v.M.LastDataFrame >= v.P.LastDataFrame:
+		ev = append(ev, fmt.Sprintf("nothing was left unread: the %s's last data (frame %d) came after all of the %s's", v.Me, v.M.LastDataFrame, v.Peer))
+		conf = 0.7
+	case v.P.Bytes == 0:
+		ev = append(ev, fmt.Sprintf("the %s had sent no data to leave unread", v.Peer))
+		conf = 0.65
+	}
+	if v.LastAny != nil {
+		ev = append(ev, fmt.Sprintf("%s after the previous packet (frame %d)", since(v.LastAny.TS, v.RST.TS), v.LastAny.Frame))
+	}
+	return Finding{Confidence: conf, Evidence: ev}
+}}

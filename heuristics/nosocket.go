@@ -1,0 +1,40 @@
+package heuristics
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rstwhy/rstwhy/analyzer"
+)
+
+// noSocketRule: a RST from a host that no longer knows the connection.
+//
+// Wire: the RST answers the peer's last segment the way a host without a
+// socket does: seq = that segment's ACK and no ACK flag (RFC 9293 §3.5.2),
+// from a side that sent nothing on the connection before, or whose own
+// traffic stopped long ago (crash, restart, lost NAT or load-balancer
+// state, a process gone after close).
+// Linux: tcp_v4_rcv finds no socket; tcp_v4_send_reset, reason NO_SOCKET.
+var noSocketRule = Rule{Cause: NoSocket, Kernel: "NO_SOCKET", Match: func(v *View) Finding {
+	lp := v.LastPeer
+	if lp == nil || lp.Flags&analyzer.SYN != 0 && lp.Flags&analyzer.ACK == 0 || !v.replyShape() {
+		return Finding{}
+	}
+	ev := []string{fmt.Sprintf("frame %d: RST with seq %d = the ack of the %s's segment at frame %d, and no ACK flag: the reply of a host with no socket for it",
+		v.RST.Frame, v.RST.Seq, v.Peer, lp.Frame)}
+	switch {
+	case v.M.Packets == 0 && !v.C.Handshake():
+		ev = append(ev, fmt.Sprintf("the %s sent nothing on this connection before in the capture", v.Me))
+		return Finding{Confidence: 0.8, Evidence: ev}
+	case v.M.Packets == 0:
+		ev = append(ev, fmt.Sprintf("the %s never answered the handshake it is now resetting", v.Me))
+		return Finding{Confidence: 0.75, Evidence: ev}
+	}
+	gap := time.Duration(v.RST.TS - v.M.LastTS)
+	ev = append(ev, fmt.Sprintf("the %s's previous packet was frame %d, %s before: it had the connection then and has lost it since (restart, crash, lost NAT or load-balancer state)",
+		v.Me, v.M.LastFrame, since(v.M.LastTS, v.RST.TS)))
+	if gap > 5*time.Second {
+		return Finding{Confidence: 0.7, Evidence: ev}
+	}
+	return Finding{Confidence: 0.6, Evidence: ev}
+}}

@@ -1,0 +1,34 @@
+package heuristics
+
+import (
+	"fmt"
+
+	"github.com/rstwhy/rstwhy/analyzer"
+)
+
+// refusedRule: a RST answering a SYN.
+//
+// Wire: the client's SYN (no ACK) is the last thing the server received and
+// the server sent nothing before; RST+ACK with seq 0 and ack = SYN seq + 1
+// (RFC 9293 §3.10.7.1: the reply to a segment without ACK).
+// Linux: no listener on the port; tcp_v4_rcv finds no socket and
+// tcp_v4_send_reset answers with reason NO_SOCKET.
+var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: func(v *View) Finding {
+	lp := v.LastPeer
+	if lp == nil || lp.Flags&(analyzer.SYN|analyzer.ACK) != analyzer.SYN || v.M.Packets > 0 {
+		return Finding{}
+	}
+	conf := 0.9
+	ev := []string{fmt.Sprintf("frame %d: the %s's SYN to port %d", lp.Frame, v.Peer, v.RST.SrcPort)}
+	if v.RST.Flags&analyzer.ACK != 0 && v.RST.Ack == lp.Seq+1 {
+		conf = 0.95
+		ev = append(ev, fmt.Sprintf("frame %d: RST+ACK acknowledging exactly that SYN (ack %d), %s later: nothing listens on the port",
+			v.RST.Frame, v.RST.Ack, since(lp.TS, v.RST.TS)))
+	} else {
+		ev = append(ev, fmt.Sprintf("frame %d: RST %s later, though its ack %d does not match the SYN", v.RST.Frame, since(lp.TS, v.RST.TS), v.RST.Ack))
+	}
+	if n := v.P.Packets; n > 1 {
+		ev = append(ev, fmt.Sprintf("the %s had sent the SYN %d times", v.Peer, n))
+	}
+	return Finding{Confidence: conf, Evidence: ev}
+}}

@@ -1,0 +1,29 @@
+package heuristics
+
+import "fmt"
+
+// timewaitRule: a RST from a closed socket's TIME_WAIT remnant.
+//
+// Wire: both sides had sent FIN and the resetter's FIN was acknowledged
+// (the resetter is in TIME_WAIT); a later segment of the peer drew a RST
+// answering it. Data sent after the resetter's FIN but before the peer's
+// own FIN is data_after_close, whatever the kernel's substate.
+// Linux: tcp_timewait_state_process returns TCP_TW_RST for a segment it
+// cannot accept: reason TCP_TIMEWAIT_SOCKET.
+var timewaitRule = Rule{Cause: TimewaitRST, Kernel: "TCP_TIMEWAIT_SOCKET", Match: func(v *View) Finding {
+	lp := v.LastPeer
+	if v.M.FINFrame == 0 || v.M.FINAckedFrame == 0 || v.P.FINFrame == 0 || lp == nil ||
+		lp.Frame <= v.M.FINAckedFrame || lp.Frame <= v.P.FINFrame {
+		return Finding{}
+	}
+	ev := []string{
+		fmt.Sprintf("frame %d: the %s closed (FIN); frame %d: the %s acknowledged it; frame %d: the %s closed too", v.M.FINFrame, v.Me, v.M.FINAckedFrame, v.Peer, v.P.FINFrame, v.Peer),
+		fmt.Sprintf("frame %d: a later segment of the %s (%s, %s) reached the closed socket's TIME_WAIT remnant", lp.Frame, v.Peer, lp.Flags, bytes(int64(lp.Len))),
+		fmt.Sprintf("frame %d: the remnant answered with RST", v.RST.Frame),
+	}
+	conf := 0.8
+	if !v.replyShape() {
+		conf = 0.6
+	}
+	return Finding{Confidence: conf, Evidence: ev}
+}}

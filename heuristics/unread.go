@@ -1,0 +1,79 @@
+package heuristics
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rstwhy/rstwhy/analyzer"
+)
+
+// unreadRule: the resetter closed its socket with received data unread.
+//
+// Wire: RST+ACK from the resetter at its snd_nxt, no FIN before it, and
+// one of these traces of data left in its receive buffer:
+//   - its advertised window shrank as the peer's data arrived (the
+//     application was not reading), down to zero at worst;
+//   - the server resets with the client's request unanswered;
+//   - the RST acknowledges data the resetter had not acknowledged yet
+//     (it arrived just before close);
+//   - the peer sent several messages and the resetter answered with one
+//     reply and reset at once (read one, reply "ERROR", close).
+//
+// Linux: tcp_close() finds data in the receive queue (data_was_unread) and
+// sends RST instead of FIN: tcp_send_active_reset, reason
+// TCP_ABORT_ON_CLOSE (RFC 2525 §2.17, RFC 1122 4.2.2.13). A listener
+// closed with the connection still in its accept queue leaves the request
+// unread too, with reason TCP_STATE; the wire cannot tell them apart.
+var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Match: func(v *View) Finding {
+	if v.M.FINFrame != 0 || !v.activeShape() {
+		return Finding{}
+	}
+	var ev []string
+	conf := 0.0
+	shrunk := v.M.Scaled && v.M.MaxWindow > 0 && v.P.Bytes > 0 && v.M.Window <= v.M.MaxWindow*3/4
+	if shrunk {
+		ev = append(ev, fmt.Sprintf("the %s's advertised window fell from %s to %s as the %s's data arrived: its application was not reading",
+			v.Me, bytes(int64(v.M.MaxWindow)), bytes(int64(v.M.Window)), v.Peer))
+		conf = 0.85
+	}
+	if v.P.Unanswered > 0 {
+		s := fmt.Sprintf("the %s sent %s from frame %d on that the %s never answered", v.Peer, bytes(v.P.Unanswered), v.P.UnansweredFrame, v.Me)
+		if v.M.LastDataFrame != 0 {
+			s += fmt.Sprintf(" (its last data was frame %d)", v.M.LastDataFrame)
+		} else {
+			s += fmt.Sprintf(" (it never sent data; a listener closed with the connection in its accept queue looks the same)")
+		}
+		ev = append(ev, s)
+		if v.Me == "server" {
+			conf = max(conf, 0.8)
+		}
+	}
+	if v.P.Unanswered > 0 && v.M.HasAck && analyzer.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
+		ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
+			bytes(analyzer.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+		conf = max(conf, 0.7)
+	}
+	if conf == 0 && v.oneReplyToMany() {
+		ev = append(ev, fmt.Sprintf("the %s sent %d messages; the %s answered them with a single reply (frame %d) and reset %s after it: read one, replied, closed with the rest unread",
+			v.Peer, v.M.AnsweredMsgs, v.Me, v.M.LastDataFrame, since(v.M.LastDataTS, v.RST.TS)))
+		conf = 0.55
+	}
+	if conf == 0 {
+		return Finding{}
+	}
+	ev = append(ev, fmt.Sprintf("frame %d: RST+ACK from the %s with no FIN before it, %s after the previous packet: close() with data unread",
+		v.RST.Frame, v.Me, since(v.LastAny.TS, v.RST.TS)))
+	if u := v.signals().ResetterUnacked; u > 0 {
+		ev = append(ev, fmt.Sprintf("the %s's last %s were not yet acknowledged: the %s may never read them", v.Me, bytes(u), v.Peer))
+	}
+	return Finding{Confidence: conf, Evidence: ev}
+}}
+
+// oneReplyToMany: the peer sent several messages, the resetter answered
+// them with a single reply and reset within a few milliseconds of it, with
+// nothing arriving since: the shape of a server that reads one message,
+// writes an error and closes with the others still in its buffer.
+func (v *View) oneReplyToMany() bool {
+	return v.P.Unanswered == 0 && v.M.AnsweredMsgs >= 2 && v.M.UnansweredMsgs == 1 &&
+		time.Duration(v.RST.TS-v.M.LastDataTS) < 10*time.Millisecond
+}

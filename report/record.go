@@ -1,0 +1,111 @@
+package report
+
+import (
+	"time"
+
+	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/heuristics"
+)
+
+// SchemaVersion is the version of the JSON record schema. Fields may be
+// added within a version; changing or removing one makes a new version.
+const SchemaVersion = 1
+
+// TimeFormat is RFC 3339 with nanoseconds, always nine digits, so that
+// times sort as strings.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Record is one RST, explained. Field names are the stable schema.
+type Record struct {
+	Capture       string             `json:"capture"`
+	Frame         int64              `json:"frame"` // 1-based, as Wireshark numbers frames
+	Time          string             `json:"time"`
+	Src           string             `json:"src"`
+	Sport         uint16             `json:"sport"`
+	Dst           string             `json:"dst"`
+	Dport         uint16             `json:"dport"`
+	Flags         string             `json:"flags"`
+	Seq           uint32             `json:"seq"`
+	Ack           uint32             `json:"ack"`
+	Client        string             `json:"client"` // address:port
+	Server        string             `json:"server"`
+	Resetter      string             `json:"resetter"` // "client" or "server"
+	ClientGuessed bool               `json:"client_guessed"`
+	State         string             `json:"state"`
+	Cause         string             `json:"cause"`
+	Confidence    float64            `json:"confidence"`
+	KernelReason  string             `json:"kernel_reason"`
+	Evidence      []string           `json:"evidence"`
+	Signals       heuristics.Signals `json:"signals"`
+	Followup      bool               `json:"followup"`
+	FollowupOf    int64              `json:"followup_of,omitempty"` // frame of the connection's first RST
+	CopyOf        int64              `json:"copy_of,omitempty"`     // frame of the same RST captured earlier
+
+	// Recent is the connection's last packets up to the RST, for ladder
+	// diagrams; not part of the JSON schema yet.
+	Recent []analyzer.Summary `json:"-"`
+}
+
+// NewRecord joins a reset and its verdict.
+func NewRecord(capture string, r *analyzer.Reset, v heuristics.Verdict) Record {
+	p := &r.Packet
+	c := &r.Conn
+	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
+	rec := Record{
+		Capture:       capture,
+		Frame:         p.Frame,
+		Time:          time.Unix(0, p.TS).UTC().Format(TimeFormat),
+		Src:           p.SrcAddr().String(),
+		Sport:         p.SrcPort,
+		Dst:           p.DstAddr().String(),
+		Dport:         p.DstPort,
+		Flags:         p.Flags.String(),
+		Seq:           p.Seq,
+		Ack:           p.Ack,
+		Client:        endpoint(cl.Addr, cl.Port, c.IPv6),
+		Server:        endpoint(sv.Addr, sv.Port, c.IPv6),
+		Resetter:      v.Resetter,
+		ClientGuessed: c.ClientGuessed,
+		State:         string(v.State),
+		Cause:         string(v.Cause),
+		Confidence:    round2(v.Confidence),
+		KernelReason:  v.KernelReason,
+		Evidence:      v.Evidence,
+		Signals:       v.Signals,
+		Followup:      v.Followup,
+		CopyOf:        r.CopyOf,
+		Recent:        append(c.Recent(), analyzer.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID}),
+	}
+	if r.First != nil {
+		rec.FollowupOf = r.First.Packet.Frame
+	}
+	if rec.Evidence == nil {
+		rec.Evidence = []string{}
+	}
+	return rec
+}
+
+func endpoint(a [16]byte, port uint16, v6 bool) string {
+	p := analyzer.Packet{Src: a, IPv6: v6}
+	addr := p.SrcAddr()
+	if v6 {
+		return "[" + addr.String() + "]:" + itoa(int(port))
+	}
+	return addr.String() + ":" + itoa(int(port))
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [8]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }

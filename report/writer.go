@@ -1,0 +1,190 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/rstwhy/rstwhy/heuristics"
+)
+
+// Capture sums up one input file.
+type Capture struct {
+	File        string `json:"file"`
+	Format      string `json:"format,omitempty"`
+	Compression string `json:"compression,omitempty"`
+	Frames      int64  `json:"frames"`
+	TCP         int64  `json:"tcp_segments"`
+	Conns       int64  `json:"connections"`
+	Resets      int64  `json:"resets"`
+	Undecodable int64  `json:"undecodable"`
+	// UndecodableFrames are the first few undecodable frames.
+	UndecodableFrames []int64 `json:"undecodable_frames,omitempty"`
+	Evicted           int64   `json:"evicted_connections"`
+	Early             int64   `json:"resets_judged_early"`
+	// Warning says where a damaged capture stopped being readable;
+	// everything before it was analysed.
+	Warning string `json:"warning,omitempty"`
+	// Error says why a capture could not be read at all.
+	Error string `json:"error,omitempty"`
+}
+
+// Writer renders records as they are judged, then the captures' summary.
+type Writer interface {
+	Record(r Record) error
+	// Close writes what comes after the records and flushes.
+	Close(captures []Capture) error
+}
+
+// NewWriter returns the writer for a format: "table", "json" or "jsonl".
+func NewWriter(format string, w io.Writer) (Writer, error) {
+	switch format {
+	case "jsonl":
+		return &jsonlWriter{enc: newEncoder(w)}, nil
+	case "json":
+		return &jsonWriter{w: w}, nil
+	case "table":
+		return &tableWriter{w: w}, nil
+	}
+	return nil, fmt.Errorf("unknown format %q (want table, json or jsonl)", format)
+}
+
+func newEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
+}
+
+// jsonlWriter streams one object a reset: a pipeline can act on the first
+// RST of a large capture before the last is read.
+type jsonlWriter struct{ enc *json.Encoder }
+
+func (j *jsonlWriter) Record(r Record) error          { return j.enc.Encode(r) }
+func (j *jsonlWriter) Close(captures []Capture) error { return nil }
+
+// jsonWriter collects everything into one document.
+type jsonWriter struct {
+	w    io.Writer
+	recs []Record
+}
+
+func (j *jsonWriter) Record(r Record) error { j.recs = append(j.recs, r); return nil }
+
+func (j *jsonWriter) Close(captures []Capture) error {
+	if j.recs == nil {
+		j.recs = []Record{}
+	}
+	doc := struct {
+		Schema   int            `json:"schema_version"`
+		Captures []Capture      `json:"captures"`
+		Summary  map[string]int `json:"summary"`
+		Resets   []Record       `json:"resets"`
+	}{SchemaVersion, captures, countCauses(j.recs), j.recs}
+	enc := newEncoder(j.w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// countCauses counts first resets by cause; follow-ups are consequences
+// and are counted apart.
+func countCauses(recs []Record) map[string]int {
+	m := map[string]int{}
+	for _, r := range recs {
+		if r.Followup {
+			m["followup"]++
+			continue
+		}
+		m[r.Cause]++
+	}
+	return m
+}
+
+// tableWriter prints one row a reset, then a summary by cause.
+type tableWriter struct {
+	w    io.Writer
+	recs []Record
+}
+
+func (t *tableWriter) Record(r Record) error { t.recs = append(t.recs, r); return nil }
+
+func (t *tableWriter) Close(captures []Capture) error {
+	multi := len(captures) > 1
+	header := []string{"frame", "time", "client -> server", "resetter", "state", "cause", "conf", "key evidence"}
+	if multi {
+		header = append([]string{"capture"}, header...)
+	}
+	tab := tablewriter.NewTable(t.w,
+		tablewriter.WithHeader(header),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+		tablewriter.WithColumnMax(60),
+	)
+	for _, r := range t.recs {
+		cause := r.Cause
+		if r.Followup {
+			cause += " (follow-up)"
+		}
+		ev := ""
+		if len(r.Evidence) > 0 {
+			ev = r.Evidence[0]
+		}
+		row := []string{fmt.Sprint(r.Frame), r.Time[11:26], r.Client + " -> " + r.Server,
+			r.Resetter, r.State, cause, fmt.Sprintf("%.2f", r.Confidence), ev}
+		if multi {
+			row = append([]string{r.Capture}, row...)
+		}
+		if err := tab.Append(row); err != nil {
+			return err
+		}
+	}
+	if len(t.recs) > 0 {
+		if err := tab.Render(); err != nil {
+			return err
+		}
+	}
+	return t.summary(captures)
+}
+
+func (t *tableWriter) summary(captures []Capture) error {
+	var b strings.Builder
+	counts := countCauses(t.recs)
+	var total int
+	for _, n := range counts {
+		total += n
+	}
+	fmt.Fprintf(&b, "\n%d resets in %d capture(s)", total, len(captures))
+	if total > 0 {
+		b.WriteString(":")
+	}
+	b.WriteString("\n")
+	for _, c := range heuristics.Causes() {
+		if n := counts[string(c)]; n > 0 {
+			fmt.Fprintf(&b, "  %-24s %d\n", c, n)
+		}
+	}
+	if n := counts["followup"]; n > 0 {
+		fmt.Fprintf(&b, "  %-24s %d (answers drawn by an earlier reset)\n", "follow-ups", n)
+	}
+	sorted := append([]Capture(nil), captures...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Error == "" && sorted[j].Error != "" })
+	for _, c := range sorted {
+		switch {
+		case c.Error != "":
+			fmt.Fprintf(&b, "failed: %s: %s\n", c.File, c.Error)
+		case c.Warning != "":
+			fmt.Fprintf(&b, "damaged: %s: %s\n", c.File, c.Warning)
+		}
+		if c.Undecodable > 0 {
+			fmt.Fprintf(&b, "%s: %d undecodable frames (first: %v)\n", c.File, c.Undecodable, c.UndecodableFrames)
+		}
+		if c.Evicted > 0 || c.Early > 0 {
+			fmt.Fprintf(&b, "%s: %d connections evicted at the table cap, %d resets judged early\n", c.File, c.Evicted, c.Early)
+		}
+	}
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
