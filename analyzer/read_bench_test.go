@@ -1,0 +1,68 @@
+package analyzer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// BenchmarkRead reads whole captures from memory; MB/s is of the
+// decompressed stream, so compressed variants show the decompressor's cost.
+func BenchmarkRead(b *testing.B) {
+	var recs []Raw
+	for i, f := range mtuFrames(b) {
+		recs = append(recs, Raw{Frame: int64(i + 1), TS: int64(i) * 1000, Link: f.link, Data: f.data, OrigLen: len(f.data)})
+	}
+	mtu := pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, recs).data
+	mtu = bytes.Repeat(mtu[24:], 40) // 7680 records under one header
+	mtu = append(pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, nil).data, mtu...)
+	ng := ngFile(binary.LittleEndian, recs).data
+	sets := []struct {
+		name string
+		data []byte
+		size int
+	}{
+		{"pcap-mtu", mtu, len(mtu)},
+		{"pcap-mtu.gz", gzipped(b, mtu), len(mtu)},
+		{"pcap-mtu.zst", zstded(b, mtu), len(mtu)},
+		{"pcapng-mtu", ng, len(ng)},
+	}
+	for _, name := range []string{"zeek_ssh_ssh.pcap", "ppa_http_espn_fail.pcapng"} {
+		if c, err := os.ReadFile(filepath.Join(corpusDir, name)); err == nil {
+			sets = append(sets, struct {
+				name string
+				data []byte
+				size int
+			}{name, c, len(c)})
+		}
+	}
+	for _, s := range sets {
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(int64(s.size))
+			b.ReportAllocs()
+			frames := 0
+			for b.Loop() {
+				r, err := NewReader(bytes.NewReader(s.data))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for {
+					_, err := r.Next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					frames++
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
+		})
+	}
+}

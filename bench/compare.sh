@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# compare.sh: time rstwhy against the decoding ceiling, tcpdump, tcptrace
+# and tshark on one synthetic capture, and print a Markdown table.
+#
+#   bash bench/compare.sh [SIZE]        # from the repository root; SIZE defaults to 1G
+#
+# Environment:
+#   SIZE=1G          capture size (K, M, G suffixes; the argument wins)
+#   SEED=1           gencap seed
+#   CONNS=20000      gencap -conns
+#   KEEP=1           keep the work directory under bench/out/
+#   SKIP_TSHARK=1    do not run tshark
+#   TSHARK_MAX=256M  above this size tshark reads a cut of the file (TSHARK_CUT)
+#   TSHARK_CUT=100M  size of that cut
+#   TIMEOUT=3600     seconds any one tool may run
+#
+# Every figure is whole-process, from /usr/bin/time -v: wall-clock seconds
+# and peak RSS, start-up and output included. The file is read from the
+# page cache (each row reads it once, untimed, first). See bench/README.md.
+set -euo pipefail
+# The braces make bash read the whole script before running it, so that
+# editing the file during a run cannot change what the run does.
+{
+
+SIZE=${1:-${SIZE:-1G}}
+SEED=${SEED:-1}
+CONNS=${CONNS:-20000}
+KEEP=${KEEP:-0}
+SKIP_TSHARK=${SKIP_TSHARK:-0}
+TSHARK_MAX=${TSHARK_MAX:-256M}
+TSHARK_CUT=${TSHARK_CUT:-100M}
+TIMEOUT=${TIMEOUT:-3600}
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+say() { printf 'compare: %s\n' "$*" >&2; }
+
+# bytes turns 100M / 1G / 4096 into a byte count (powers of 1024).
+bytes() {
+	local s=${1^^}
+	s=${s%B}
+	s=${s%I}
+	case $s in
+	*K) echo $(( ${s%K} * 1024 )) ;;
+	*M) echo $(( ${s%M} * 1024 * 1024 )) ;;
+	*G) echo $(( ${s%G} * 1024 * 1024 * 1024 )) ;;
+	*) echo $(( s )) ;;
+	esac
+}
+
+load=$(cut -d ' ' -f 1-3 /proc/loadavg)
+
+# --- tools -------------------------------------------------------------
+sudo=
+if [[ $(id -u) != 0 ]] && command -v sudo >/dev/null; then
+	sudo=sudo
+fi
+missing=()
+command -v tcpdump >/dev/null || missing+=(tcpdump)
+command -v tcptrace >/dev/null || missing+=(tcptrace)
+[[ -x /usr/bin/time ]] || missing+=(time)
+if [[ $SKIP_TSHARK != 1 ]]; then
+	command -v tshark >/dev/null || missing+=(tshark)
+fi
+if ((${#missing[@]})); then
+	if command -v apt-get >/dev/null; then
+		say "installing ${missing[*]}"
+		$sudo apt-get update -qq >/dev/null || say "apt-get update failed"
+		for p in "${missing[@]}"; do
+			# One at a time: a package missing from the archive must not
+			# stop the others.
+			DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$p" >/dev/null ||
+				say "could not install $p"
+		done
+	else
+		say "no apt-get: cannot install ${missing[*]}"
+	fi
+fi
+if [[ ! -x /usr/bin/time ]]; then
+	say "/usr/bin/time is required (Debian package: time)"
+	exit 1
+fi
+
+# --- work directory ----------------------------------------------------
+mkdir -p bench/out
+work=$(mktemp -d bench/out/run.XXXXXX)
+cleanup() {
+	if [[ $KEEP == 1 ]]; then
+		say "kept $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+
+# --- build -------------------------------------------------------------
+say "building"
+go build -o "$work/gencap" ./internal/gencap
+go build -o "$work/ceiling" ./bench/ceiling
+rstwhy_note=
+if [[ -d cmd/rstwhy ]]; then
+	if ! go build -o "$work/rstwhy" ./cmd/rstwhy 2>"$work/rstwhy-build.log"; then
+		rstwhy_note="did not build: $(head -n 1 "$work/rstwhy-build.log")"
+		rm -f "$work/rstwhy"
+	fi
+else
+	rstwhy_note="./cmd/rstwhy does not exist yet"
+fi
+
+# --- capture -----------------------------------------------------------
+file=$work/bench.pcap
+say "generating $SIZE (seed $SEED, $CONNS connections at once)"
+"$work/gencap" -size "$SIZE" -seed "$SEED" -conns "$CONNS" -o "$file" 2>"$work/gencap.log"
+gencap_summary=$(cat "$work/gencap.log")
+file_bytes=$(stat -c %s "$file")
+
+# --- measuring ---------------------------------------------------------
+# Results, one row per tool, in run order.
+declare -a row_name row_secs row_bytes row_pkts row_rss row_rsts row_note
+
+# measure NAME BYTES PACKETS CMD...: run CMD under /usr/bin/time -v and
+# the timeout, stdout to $stdout, and add a row. A tool that fails gets a
+# row saying so; the script goes on.
+measure() {
+	local name=$1 nbytes=$2 npkts=$3
+	shift 3
+	local tv=$work/t.$RANDOM rc=0
+	say "running $name"
+	# Warm the page cache first: every row should time CPU work, not
+	# whichever disk read the row before it left undone.
+	cat "$warm" >/dev/null
+	/usr/bin/time -v -o "$tv" timeout "$TIMEOUT" "$@" >"$stdout" 2>"$work/err" || rc=$?
+	local el rss
+	el=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tv")
+	rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tv")
+	rm -f "$tv"
+	# h:mm:ss or m:ss.ss to seconds
+	el=$(awk -v t="$el" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')
+	row_name+=("$name")
+	row_secs+=("$el")
+	row_bytes+=("$nbytes")
+	row_pkts+=("$npkts")
+	row_rss+=("$rss")
+	row_rsts+=("")
+	if ((rc == 124)); then
+		row_note+=("timed out after ${TIMEOUT}s")
+	elif ((rc != 0)); then
+		row_note+=("failed (exit $rc): $(head -c 120 "$work/err" | tr '\n|' '  ')")
+	else
+		row_note+=("")
+	fi
+	last_rc=$rc
+}
+set_last() { # set_last FIELD VALUE: fill the last row's RSTs or note
+	local i=$((${#row_name[@]} - 1))
+	case $1 in
+	rsts) row_rsts[i]=$2 ;;
+	note) row_note[i]=${row_note[i]:+${row_note[i]}; }$2 ;;
+	esac
+}
+skip() { # skip NAME NOTE: a row for a tool that did not run
+	row_name+=("$1")
+	row_secs+=("")
+	row_bytes+=("")
+	row_pkts+=("")
+	row_rss+=("")
+	row_rsts+=("")
+	row_note+=("$2")
+}
+
+warm=$file
+stdout=/dev/null
+measure "cat (read the file)" "$file_bytes" "" cat "$file"
+stdout=$work/out
+
+measure "ceiling (bench/ceiling)" "$file_bytes" "" "$work/ceiling" "$file"
+packets=$(awk '$1 == "packets" {print $2}' "$work/out")
+set_last rsts "$(awk '$1 == "rsts" {print $2}' "$work/out")"
+set_last note "$(awk '$1 == "flows" {print $2}' "$work/out") flows"
+if [[ -z $packets ]]; then
+	say "the ceiling printed no packet count"
+	exit 1
+fi
+row_pkts[0]=$packets
+row_pkts[1]=$packets
+
+if [[ -x $work/rstwhy ]]; then
+	for j in 1 "$(nproc)"; do
+		stdout=/dev/null
+		measure "rstwhy analyze -j $j" "$file_bytes" "$packets" \
+			"$work/rstwhy" analyze --format jsonl -j "$j" "$file"
+		stdout=$work/out
+		if ((last_rc == 0)); then
+			# Counted in a second, untimed run: the timed one writes
+			# to /dev/null like the others.
+			lines=$("$work/rstwhy" analyze --format jsonl -j "$j" "$file" | wc -l) || lines=
+			set_last rsts "${lines// /} lines"
+		fi
+	done
+else
+	skip "rstwhy analyze -j 1" "$rstwhy_note"
+	skip "rstwhy analyze -j $(nproc)" "$rstwhy_note"
+fi
+
+measure "tcpdump (RST filter)" "$file_bytes" "$packets" \
+	tcpdump -nr "$file" 'tcp[tcpflags] & tcp-rst != 0'
+((last_rc == 0)) && set_last rsts "$(wc -l <"$work/out" | tr -d ' ')"
+set_last note "BPF tcp[] matches IPv4 only: IPv6 RSTs not counted"
+
+if command -v tcptrace >/dev/null; then
+	measure "tcptrace -n" "$file_bytes" "$packets" tcptrace -n "$file"
+	if ((last_rc == 0)); then
+		set_last note "$(awk '/packets seen/ {print $1 " packets seen"; exit}' "$work/out")"
+	fi
+else
+	skip "tcptrace -n" "not installed"
+fi
+
+if [[ $SKIP_TSHARK == 1 ]]; then
+	skip "tshark (RST filter)" "SKIP_TSHARK=1"
+elif ! command -v tshark >/dev/null; then
+	skip "tshark (RST filter)" "not installed"
+else
+	tfile=$file tbytes=$file_bytes tpkts=$packets tnote=
+	if ((file_bytes > $(bytes "$TSHARK_MAX"))); then
+		# The same seed at a smaller size writes the same packets and
+		# stops sooner: the cut is the first TSHARK_CUT of the file.
+		tfile=$work/cut.pcap
+		"$work/gencap" -size "$TSHARK_CUT" -seed "$SEED" -conns "$CONNS" -o "$tfile" 2>"$work/cut.log"
+		tbytes=$(stat -c %s "$tfile")
+		tpkts=$(awk '{print $2; exit}' "$work/cut.log")
+		tnote="on the first $TSHARK_CUT (gencap -size $TSHARK_CUT, same seed); figures per MB of that cut"
+	fi
+	warm=$tfile
+	measure "tshark (RST filter)" "$tbytes" "$tpkts" \
+		tshark -r "$tfile" -Y 'tcp.flags.reset==1' -T fields -e frame.number
+	((last_rc == 0)) && set_last rsts "$(wc -l <"$work/out" | tr -d ' ')"
+	[[ -n $tnote ]] && set_last note "$tnote"
+	rm -f "$work/cut.pcap"
+fi
+rm -f "$work/out" "$work/err"
+
+# --- report ------------------------------------------------------------
+mbps() { # mbps BYTES SECS
+	awk -v b="$1" -v s="$2" 'BEGIN { if (b == "" || s == "" || s <= 0) print ""; else printf "%.1f", b / 1e6 / s }'
+}
+pps() { # pps PACKETS SECS
+	awk -v p="$1" -v s="$2" 'BEGIN { if (p == "" || s == "" || s <= 0) print ""; else printf "%.0f", p / s }'
+}
+ratio() { # ratio A B: A/B
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) print ""; else printf "%.2f", a / b }'
+}
+
+n=${#row_name[@]}
+declare -a row_mbps
+ceiling_mbps= tshark_mbps=
+for ((i = 0; i < n; i++)); do
+	row_mbps[i]=$(mbps "${row_bytes[i]}" "${row_secs[i]}")
+	[[ -n ${row_note[i]} && ${row_note[i]} == failed* ]] && row_mbps[i]=
+	case ${row_name[i]} in
+	ceiling*) ceiling_mbps=${row_mbps[i]} ;;
+	tshark*) tshark_mbps=${row_mbps[i]} ;;
+	esac
+done
+
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+echo "## rstwhy benchmark, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "- machine: $(nproc) CPUs, ${cpu:-unknown CPU}, $mem memory, Linux $(uname -r); load average at start $load"
+echo "- $(go version)"
+versions=
+for p in tcpdump tcptrace tshark; do
+	v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+	versions+="${versions:+, }$p ${v:-?}"
+done
+echo "- tools: $versions"
+echo "- capture: $(awk -v b="$file_bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'), $packets packets, pcap (µs), Ethernet; gencap -size $SIZE -seed $SEED -conns $CONNS"
+echo "- ${gencap_summary#gencap: }"
+echo
+echo "| tool | seconds | MB/s | packets/s | peak RSS (MiB) | RSTs found | × tshark | × ceiling | note |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+for ((i = 0; i < n; i++)); do
+	rss=
+	[[ -n ${row_rss[i]} ]] && rss=$(awk -v k="${row_rss[i]}" 'BEGIN { printf "%.0f", k / 1024 }')
+	pk=$(pps "${row_pkts[i]}" "${row_secs[i]}")
+	[[ -z ${row_mbps[i]} ]] && pk=
+	vt= vc=
+	case ${row_name[i]} in
+	rstwhy*)
+		vt=$(ratio "${row_mbps[i]}" "$tshark_mbps")
+		vc=$(ratio "${row_mbps[i]}" "$ceiling_mbps")
+		;;
+	esac
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+		"${row_name[i]}" "${row_secs[i]}" "${row_mbps[i]}" "$pk" "$rss" \
+		"${row_rsts[i]}" "${vt:+${vt}×}" "${vc:+${vc}×}" "${row_note[i]}"
+done
+echo
+echo "MB = 10^6 bytes of the capture file. × columns compare MB/s."
+exit
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/rstwhy/rstwhy/internal/truth"
+)
+
+// causeOf maps the kernel's reason for the first RST of a connection to the
+// cause rstwhy must report; a scenario's causes map overrides it. The
+// mapping is the project's decision, written down here, never read back
+// from rstwhy.
+func causeOf(s *scenario, reason *string, fr truth.Frame) string {
+	if reason == nil {
+		return "middlebox_reset" // no kernel stack sent it: REJECT or a forger
+	}
+	if c, ok := s.causes[*reason]; ok {
+		return c
+	}
+	switch *reason {
+	case "TCP_ABORT_ON_CLOSE":
+		return "unread_data_close"
+	case "TCP_STATE", "TCP_ABORT_ON_LINGER":
+		return "linger_abort"
+	case "TCP_DISCONNECT_WITH_DATA":
+		return "linger_abort"
+	case "NO_SOCKET":
+		// A RST answering a SYN acks it and, having nothing to
+		// acknowledge, carries seq 0 (RFC 9293 §3.10.7.1).
+		if fr.Flags == "R." && fr.Seq == 0 {
+			return "connection_refused"
+		}
+		return "no_socket"
+	case "TCP_ABORT_ON_DATA":
+		return "data_after_close"
+	case "TCP_TIMEWAIT_SOCKET":
+		return "timewait_rst"
+	case "TCP_KEEPALIVE_TIMEOUT":
+		return "keepalive_timeout"
+	case "TCP_INVALID_ACK_SEQUENCE", "TCP_FLAGS", "INVALID_SYN", "TCP_RFC7323_PAWS",
+		"TCP_TOO_OLD_ACK", "TCP_ACK_UNSENT_DATA", "TCP_OLD_ACK":
+		return "invalid_segment"
+	}
+	return "unknown"
+}
+
+// label reads the RST frames of the capture and pairs each with the
+// tcp_send_reset event of the same (src, dst) in order.
+func label(j job, t topo, capture string, evs []*event) (*truth.File, error) {
+	frames, err := truth.Resets(capture)
+	if err != nil {
+		return nil, err
+	}
+	format := "pcap"
+	if j.v.ng() {
+		format = "pcapng"
+	}
+	f := &truth.File{
+		Scenario:       j.s.name,
+		Variant:        string(j.v),
+		Description:    j.s.desc,
+		Capture:        truth.Capture{File: filepath.Base(capture), Point: j.v.point(), Format: format},
+		Client:         t.client(),
+		Server:         t.server(),
+		Resets:         []truth.Reset{},
+		UnmatchedTrace: []truth.TraceEvent{},
+		// Every scenario runs one clean exchange first (agent.clean).
+		CleanConnections: 1 + j.s.moreClean,
+	}
+	type connKey [2]netip.AddrPort
+	first := map[connKey]truth.Reset{}
+	byFrame := map[int64]int{} // frame → index in f.Resets
+	for i, fr := range frames {
+		src := netip.AddrPortFrom(netip.MustParseAddr(fr.Src), fr.Sport)
+		dst := netip.AddrPortFrom(netip.MustParseAddr(fr.Dst), fr.Dport)
+		r := truth.Reset{
+			Frame: fr.Frame, Time: fr.Time.Format("2006-01-02T15:04:05.000000000Z07:00"),
+			Src: fr.Src, Sport: fr.Sport, Dst: fr.Dst, Dport: fr.Dport, Seq: fr.Seq, Ack: fr.Ack, Flags: fr.Flags,
+		}
+		if c, ok := copyOf(frames[:i], fr); ok {
+			orig := f.Resets[byFrame[c.Frame]]
+			r.Resetter, r.KernelReason, r.KernelState, r.Cause, r.Followup = orig.Resetter, orig.KernelReason, orig.KernelState, orig.Cause, orig.Followup
+			r.CopyOf = c.Frame
+			r.Note = "the same RST seen on the router's other interface (TTL one lower)"
+			byFrame[fr.Frame] = len(f.Resets)
+			f.Resets = append(f.Resets, r)
+			continue
+		}
+		ev := pick(evs, src, dst, fr.Flags)
+		switch {
+		case ev == nil:
+			r.Resetter = truth.Middlebox
+		case src.Addr().String() == t.client():
+			r.Resetter = truth.Client
+		default:
+			r.Resetter = truth.Server
+		}
+		if ev != nil {
+			reason, state := ev.reason, ev.state
+			r.KernelReason, r.KernelState = &reason, &state
+		}
+		key := connKey{src, dst}
+		if dst.Addr().Less(src.Addr()) || (dst.Addr() == src.Addr() && dst.Port() < src.Port()) {
+			key = connKey{dst, src}
+		}
+		if p, ok := first[key]; ok {
+			r.Followup = true
+			r.Cause = p.Cause
+			r.Note = "a consequence of the connection's first RST (frame " + strconv.FormatInt(p.Frame, 10) + ")"
+		} else {
+			r.Cause = causeOf(j.s, r.KernelReason, fr)
+			if r.KernelReason != nil {
+				r.Note = j.s.notes[*r.KernelReason]
+			} else {
+				r.Note = j.s.notes[""]
+			}
+		}
+		byFrame[fr.Frame] = len(f.Resets)
+		f.Resets = append(f.Resets, r)
+		if _, ok := first[key]; !ok {
+			first[key] = r
+		}
+	}
+	for _, e := range evs {
+		if !e.used {
+			f.UnmatchedTrace = append(f.UnmatchedTrace, truth.TraceEvent{Src: e.src.String(), Dst: e.dst.String(), State: e.state, Reason: e.reason})
+		}
+	}
+	return f, nil
+}
+
+// copyOf finds an earlier frame that is the same RST seen again: a router
+// captured with -i any sees a forwarded packet on the way in and on the way
+// out, one hop (TTL) apart, microseconds later.
+func copyOf(earlier []truth.Frame, fr truth.Frame) (truth.Frame, bool) {
+	for i := len(earlier) - 1; i >= 0; i-- {
+		e := earlier[i]
+		if e.Src == fr.Src && e.Dst == fr.Dst && e.Sport == fr.Sport && e.Dport == fr.Dport &&
+			e.Seq == fr.Seq && e.Ack == fr.Ack && e.Flags == fr.Flags &&
+			e.TTL == fr.TTL+1 && fr.Time.Sub(e.Time) < 10*time.Millisecond {
+			return e, true
+		}
+	}
+	return truth.Frame{}, false
+}
+
+// active are the reasons of tcp_send_active_reset: a socket aborting on its
+// own always sends RST+ACK. The other reasons answer a segment and send a
+// bare RST when that segment carried an ACK (RFC 9293 §3.10.7.1).
+var active = map[string]bool{
+	"TCP_ABORT_ON_CLOSE": true, "TCP_STATE": true, "TCP_ABORT_ON_LINGER": true, "TCP_ABORT_ON_MEMORY": true,
+	"TCP_KEEPALIVE_TIMEOUT": true, "TCP_DISCONNECT_WITH_DATA": true,
+}
+
+// pick takes the oldest unused event of the same direction whose kind fits
+// the flags. The trace is merged from per-CPU buffers, so two resets sent
+// within microseconds on two CPUs may be listed in the other order than on
+// the wire; the flags tell an abort from a reply.
+func pick(evs []*event, src, dst netip.AddrPort, flags string) *event {
+	// An RST+ACK goes to an abort first: a reply RST+ACK answers a
+	// segment without ACK, which within a connection is rare.
+	passes := []func(*event) bool{func(e *event) bool { return active[e.reason] }, func(*event) bool { return true }}
+	if flags != "R." {
+		passes = []func(*event) bool{func(e *event) bool { return !active[e.reason] }}
+	}
+	for _, fits := range passes {
+		for _, e := range evs {
+			if !e.used && e.src == src && e.dst == dst && fits(e) {
+				e.used = true
+				return e
+			}
+		}
+	}
+	return nil
+}
