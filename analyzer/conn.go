@@ -209,9 +209,8 @@ func (c *Conn) StateOf(dir int) State {
 }
 
 // seq comparisons modulo 2^32 (RFC 9293 §3.4).
-func seqLT(a, b uint32) bool  { return int32(a-b) < 0 }
-func seqLEQ(a, b uint32) bool { return int32(a-b) <= 0 }
-func seqGT(a, b uint32) bool  { return int32(a-b) > 0 }
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 
 // SeqDiff returns b-a as a signed distance in sequence space.
 func SeqDiff(a, b uint32) int64 { return int64(int32(b - a)) }

@@ -324,13 +324,6 @@ func bytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func frames(a, b int64) string {
-	if a == b || b == 0 {
-		return fmt.Sprintf("frame %d", a)
-	}
-	return fmt.Sprintf("frames %d-%d", a, b)
-}
-
 func since(a, b int64) string {
 	d := time.Duration(b - a)
 	switch {

@@ -41,7 +41,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 		if v.M.LastDataFrame != 0 {
 			s += fmt.Sprintf(" (its last data was frame %d)", v.M.LastDataFrame)
 		} else {
-			s += fmt.Sprintf(" (it never sent data; a listener closed with the connection in its accept queue looks the same)")
+			s += " (it never sent data; a listener closed with the connection in its accept queue looks the same)"
 		}
 		ev = append(ev, s)
 		if v.Me == "server" {
