@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -112,7 +113,7 @@ type tableWriter struct {
 func (t *tableWriter) Record(r Record) error { t.recs = append(t.recs, r); return nil }
 
 func (t *tableWriter) Close(captures []Capture) error {
-	multi := len(captures) > 1
+	multi := len(captures) > 1 || t.multiCapture()
 	header := []string{"frame", "time", "client -> server", "resetter", "state", "cause", "conf", "key evidence"}
 	if multi {
 		header = append([]string{"capture"}, header...)
@@ -120,8 +121,8 @@ func (t *tableWriter) Close(captures []Capture) error {
 	tab := tablewriter.NewTable(t.w,
 		tablewriter.WithHeader(header),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNormal),
-		tablewriter.WithColumnMax(60),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
 	)
 	for _, r := range t.recs {
 		cause := r.Cause
@@ -130,12 +131,12 @@ func (t *tableWriter) Close(captures []Capture) error {
 		}
 		ev := ""
 		if len(r.Evidence) > 0 {
-			ev = r.Evidence[0]
+			ev = clip(r.Evidence[0], 70)
 		}
 		row := []string{fmt.Sprint(r.Frame), r.Time[11:26], r.Client + " -> " + r.Server,
 			r.Resetter, r.State, cause, fmt.Sprintf("%.2f", r.Confidence), ev}
 		if multi {
-			row = append([]string{r.Capture}, row...)
+			row = append([]string{filepath.Base(r.Capture)}, row...)
 		}
 		if err := tab.Append(row); err != nil {
 			return err
@@ -146,7 +147,53 @@ func (t *tableWriter) Close(captures []Capture) error {
 			return err
 		}
 	}
+	if err := t.evidence(); err != nil {
+		return err
+	}
 	return t.summary(captures)
+}
+
+// evidence lists every reset's full evidence under the table, so that a
+// pasted report carries the frames to check.
+func (t *tableWriter) evidence() error {
+	var b strings.Builder
+	for _, r := range t.recs {
+		if r.Followup {
+			continue
+		}
+		fmt.Fprintf(&b, "\n")
+		if t.multiCapture() {
+			fmt.Fprintf(&b, "%s ", filepath.Base(r.Capture))
+		}
+		fmt.Fprintf(&b, "frame %d: %s reset by the %s (%s, confidence %.2f", r.Frame, r.Cause, r.Resetter, r.State, r.Confidence)
+		if r.KernelReason != "" {
+			fmt.Fprintf(&b, ", Linux %s", r.KernelReason)
+		}
+		b.WriteString(")\n")
+		for _, e := range r.Evidence {
+			fmt.Fprintf(&b, "  - %s\n", e)
+		}
+	}
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+func (t *tableWriter) multiCapture() bool {
+	for _, r := range t.recs {
+		if r.Capture != t.recs[0].Capture {
+			return true
+		}
+	}
+	return false
+}
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 func (t *tableWriter) summary(captures []Capture) error {
