@@ -64,6 +64,10 @@ type ReadStats struct {
 	// Skipped counts frames whose link type the decoder does not handle,
 	// by link type; nil when none were skipped.
 	Skipped map[layers.LinkType]int64
+	// SkippedRecords counts pcapng records that are not packets but take
+	// a frame number in Wireshark: custom blocks and systemd journal
+	// entries.
+	SkippedRecords int64
 	// UnknownBlocks counts pcapng blocks of a type this reader does not
 	// know; they are skipped (pcapng §4: readers skip unknown blocks).
 	UnknownBlocks int64
@@ -400,7 +404,8 @@ func (r *Reader) nextPcap() (Raw, bool, error) {
 	if len(b) < n {
 		return Raw{}, false, r.cutShort("record", len(b), n, err)
 	}
-	sec, frac := int64(r.u32(h[0:])), int64(r.u32(h[4:]))
+	// b, not h: the second Peek may have moved the buffered bytes.
+	sec, frac := int64(r.u32(b[0:])), int64(r.u32(b[4:]))
 	if !r.nano {
 		frac *= 1000
 	}
@@ -447,8 +452,17 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 	}
 	switch typ {
 	case ngSHB, ngIDB, ngEPB, ngSPB, ngPB:
-	case ngNRB, ngISB, ngJournal, ngDSB, ngCustom, ngCustom2:
+	case ngNRB, ngISB, ngDSB:
 		return Raw{}, false, r.skipBlock(typ, blen)
+	case ngJournal, ngCustom, ngCustom2:
+		// Wireshark shows these as frames (tshark 4.0 numbers custom
+		// blocks of any vendor): they keep a number here too.
+		if err := r.skipBlock(typ, blen); err != nil {
+			return Raw{}, false, err
+		}
+		r.frame++
+		r.stats.SkippedRecords++
+		return Raw{}, false, nil
 	default:
 		r.stats.UnknownBlocks++
 		return Raw{}, false, r.skipBlock(typ, blen)
