@@ -5,24 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
 // Options configure one capture's analysis. The zero value uses the
-// defaults of Tracker.
+// defaults of Tracker and one worker.
 type Options struct {
 	Quiet      time.Duration
 	MaxDelay   time.Duration
 	Idle       time.Duration
 	Linger     time.Duration
-	MaxConns   int
+	MaxConns   int // for the whole capture; each worker gets its share
 	MaxPending int
+	// Workers track connections in parallel, each owning the flows that
+	// hash to it. The file is still read once, in order, and the results
+	// are the same as with one worker unless MaxConns or MaxPending is
+	// reached. 0 or 1: everything on the calling goroutine.
+	Workers int
 }
 
 // Result sums up one capture.
 type Result struct {
 	Read  ReadStats
-	Track TrackStats
+	Track TrackStats // with several workers: sums (Peak is the sum of their peaks)
 	// NotTCP counts frames without a TCP segment (ARP, UDP, ...).
 	NotTCP int64
 	// Undecodable counts frames that claim to carry TCP but are damaged;
@@ -37,45 +43,67 @@ type Result struct {
 const keepUndecodable = 8
 
 // Run analyses one capture: it reads r packet by packet and calls emit for
-// every RST, in frame order. It returns an error only when r is not a
-// capture at all or analysis could not start; damage later in the file is
-// reported in Result.Damage after the resets before it were emitted.
-// Run keeps no state outside its own call: many can run at once.
-func Run(ctx context.Context, r io.Reader, opt Options, emit func(*Reset)) (res Result, err error) {
+// every RST, in frame order, from one goroutine at a time. It returns an
+// error when r is not a capture at all, when ctx is cancelled, or on an
+// internal error; damage later in the file is reported in Result.Damage
+// after the resets before it were emitted. Run keeps no state outside its
+// own call: many can run at once.
+func Run(ctx context.Context, r io.Reader, opt Options, emit func(*Reset)) (Result, error) {
+	return RunJudged(ctx, r, opt, func(r *Reset) *Reset { return r }, emit)
+}
+
+// RunJudged is Run with the judging split from the emitting: judge runs on
+// the worker that tracked the reset's connection (so with several workers,
+// concurrently), and emit receives judge's results in frame order from one
+// goroutine at a time.
+func RunJudged[T any](ctx context.Context, r io.Reader, opt Options, judge func(*Reset) T, emit func(T)) (Result, error) {
 	rd, err := NewReader(r)
 	if err != nil {
-		return res, err
+		return Result{}, err
 	}
+	if opt.Workers <= 1 {
+		return runOne(ctx, rd, opt, judge, emit)
+	}
+	return runSharded(ctx, rd, opt, judge, emit)
+}
+
+func (opt Options) tracker(share int) *Tracker {
 	t := &Tracker{Quiet: opt.Quiet, MaxDelay: opt.MaxDelay, Idle: opt.Idle, Linger: opt.Linger,
-		MaxConns: opt.MaxConns, MaxPending: opt.MaxPending, Emit: emit}
+		MaxConns: opt.MaxConns, MaxPending: opt.MaxPending}
+	if share > 1 {
+		if t.MaxConns > 0 {
+			t.MaxConns = max(1, t.MaxConns/share)
+		}
+		if t.MaxPending > 0 {
+			t.MaxPending = max(1, t.MaxPending/share)
+		}
+	}
+	return t
+}
+
+// decodeLoop reads and decodes every frame and passes each TCP segment to
+// add; it fills in the reading side of res.
+func decodeLoop(ctx context.Context, rd *Reader, res *Result, frame *int64, add func(*Packet)) error {
 	var (
-		dec   Decoder
-		p     Packet
-		frame int64
+		dec Decoder
+		p   Packet
 	)
-	defer func() {
-		// A bug must cost one capture, not the batch: report it with the
-		// frame it happened on.
-		if v := recover(); v != nil {
-			err = fmt.Errorf("internal error at frame %d: %v", frame, v)
+	for n := 0; ; n++ {
+		if n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
-	}()
-	for {
-		if frame&1023 == 0 && ctx.Err() != nil {
-			return res, ctx.Err()
-		}
-		raw, rerr := rd.Next()
-		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
-				res.Damage = rerr
+		raw, err := rd.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				res.Damage = err
 			}
-			break
+			return nil
 		}
-		frame = raw.Frame
+		*frame = raw.Frame
 		p.Frame, p.TS = raw.Frame, raw.TS
 		switch derr := dec.Decode(raw.Link, raw.Data, &p); {
 		case derr == nil:
-			t.Add(&p)
+			add(&p)
 		case errors.Is(derr, ErrNotTCP), errors.Is(derr, ErrUnsupportedLink):
 			res.NotTCP++
 		default:
@@ -85,7 +113,244 @@ func Run(ctx context.Context, r io.Reader, opt Options, emit func(*Reset)) (res 
 			}
 		}
 	}
+}
+
+func runOne[T any](ctx context.Context, rd *Reader, opt Options, judge func(*Reset) T, emit func(T)) (res Result, err error) {
+	t := opt.tracker(1)
+	t.Emit = func(r *Reset) { emit(judge(r)) }
+	var frame int64
+	defer func() {
+		// A bug must cost one capture, not the batch: report it with the
+		// frame it happened on.
+		if v := recover(); v != nil {
+			err = fmt.Errorf("internal error at frame %d: %v", frame, v)
+		}
+	}()
+	if err := decodeLoop(ctx, rd, &res, &frame, t.Add); err != nil {
+		return res, err
+	}
 	t.Flush()
 	res.Read, res.Track = rd.Stats(), t.Stats()
 	return res, nil
+}
+
+// Sharding: the reading goroutine decodes and deals packets out to workers
+// by flow hash, in batches. Every flush sends each worker a batch (empty
+// or not) stamped with the capture time and the last frame read, so that
+// idle workers still judge on time and vouch for how far they have got.
+// Each worker answers with the results it emitted, in frame order, and a
+// watermark: no result of a frame below it will come from that worker
+// later. A merger releases results in frame order below the lowest
+// watermark, so the output does not depend on scheduling.
+
+const batchSize = 512
+
+type batch struct {
+	pkts []Packet
+	nows []int64 // the reader's clock at each packet, so workers expire as one tracker would
+	now  int64   // capture time reached by the reader
+	upTo int64   // last frame the reader had read
+	last bool
+}
+
+type judged[T any] struct {
+	frame int64
+	v     T
+}
+
+type report[T any] struct {
+	worker int
+	out    []judged[T]
+	mark   int64 // no later result from this worker has a frame below it
+	stats  TrackStats
+	err    error
+}
+
+func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(*Reset) T, emit func(T)) (res Result, err error) {
+	n := opt.Workers
+	in := make([]chan *batch, n)
+	free := make(chan *batch, 4*n)
+	reports := make(chan report[T], 4*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		in[i] = make(chan *batch, 2)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(i, opt.tracker(n), in[i], free, reports, judge)
+		}()
+	}
+
+	mergeDone := make(chan error, 1)
+	var stats TrackStats
+	go func() { mergeDone <- merge(n, reports, emit, &stats) }()
+
+	cur := make([]*batch, n)
+	newBatch := func() *batch {
+		select {
+		case b := <-free:
+			b.pkts, b.nows, b.last = b.pkts[:0], b.nows[:0], false
+			return b
+		default:
+			return &batch{pkts: make([]Packet, 0, batchSize), nows: make([]int64, 0, batchSize)}
+		}
+	}
+	for i := range cur {
+		cur[i] = newBatch()
+	}
+	var frame, now int64
+	pending := 0
+	flush := func(last bool) {
+		for i, b := range cur {
+			b.now, b.upTo, b.last = now, frame, last
+			in[i] <- b
+			if !last {
+				cur[i] = newBatch()
+			}
+		}
+		pending = 0
+	}
+	var loopErr error
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				loopErr = fmt.Errorf("internal error at frame %d: %v", frame, v)
+			}
+		}()
+		loopErr = decodeLoop(ctx, rd, &res, &frame, func(p *Packet) {
+			now = max(now, p.TS)
+			b := cur[int(flowHash(p)%uint64(n))]
+			b.pkts, b.nows = append(b.pkts, *p), append(b.nows, now)
+			q := &b.pkts[len(b.pkts)-1]
+			q.Payload = nil
+			if p.Flags&RST != 0 && len(p.Payload) > 0 {
+				q.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
+			}
+			pending++
+			if len(b.pkts) == batchSize || pending >= batchSize*n/2 {
+				flush(false)
+			}
+		})
+	}()
+	flush(true)
+	for i := range in {
+		close(in[i])
+	}
+	wg.Wait()
+	close(reports)
+	if merr := <-mergeDone; merr != nil && loopErr == nil {
+		loopErr = merr
+	}
+	res.Read, res.Track = rd.Stats(), stats
+	return res, loopErr
+}
+
+// work owns one share of the flows.
+func work[T any](id int, t *Tracker, in <-chan *batch, free chan<- *batch, reports chan<- report[T], judge func(*Reset) T) {
+	var out []judged[T]
+	var failed error
+	t.Emit = func(r *Reset) { out = append(out, judged[T]{r.Packet.Frame, judge(r)}) }
+	for b := range in {
+		if failed == nil {
+			failed = workBatch(t, b)
+		}
+		mark := b.upTo + 1
+		if f := t.pendingFrame(); f != 0 && f < mark {
+			mark = f
+		}
+		rep := report[T]{worker: id, out: out, mark: mark, err: failed}
+		if b.last {
+			rep.mark, rep.stats = 1<<62, t.Stats()
+		}
+		out = nil
+		reports <- rep
+		select {
+		case free <- b:
+		default:
+		}
+	}
+}
+
+func workBatch(t *Tracker, b *batch) (err error) {
+	var frame int64
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("internal error at frame %d: %v", frame, v)
+		}
+	}()
+	for i := range b.pkts {
+		frame = b.pkts[i].Frame
+		t.addAt(&b.pkts[i], b.nows[i])
+	}
+	t.Advance(b.now)
+	if b.last {
+		t.Flush()
+	}
+	return nil
+}
+
+// merge releases the workers' results in frame order.
+func merge[T any](n int, reports <-chan report[T], emit func(T), stats *TrackStats) error {
+	queues := make([][]judged[T], n)
+	marks := make([]int64, n)
+	var err error
+	for rep := range reports {
+		queues[rep.worker] = append(queues[rep.worker], rep.out...)
+		marks[rep.worker] = rep.mark
+		if rep.err != nil && err == nil {
+			err = rep.err
+		}
+		if rep.mark == 1<<62 {
+			stats.add(rep.stats)
+		}
+		low := marks[0]
+		for _, m := range marks[1:] {
+			low = min(low, m)
+		}
+		for {
+			best := -1
+			for i, q := range queues {
+				if len(q) > 0 && q[0].frame < low && (best < 0 || q[0].frame < queues[best][0].frame) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			emit(queues[best][0].v)
+			queues[best][0] = judged[T]{}
+			queues[best] = queues[best][1:]
+		}
+	}
+	return err
+}
+
+func (s *TrackStats) add(o TrackStats) {
+	s.Packets += o.Packets
+	s.Conns += o.Conns
+	s.Peak += o.Peak
+	s.EvictedIdle += o.EvictedIdle
+	s.EvictedCap += o.EvictedCap
+	s.Copies += o.Copies
+	s.Resets += o.Resets
+	s.Early += o.Early
+}
+
+// flowHash gives both directions of a connection the same worker: it
+// mixes the endpoints symmetrically (addition commutes).
+func flowHash(p *Packet) uint64 {
+	return endpointHash(p.Src, p.SrcPort) + endpointHash(p.Dst, p.DstPort)
+}
+
+func endpointHash(a [16]byte, port uint16) uint64 {
+	const m = 0x9e3779b97f4a7c15
+	var h uint64 = uint64(port) * m
+	for i := 0; i < 16; i += 8 {
+		w := uint64(a[i]) | uint64(a[i+1])<<8 | uint64(a[i+2])<<16 | uint64(a[i+3])<<24 |
+			uint64(a[i+4])<<32 | uint64(a[i+5])<<40 | uint64(a[i+6])<<48 | uint64(a[i+7])<<56
+		h ^= w
+		h *= m
+		h ^= h >> 29
+	}
+	return h
 }

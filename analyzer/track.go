@@ -7,7 +7,7 @@ const (
 	DefaultQuiet      = time.Second
 	DefaultMaxDelay   = 10 * time.Second
 	DefaultIdle       = 10 * time.Minute
-	DefaultLinger     = 30 * time.Second
+	DefaultLinger     = 5 * time.Second
 	DefaultMaxPending = 1 << 16
 	payloadKept       = 256 // bytes of a RST's payload kept (diagnostic text)
 )
@@ -97,8 +97,12 @@ type conn struct {
 	first      *Reset
 	open       []*Reset // resets still gathering their aftermath
 	openSince  int64
-	scheduled  bool
-	dead       bool
+	// seen is the tracker's clock at the connection's last packet. Expiry
+	// goes by it, not by packet times: in a capture whose timestamps jump
+	// back, a packet's own time may lie far behind the clock.
+	seen      int64
+	scheduled bool
+	dead      bool
 }
 
 // Stats returns the counts so far.
@@ -115,14 +119,16 @@ func (t *Tracker) dur(d, def time.Duration) int64 {
 }
 
 // Add tracks one segment. p is not retained: Add copies what it keeps.
-func (t *Tracker) Add(p *Packet) {
+func (t *Tracker) Add(p *Packet) { t.addAt(p, p.TS) }
+
+// addAt tracks p when the capture's clock (the latest time read so far,
+// from any connection) is at least now.
+func (t *Tracker) addAt(p *Packet, now int64) {
 	if t.conns == nil {
 		t.conns = make(map[flowKey]*conn)
 	}
 	t.stats.Packets++
-	if p.TS > t.now {
-		t.now = p.TS
-	}
+	t.now = max(t.now, now, p.TS)
 	t.expire()
 
 	k, _ := keyOf(p)
@@ -208,6 +214,7 @@ func (t *Tracker) open(k flowKey, p *Packet) *conn {
 		}
 	}
 	c.FirstFrame, c.FirstTS = p.Frame, p.TS
+	c.seen = t.now
 	t.conns[k] = c
 	t.stats.Conns++
 	if n := len(t.conns); n > t.stats.Peak {
@@ -237,18 +244,20 @@ func (t *Tracker) drop(c *conn) {
 	c.dead = true
 }
 
-// expire drops connections past their time and closes the evidence
-// windows of resets whose connection went quiet.
+// Advance moves the tracker's clock to ts (capture time) without a
+// packet, so that a tracker that sees few packets still judges and
+// expires on time.
+func (t *Tracker) Advance(ts int64) {
+	if ts > t.now {
+		t.now = ts
+	}
+	t.expire()
+}
+
+// expire closes the evidence windows of resets whose connection went
+// quiet, then drops connections past their time. Judging comes first so
+// that a connection never leaves the table with evidence still open.
 func (t *Tracker) expire() {
-	idle, linger := t.dur(t.Idle, DefaultIdle), t.dur(t.Linger, DefaultLinger)
-	for c := t.live.front; c != nil && c.LastTS+idle <= t.now; c = t.live.front {
-		t.stats.EvictedIdle++
-		t.drop(c)
-	}
-	for c := t.ended.front; c != nil && c.LastTS+linger <= t.now; c = t.ended.front {
-		t.stats.EvictedIdle++
-		t.drop(c)
-	}
 	for t.sched.len() > 0 && t.sched.top().at <= t.now {
 		c := t.sched.pop().c
 		c.scheduled = false
@@ -260,6 +269,15 @@ func (t *Tracker) expire() {
 			continue
 		}
 		t.closeOpen(c, false)
+	}
+	idle, linger := t.dur(t.Idle, DefaultIdle), t.dur(t.Linger, DefaultLinger)
+	for c := t.live.front; c != nil && c.seen+idle <= t.now; c = t.live.front {
+		t.stats.EvictedIdle++
+		t.drop(c)
+	}
+	for c := t.ended.front; c != nil && c.seen+linger <= t.now; c = t.ended.front {
+		t.stats.EvictedIdle++
+		t.drop(c)
 	}
 	maxPending := t.MaxPending
 	if maxPending <= 0 {
@@ -276,6 +294,14 @@ func (t *Tracker) expire() {
 	}
 }
 
+// pendingFrame is the frame of the oldest reset not yet emitted, or 0.
+func (t *Tracker) pendingFrame() int64 {
+	if t.head < len(t.out) {
+		return t.out[t.head].Packet.Frame
+	}
+	return 0
+}
+
 func keyOfReset(r *Reset) flowKey {
 	k, _ := keyOf(&r.Packet)
 	return k
@@ -283,7 +309,7 @@ func keyOfReset(r *Reset) flowKey {
 
 // closeAt is when c's open resets stop gathering evidence.
 func (t *Tracker) closeAt(c *conn) int64 {
-	at := c.LastTS + t.dur(t.Quiet, DefaultQuiet)
+	at := c.seen + t.dur(t.Quiet, DefaultQuiet)
 	if lim := c.openSince + t.dur(t.MaxDelay, DefaultMaxDelay); lim < at {
 		at = lim
 	}
@@ -327,7 +353,7 @@ func (t *Tracker) release() {
 }
 
 func (t *Tracker) add(c *conn, dir uint8, p *Packet) {
-	if len(c.open) > 0 && p.TS >= t.closeAt(c) {
+	if len(c.open) > 0 && t.now >= t.closeAt(c) {
 		t.closeOpen(c, false)
 	}
 	copyOf := c.copyOf(dir, p)
@@ -345,7 +371,7 @@ func (t *Tracker) add(c *conn, dir uint8, p *Packet) {
 		return
 	}
 	kind := c.apply(dir, p)
-	c.touch(p)
+	c.touch(p, t.now)
 	c.push(summaryOf(p, dir, kind, &c.Sides[dir]))
 	t.moveBack(c)
 }
@@ -369,11 +395,11 @@ func (t *Tracker) reset(c *conn, dir int, p *Packet, copyOf int64) {
 	me.Packets++
 	me.LastFrame, me.LastTS = p.Frame, p.TS
 	c.Resets++
-	c.touch(p)
+	c.touch(p, t.now)
 	c.push(summaryOf(p, uint8(dir), KindNew, me))
 
 	if len(c.open) == 0 {
-		c.openSince = p.TS
+		c.openSince = t.now
 	}
 	c.open = append(c.open, r)
 	t.out = append(t.out, r)
@@ -399,9 +425,9 @@ func (t *Tracker) moveBack(c *conn) {
 	l.pushBack(c)
 }
 
-func (c *conn) touch(p *Packet) {
+func (c *conn) touch(p *Packet, now int64) {
 	c.Packets++
-	c.LastFrame, c.LastTS = p.Frame, p.TS
+	c.LastFrame, c.LastTS, c.seen = p.Frame, p.TS, now
 }
 
 // copyOf returns the frame of an identical packet captured just before

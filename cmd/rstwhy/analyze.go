@@ -28,7 +28,7 @@ func analyzeCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
 				Usage: "table, json or jsonl (default: table on a terminal, jsonl otherwise)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
-				Usage: "captures analysed at once"},
+				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core)"},
 			&cli.DurationFlag{Name: "quiet", Value: analyzer.DefaultQuiet,
 				Usage: "judge a RST once its connection has been quiet this long (capture time)"},
 			&cli.IntFlag{Name: "max-conns", Value: 1 << 20,
@@ -88,7 +88,11 @@ func analyzeAll(ctx context.Context, files []string, stdin io.Reader, opt analyz
 	captures := make([]report.Capture, len(files))
 	seq := newSequencer(len(files), w, out)
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
+	// Whole files are the cheapest unit of parallel work; what is left of
+	// the cores goes to each file's own workers.
+	atOnce := min(jobs, len(files))
+	opt.Workers = max(1, jobs/atOnce)
+	g.SetLimit(atOnce)
 	for i, name := range files {
 		g.Go(func() error {
 			captures[i] = analyzeFile(ctx, name, stdin, opt, func(r report.Record) { seq.add(i, r) })
@@ -118,9 +122,8 @@ func analyzeFile(ctx context.Context, name string, stdin io.Reader, opt analyzer
 		defer f.Close()
 		r = f
 	}
-	res, err := analyzer.Run(ctx, r, opt, func(rs *analyzer.Reset) {
-		emit(report.NewRecord(name, rs, heuristics.Explain(rs)))
-	})
+	judge := func(rs *analyzer.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
+	res, err := analyzer.RunJudged(ctx, r, opt, judge, emit)
 	cp.Format, cp.Compression = res.Read.Format, res.Read.Compression
 	cp.Frames, cp.TCP, cp.Conns, cp.Resets = res.Read.Frames, res.Track.Packets, res.Track.Conns, res.Track.Resets
 	cp.Undecodable, cp.UndecodableFrames = res.Undecodable, res.UndecodableFrames

@@ -1,0 +1,63 @@
+package analyzer
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// resetsOf runs a capture and returns its resets with First reduced to a
+// frame number, so that runs can be compared.
+func resetsOf(tb testing.TB, data []byte, opt Options) ([]Reset, Result) {
+	tb.Helper()
+	var out []Reset
+	res, err := Run(context.Background(), bytes.NewReader(data), opt, func(r *Reset) {
+		cp := *r
+		if cp.First != nil {
+			cp.First = &Reset{Packet: Packet{Frame: cp.First.Packet.Frame}}
+		}
+		out = append(out, cp)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out, res
+}
+
+// TestWorkersSameAnswers: spreading a capture's connections over workers
+// must not change a single reset's evidence, nor the order of the output.
+func TestWorkersSameAnswers(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/pcaps/*.pcap*")
+	more, _ := corpusGlob()
+	files = append(files, more...)
+	if len(files) == 0 {
+		t.Skip("no captures")
+	}
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one, res1 := resetsOf(t, data, Options{})
+			for _, w := range []int{2, 3, 8} {
+				many, res := resetsOf(t, data, Options{Workers: w})
+				if len(many) != len(one) {
+					t.Fatalf("workers=%d: %d resets, want %d", w, len(many), len(one))
+				}
+				for i := range one {
+					if !reflect.DeepEqual(one[i], many[i]) {
+						t.Fatalf("workers=%d: reset %d (frame %d) differs from the one-worker run:\n got %+v\nwant %+v",
+							w, i, one[i].Packet.Frame, many[i], one[i])
+					}
+				}
+				if res.Track.Packets != res1.Track.Packets || res.Track.Resets != res1.Track.Resets || res.Track.Conns != res1.Track.Conns {
+					t.Errorf("workers=%d: stats %+v, want %+v", w, res.Track, res1.Track)
+				}
+			}
+		})
+	}
+}
