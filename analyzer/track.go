@@ -7,7 +7,7 @@ const (
 	DefaultQuiet      = time.Second
 	DefaultMaxDelay   = 10 * time.Second
 	DefaultIdle       = 10 * time.Minute
-	DefaultLinger     = 5 * time.Second
+	DefaultLinger     = 2 * time.Second
 	DefaultMaxPending = 1 << 16
 	payloadKept       = 256 // bytes of a RST's payload kept (diagnostic text)
 )
