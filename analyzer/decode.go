@@ -35,6 +35,8 @@ const (
 	linkRawDLT12 layers.LinkType = 12
 	linkRawDLT14 layers.LinkType = 14
 	linkRadiotap layers.LinkType = 127
+	linkNFLOG    layers.LinkType = 239 // tcpdump -i nflog:N (iptables NFLOG)
+	linkPKTAP    layers.LinkType = 258 // macOS tcpdump -i pktap
 )
 
 // supportedLink reports whether Decode handles link; the reader skips
@@ -45,7 +47,7 @@ func supportedLink(link layers.LinkType) bool {
 		layers.LinkTypeNull, layers.LinkTypeLoop,
 		layers.LinkTypeRaw, linkRawDLT12, linkRawDLT14, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
 		layers.LinkTypeFDDI, layers.LinkTypePPP, layers.LinkTypePPP_HDLC,
-		layers.LinkTypeIEEE802_11, linkRadiotap:
+		layers.LinkTypeIEEE802_11, linkRadiotap, layers.LinkTypeC_HDLC, linkNFLOG, linkPKTAP:
 		return true
 	}
 	return false
@@ -58,7 +60,7 @@ type Decoder struct{}
 
 // maxDepth bounds tunnels inside tunnels; real captures need two or
 // three levels, crafted ones would otherwise recurse as deep as their size.
-const maxDepth = 8
+const maxDepth = 16
 
 // maxExtHeaders bounds IPv6 extension headers per packet. Each header
 // consumes at least 8 bytes, so the chain ends anyway; the cap makes the
@@ -103,6 +105,30 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 		return d.llc(data[13:], p, 0)
 	case layers.LinkTypePPP, layers.LinkTypePPP_HDLC:
 		return d.ppp(data, p, 0)
+	case layers.LinkTypeC_HDLC:
+		// Cisco HDLC: address, control, then an ethertype.
+		if len(data) < 4 {
+			return errShort("Cisco HDLC header", len(data))
+		}
+		return d.ethertype(binary.BigEndian.Uint16(data[2:]), data[4:], p, 0)
+	case linkNFLOG:
+		return d.nflog(data, p)
+	case linkPKTAP:
+		// Apple's PKTAP: a header whose first word is its length (host
+		// order, little-endian on every Mac) and whose third is the link
+		// type of the packet behind it.
+		if len(data) < 12 {
+			return errShort("PKTAP header", len(data))
+		}
+		n := binary.LittleEndian.Uint32(data)
+		inner := layers.LinkType(binary.LittleEndian.Uint32(data[8:]))
+		if n < 12 || n > uint32(len(data)) || inner == linkPKTAP {
+			return fmt.Errorf("PKTAP header length %d in a %d-byte frame", n, len(data))
+		}
+		if !supportedLink(inner) {
+			return fmt.Errorf("PKTAP: link type %d: %w", inner, ErrUnsupportedLink)
+		}
+		return d.Decode(inner, data[n:], p)
 	case layers.LinkTypeIEEE802_11:
 		return d.wlan(data, p, 0)
 	case linkRadiotap:
@@ -207,7 +233,8 @@ func (d *Decoder) sll(arphrd, proto uint16, b []byte, p *Packet) error {
 // null decodes BSD loopback: a 4-byte address family, in the capturing
 // host's byte order for DLT_NULL and in network order for DLT_LOOP. Both
 // are accepted: the family fits in the low byte. IPv6 is 24 on
-// NetBSD/OpenBSD, 28 on FreeBSD and 30 on macOS (and 10 on Linux).
+// NetBSD/OpenBSD (and Npcap's loopback), 28 on FreeBSD, 30 on macOS, 10 on
+// Linux. Not 23: Windows' AF_INET6, but IPX on the BSDs, as Wireshark reads it.
 func (d *Decoder) null(b []byte, p *Packet) error {
 	if len(b) < 4 {
 		return errShort("loopback header", len(b))
@@ -221,6 +248,41 @@ func (d *Decoder) null(b []byte, p *Packet) error {
 		return d.ipv4(b[4:], p, 0)
 	case 10, 24, 28, 30:
 		return d.ipv6(b[4:], p, 0)
+	}
+	return ErrNotTCP
+}
+
+// nflog decodes Linux NFLOG records (linktype_nflog): a 4-byte header,
+// then TLVs whose length and type are in the capturing host's byte order;
+// type 9 (NFULA_PAYLOAD) is the packet.
+func (d *Decoder) nflog(b []byte, p *Packet) error {
+	if len(b) < 8 {
+		return errShort("NFLOG header", len(b))
+	}
+	family := b[0]
+	b = b[4:]
+	// The first TLV is the 8-byte packet header: its length, read in the
+	// wrong order, is 2048.
+	var order binary.ByteOrder = binary.LittleEndian
+	if binary.LittleEndian.Uint16(b) > 0xff && binary.BigEndian.Uint16(b) <= 0xff {
+		order = binary.BigEndian
+	}
+	for len(b) >= 4 {
+		n, typ := int(order.Uint16(b)), order.Uint16(b[2:])
+		if n < 4 || n > len(b) {
+			return fmt.Errorf("NFLOG TLV length %d with %d bytes left", n, len(b))
+		}
+		if typ&0x7fff == 9 {
+			v := b[4:n]
+			switch family {
+			case 2:
+				return d.ipv4(v, p, 0)
+			case 10:
+				return d.ipv6(v, p, 0)
+			}
+			return ErrNotTCP
+		}
+		b = b[min((n+3)&^3, len(b)):]
 	}
 	return ErrNotTCP
 }

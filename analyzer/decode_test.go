@@ -190,6 +190,13 @@ func TestDecode(t *testing.T) {
 		{"ipv6-ext", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6HopByHop,
 			ext(layers.IPProtocolIPv6Destination), ext(layers.IPProtocolIPv6Routing), ext(layers.IPProtocolIPv6Fragment),
 			[]byte{byte(layers.IPProtocolTCP), 0, 0, 1, 0, 0, 0, 9}), want6(), nil, "hop-by-hop, destination, routing, first fragment (M set, offset 0)"},
+		{"ipv6-ah", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolAH,
+			append([]byte{byte(layers.IPProtocolTCP), 4, 0, 0}, make([]byte, 20)...)), want6(), nil, "authentication header: length in 4-byte units, minus 2"},
+		{"ipv4-options", layers.LinkTypeRaw, serialize(t, func() *layers.IPv4 {
+			ip := testIPv4()
+			ip.Options = []layers.IPv4Option{{OptionType: 7, OptionLength: 7, OptionData: []byte{4, 0, 0, 0, 0}}} // record route
+			return ip
+		}(), testTCP(), testPayload), want4(), nil, "IHL 7: options skipped, lengths still exact"},
 		{"ipv6-later-fragment", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6Fragment,
 			[]byte{byte(layers.IPProtocolTCP), 0, 0, 0x10, 0, 0, 0, 9}), Packet{}, ErrNotTCP, "offset 2: no TCP header here"},
 		{"ipv6-ext-loop", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6Destination,
@@ -277,7 +284,7 @@ func encapTests(tb testing.TB) []decodeTest {
 		{"pppoe", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypePPPoESession,
 			cat([]byte{0x11, 0, 0, 1}, binary.BigEndian.AppendUint16(nil, uint16(len(ip4)+2)), []byte{0x00, 0x21}, ip4)), want4(), nil, "PPPoE session, PPP IPv4"},
 		{"pppoe-vlan", layers.LinkTypeEthernet, cat(ether(tb, layers.EthernetTypeDot1Q, nil), []byte{0, 1, 0x81, 0x00, 0, 2, 0x88, 0x64},
-			[]byte{0x11, 0, 0, 1, 0, 0, 0x00, 0x57}, ip6), want6(), nil, "pcpp_one_http_stream_rst: two tags, PPPoE, PPP IPv6"},
+			[]byte{0x11, 0, 0, 1}, binary.BigEndian.AppendUint16(nil, uint16(len(ip6)+2)), []byte{0x00, 0x57}, ip6), want6(), nil, "pcpp_one_http_stream_rst: two tags, PPPoE, PPP IPv6"},
 		{"mpls", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0x00, 64, 0, 2, 0x01, 64}, ip4)), want4(), nil, "two labels, bottom of stack, IPv4 by nibble"},
 		{"mpls-pw", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0x01, 64}, []byte{0, 0, 0, 0}, ether(tb, layers.EthernetTypeIPv6, ip6))), want6(), nil, "Ethernet pseudowire with control word"},
 		{"mpls-cut", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, []byte{0, 1, 0x00, 64, 0, 2}), Packet{}, errMalformed, "no bottom of stack"},
@@ -301,14 +308,58 @@ func encapTests(tb testing.TB) []decodeTest {
 			&layers.VXLAN{ValidIDFlag: true, VNI: 42}, gopacket.Payload(ether(tb, layers.EthernetTypeIPv4, ip4))), want4(), nil, ""},
 		{"teredo", layers.LinkTypeRaw, teredo, want6(), nil, "IPv6 in UDP 3544"},
 		{"ppp", layers.LinkTypePPP, cat([]byte{0xff, 0x03, 0x00, 0x21}, ip4), want4(), nil, "PPP with HDLC framing"},
+		{"cisco-hdlc", layers.LinkTypeC_HDLC, cat([]byte{0x0f, 0x00, 0x08, 0x00}, ip4), want4(), nil, "Cisco HDLC, an ethertype"},
+		{"nflog", linkNFLOG, nflog(binary.LittleEndian, 2, ip4), want4(), nil, "tcpdump -i nflog: iptables logging, TLVs little-endian"},
+		{"nflog-be", linkNFLOG, nflog(binary.BigEndian, 10, ip6), want6(), nil, "big-endian host"},
+		{"nflog-no-payload", linkNFLOG, nflog(binary.LittleEndian, 2, nil), Packet{}, ErrNotTCP, "only the packet header TLV"},
+		{"pktap", linkPKTAP, cat(pktap(layers.LinkTypeEthernet), ether(tb, layers.EthernetTypeIPv4, ip4)), want4(), nil, "macOS tcpdump -i pktap"},
+		{"pktap-unsupported", linkPKTAP, cat(pktap(147), ip4), Packet{}, ErrUnsupportedLink, "inner link unknown"},
+		{"pktap-loop", linkPKTAP, cat(pktap(linkPKTAP), ip4), Packet{}, errMalformed, "PKTAP in PKTAP"},
+		{"null-23", layers.LinkTypeNull, cat([]byte{23, 0, 0, 0}, ip6), Packet{}, ErrNotTCP, "AF_IPX on the BSDs, as Wireshark reads it, though Windows' AF_INET6"},
 		{"nested-too-deep", layers.LinkTypeRaw, func() []byte {
+			b := ip4
+			for range 20 {
+				b = serialize(tb, outer(layers.IPProtocolIPv4), gopacket.Payload(b))
+			}
+			return b
+		}(), Packet{}, errMalformed, "20 levels of IP in IP: tshark decodes them, we stop at 16"},
+		{"nested-deep", layers.LinkTypeRaw, func() []byte {
 			b := ip4
 			for range 12 {
 				b = serialize(tb, outer(layers.IPProtocolIPv4), gopacket.Payload(b))
 			}
 			return b
-		}(), Packet{}, errMalformed, "12 levels of IP in IP"},
+		}(), want4(), nil, "12 levels of IP in IP"},
 	}
+}
+
+// nflog builds an NFLOG record: packet header TLV, a prefix TLV of odd
+// length (padded), then the payload TLV, in the given host byte order.
+func nflog(order endian, family byte, pkt []byte) []byte {
+	b := []byte{family, 0, 0, 1}
+	tlv := func(typ uint16, v []byte) {
+		b = order.AppendUint16(b, uint16(4+len(v)))
+		b = order.AppendUint16(b, typ)
+		b = append(b, v...)
+		for len(b)%4 != 0 {
+			b = append(b, 0)
+		}
+	}
+	tlv(1, []byte{0x08, 0x00, 3, 0}) // NFULA_PACKET_HDR
+	tlv(10, []byte("rst\x00x"))      // NFULA_PREFIX
+	if pkt != nil {
+		tlv(9, pkt)
+	}
+	return b
+}
+
+// pktap is a minimal Apple PKTAP header (108 bytes) for link.
+func pktap(link layers.LinkType) []byte {
+	h := make([]byte, 108)
+	binary.LittleEndian.PutUint32(h, 108)
+	binary.LittleEndian.PutUint32(h[4:], 1) // PTH_TYPE_PACKET
+	binary.LittleEndian.PutUint32(h[8:], uint32(link))
+	return h
 }
 
 // TestDecodeAllocs holds the fast path to zero allocations per packet.

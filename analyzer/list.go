@@ -33,38 +33,62 @@ func (l *connList) remove(c *conn) {
 	c.prev, c.next, c.list = nil, nil, nil
 }
 
-// schedule is a min-heap of times at which connections with resets
-// should be looked at again. Entries of connections that were closed
-// meanwhile are skipped when they come up.
-type schedEntry struct {
-	at int64
-	c  *conn
+// schedule is a min-heap of connections by the time their resets'
+// evidence window closes (conn.at). It is indexed (conn.heapIdx), so a
+// connection that leaves the table leaves the heap too: under a RST storm
+// the heap never holds more than the table.
+type schedule struct{ h []*conn }
+
+func (s *schedule) len() int   { return len(s.h) }
+func (s *schedule) top() *conn { return s.h[0] }
+
+// set puts c in the heap at time at, or moves it there.
+func (s *schedule) set(c *conn, at int64) {
+	c.at = at
+	if c.heapIdx < 0 {
+		c.heapIdx = len(s.h)
+		s.h = append(s.h, c)
+	}
+	s.up(c.heapIdx)
+	s.down(c.heapIdx)
 }
 
-type schedule struct{ h []schedEntry }
+// remove takes c out of the heap if it is there.
+func (s *schedule) remove(c *conn) {
+	i := c.heapIdx
+	if i < 0 {
+		return
+	}
+	n := len(s.h) - 1
+	s.swap(i, n)
+	s.h[n] = nil
+	s.h = s.h[:n]
+	c.heapIdx = -1
+	if i < n {
+		s.up(i)
+		s.down(i)
+	}
+}
 
-func (s *schedule) len() int         { return len(s.h) }
-func (s *schedule) top() *schedEntry { return &s.h[0] }
+func (s *schedule) swap(i, j int) {
+	s.h[i], s.h[j] = s.h[j], s.h[i]
+	s.h[i].heapIdx, s.h[j].heapIdx = i, j
+}
 
-func (s *schedule) push(e schedEntry) {
-	s.h = append(s.h, e)
-	for i := len(s.h) - 1; i > 0; {
+func (s *schedule) up(i int) {
+	for i > 0 {
 		p := (i - 1) / 2
 		if s.h[p].at <= s.h[i].at {
-			break
+			return
 		}
-		s.h[p], s.h[i] = s.h[i], s.h[p]
+		s.swap(p, i)
 		i = p
 	}
 }
 
-func (s *schedule) pop() schedEntry {
-	e := s.h[0]
-	n := len(s.h) - 1
-	s.h[0] = s.h[n]
-	s.h[n] = schedEntry{}
-	s.h = s.h[:n]
-	for i := 0; ; {
+func (s *schedule) down(i int) {
+	n := len(s.h)
+	for {
 		l, r, m := 2*i+1, 2*i+2, i
 		if l < n && s.h[l].at < s.h[m].at {
 			m = l
@@ -73,10 +97,9 @@ func (s *schedule) pop() schedEntry {
 			m = r
 		}
 		if m == i {
-			break
+			return
 		}
-		s.h[i], s.h[m] = s.h[m], s.h[i]
+		s.swap(i, m)
 		i = m
 	}
-	return e
 }

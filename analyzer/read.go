@@ -19,12 +19,16 @@ import (
 // The capture formats are parsed here rather than by pcapgo, whose readers
 // we studied first. pcapgo cannot say where in the stream a record starts
 // (DamageError.Offset needs it), does not count the pcapng blocks it skips,
-// and trusts lengths that damaged files get wrong: a pcapng block length
-// below 12, or an EPB caplen larger than its block, wraps its uint32
-// remaining-length counter and it reads the following blocks as packet
-// bytes. Both formats are small (pcap: a 24-byte header and 16-byte records;
-// pcapng: blocks with a length at each end), so we check every length
-// against the block it sits in and against what is left of the file.
+// and trusts lengths that damaged files get wrong: an EPB whose caplen is
+// larger than its block makes it read the following blocks as packet
+// bytes, and a block shorter than its fixed fields wraps its uint32
+// remaining-length counter (it then tries to discard about 4 GiB). It also
+// re-buffers and copies each packet, where Peek hands it out from the
+// buffer. Both formats are small (pcap: a 24-byte header and 16-byte
+// records; pcapng: blocks with their length at each end), so every length
+// is checked here against its block and against what is left of the file.
+// TestReaderMatchesPcapgo holds the two readers to the same answers on
+// good files.
 
 // ErrNotCapture is wrapped by NewReader when the input is not a capture
 // at all; the message says what it looks like instead.
@@ -85,6 +89,10 @@ const (
 	bufSize = 1 << 20
 	// limitCaplen bounds caplen even when a file declares a bigger snap length.
 	limitCaplen = bufSize - 64
+	// maxIfaces bounds the interfaces of one pcapng section (obsolete
+	// packet blocks number them in 16 bits), so that a file of interface
+	// blocks cannot hold memory in proportion to its size.
+	maxIfaces = 1 << 16
 )
 
 const (
@@ -494,6 +502,9 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 	case ngIDB:
 		if len(body) < 8 {
 			return Raw{}, false, r.damage(fmt.Errorf("interface block too short (%d bytes)", blen))
+		}
+		if len(r.ifaces) >= maxIfaces {
+			return Raw{}, false, r.damage(fmt.Errorf("more than %d interfaces in a section", maxIfaces))
 		}
 		r.ifaces = append(r.ifaces, r.parseIDB(body))
 		r.consume(n)

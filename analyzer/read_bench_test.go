@@ -21,7 +21,13 @@ func BenchmarkRead(b *testing.B) {
 	mtu := pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, recs).data
 	mtu = bytes.Repeat(mtu[24:], 40) // 7680 records under one header
 	mtu = append(pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, nil).data, mtu...)
-	ng := ngFile(binary.LittleEndian, recs).data
+	le := binary.LittleEndian
+	ng := cat(ngBlock(le, ngSHB, ngSHBBody(le)), ngBlock(le, ngIDB, ngIDBBody(le, layers.LinkTypeEthernet, 0, 9)))
+	for range 40 {
+		for _, r := range recs {
+			ng = append(ng, ngBlock(le, ngEPB, ngEPBBody(le, 0, uint64(r.TS), r.Data, r.OrigLen))...)
+		}
+	}
 	sets := []struct {
 		name string
 		data []byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -37,6 +38,13 @@ func FuzzReader(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Read in 37-byte pieces, the buffer refills mid-record: the
+		// records and the final error must not change.
+		whole, _, werr := readRaws(b)
+		chunked, _, cerr := readFrom(&chunkReader{b, 37})
+		if diff := diffRaws(whole, chunked); diff != "" || fmt.Sprint(werr) != fmt.Sprint(cerr) {
+			t.Fatalf("read whole: %v, in pieces: %v; records (-whole +pieces):\n%s", werr, cerr, diff)
+		}
 		r, err := NewReader(bytes.NewReader(b))
 		if err != nil {
 			if r != nil {

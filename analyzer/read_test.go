@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -157,8 +158,10 @@ func ngFile(order endian, recs []Raw) *capture {
 }
 
 // readRaws reads data to its end, copying each record.
-func readRaws(data []byte) ([]Raw, *Reader, error) {
-	r, err := NewReader(bytes.NewReader(data))
+func readRaws(data []byte) ([]Raw, *Reader, error) { return readFrom(bytes.NewReader(data)) }
+
+func readFrom(src io.Reader) ([]Raw, *Reader, error) {
+	r, err := NewReader(src)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -584,6 +587,8 @@ func TestReaderPcapngBlocks(t *testing.T) {
 		{"obsolete-pb", cat(shb, idb(0), pb), []Raw{{Frame: 1, TS: 5_000_000_000, Data: pkt}}, "block type 2"},
 		{"two-sections", cat(shb, idb(0), ngBlock(le, ngIDB, ngIDBBody(le, 147, 0, 0)), epb(1, 1), shb, idb(0), epb(0, 2)),
 			[]Raw{{Frame: 2, TS: 2000, Data: pkt}}, "a new section forgets the interfaces: interface 0 is Ethernet again"},
+		{"custom-block", cat(shb, idb(0), ngBlock(le, ngCustom, []byte{0, 0, 0x7e, 0xd9, 'x'}), ngBlock(le, ngCustom2, []byte{0, 0, 0x7e, 0xd9}), epb(0, 1)),
+			[]Raw{{Frame: 3, TS: 1000, Data: pkt}}, "tshark numbers custom blocks as frames (pcapng-test-generator test018)"},
 		{"isb-nrb", cat(shb, idb(0), ngBlock(le, ngISB, make([]byte, 12)), ngBlock(le, ngNRB, []byte{0, 0, 0, 0}), epb(0, 1)),
 			[]Raw{{Frame: 1, TS: 1000, Data: pkt}}, "known blocks are skipped, not counted as unknown"},
 	}
@@ -615,4 +620,57 @@ func TestReaderPcapUnsupportedLink(t *testing.T) {
 	if s := r.Stats(); s.Frames != 5 || s.Skipped[147] != 5 {
 		t.Errorf("Stats = %+v, want 5 frames skipped as link 147", s)
 	}
+}
+
+// TestReaderRefill reads a capture several times the buffer's size, in
+// odd-sized reads, so that records straddle every refill of the buffer:
+// a header slice kept across a Peek that moves the bytes would give wrong
+// timestamps here.
+func TestReaderRefill(t *testing.T) {
+	var recs []Raw
+	for i := range 3000 {
+		data := bytes.Repeat([]byte{byte(i)}, 700+i%611)
+		recs = append(recs, Raw{Frame: int64(i + 1), TS: int64(i)*1_000_001_000 + 7000, Link: layers.LinkTypeEthernet, Data: data, OrigLen: len(data) + i%3})
+	}
+	for _, c := range []*capture{
+		pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, recs),
+		pcapFile(binary.BigEndian, true, 65535, layers.LinkTypeEthernet, recs),
+	} {
+		for _, src := range []io.Reader{bytes.NewReader(c.data), iotest.HalfReader(bytes.NewReader(c.data)), &chunkReader{c.data, 4093}} {
+			r, err := NewReader(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; ; i++ {
+				raw, err := r.Next()
+				if err == io.EOF {
+					if i != len(c.want) {
+						t.Fatalf("%d records, want %d", i, len(c.want))
+					}
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := diffRaws(c.want[i:i+1], []Raw{raw}); diff != "" {
+					t.Fatalf("record %d (-want +got):\n%s", i, diff)
+				}
+			}
+		}
+	}
+}
+
+// chunkReader returns at most n bytes per Read.
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.b)
+	c.b = c.b[k:]
+	return k, nil
 }

@@ -9,7 +9,11 @@ const (
 	DefaultIdle       = 10 * time.Minute
 	DefaultLinger     = 2 * time.Second
 	DefaultMaxPending = 1 << 16
-	payloadKept       = 256 // bytes of a RST's payload kept (diagnostic text)
+	// DefaultMaxConns bounds the flow table: about 1.5 KB a connection,
+	// 3 KB for one that was reset (it keeps its first RST's snapshot for
+	// the follow-ups), so at most some 200 MiB at the cap.
+	DefaultMaxConns = 1 << 16
+	payloadKept     = 256 // bytes of a RST's payload kept (diagnostic text)
 )
 
 // Reset is one RST segment with the evidence around it: the connection as
@@ -100,9 +104,10 @@ type conn struct {
 	// seen is the tracker's clock at the connection's last packet. Expiry
 	// goes by it, not by packet times: in a capture whose timestamps jump
 	// back, a packet's own time may lie far behind the clock.
-	seen      int64
-	scheduled bool
-	dead      bool
+	seen    int64
+	at      int64 // when the open resets' window closes, while in the schedule
+	heapIdx int   // index in the schedule, -1 when not in it
+	dead    bool
 }
 
 // Stats returns the counts so far.
@@ -155,7 +160,7 @@ func (t *Tracker) Flush() {
 		}
 	}
 	for t.sched.len() > 0 {
-		t.sched.pop().c.scheduled = false
+		t.sched.remove(t.sched.top())
 	}
 	t.release()
 }
@@ -197,7 +202,7 @@ func (c *conn) reincarnated(p *Packet) bool {
 }
 
 func (t *Tracker) open(k flowKey, p *Packet) *conn {
-	c := &conn{key: k}
+	c := &conn{key: k, heapIdx: -1}
 	c.IPv6 = p.IPv6
 	c.Sides[0] = Side{Addr: p.Src, Port: p.SrcPort, WScale: -1}
 	c.Sides[1] = Side{Addr: p.Dst, Port: p.DstPort, WScale: -1}
@@ -240,6 +245,7 @@ func (t *Tracker) drop(c *conn) {
 		t.closeOpen(c, true)
 	}
 	c.list.remove(c)
+	t.sched.remove(c)
 	delete(t.conns, c.key)
 	c.dead = true
 }
@@ -259,13 +265,9 @@ func (t *Tracker) Advance(ts int64) {
 // that a connection never leaves the table with evidence still open.
 func (t *Tracker) expire() {
 	for t.sched.len() > 0 && t.sched.top().at <= t.now {
-		c := t.sched.pop().c
-		c.scheduled = false
-		if c.dead || len(c.open) == 0 {
-			continue
-		}
+		c := t.sched.top()
 		if at := t.closeAt(c); at > t.now {
-			t.schedule(c, at)
+			t.sched.set(c, at)
 			continue
 		}
 		t.closeOpen(c, false)
@@ -316,11 +318,6 @@ func (t *Tracker) closeAt(c *conn) int64 {
 	return at
 }
 
-func (t *Tracker) schedule(c *conn, at int64) {
-	c.scheduled = true
-	t.sched.push(schedEntry{at: at, c: c})
-}
-
 func (t *Tracker) closeOpen(c *conn, early bool) {
 	for _, r := range c.open {
 		r.ready = true
@@ -330,6 +327,7 @@ func (t *Tracker) closeOpen(c *conn, early bool) {
 		}
 	}
 	c.open = c.open[:0]
+	t.sched.remove(c)
 	t.release()
 }
 
@@ -403,8 +401,8 @@ func (t *Tracker) reset(c *conn, dir int, p *Packet, copyOf int64) {
 	}
 	c.open = append(c.open, r)
 	t.out = append(t.out, r)
-	if !c.scheduled {
-		t.schedule(c, t.closeAt(c))
+	if c.heapIdx < 0 {
+		t.sched.set(c, t.closeAt(c))
 	}
 	if c.list != &t.ended {
 		c.list.remove(c)

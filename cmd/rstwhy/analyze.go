@@ -31,7 +31,7 @@ func analyzeCommand() *cli.Command {
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core)"},
 			&cli.DurationFlag{Name: "quiet", Value: analyzer.DefaultQuiet,
 				Usage: "judge a RST once its connection has been quiet this long (capture time)"},
-			&cli.IntFlag{Name: "max-conns", Value: 1 << 20,
+			&cli.IntFlag{Name: "max-conns", Value: analyzer.DefaultMaxConns,
 				Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
 		},
 		Action: analyzeAction,
