@@ -104,7 +104,7 @@ func TestDamagedCaptures(t *testing.T) {
 					continue
 				}
 				var dmg *DamageError
-				stop := int64(1 << 62)
+				stop := res.Read.Frames + 1 // a cut on a record boundary is a clean end
 				if errors.As(res.Damage, &dmg) {
 					stop = dmg.Frame
 					if dmg.Offset <= 0 || dmg.Offset > int64(cut) {

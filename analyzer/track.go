@@ -77,7 +77,12 @@ type Tracker struct {
 	MaxPending int           // resets awaiting judgement; 0: DefaultMaxPending
 	Emit       func(*Reset)  // receives every reset, in frame order
 
-	conns       map[flowKey]*conn
+	// conns is keyed by a 64-bit hash of the flow key: cheaper to hash
+	// and compare than the 36-byte key. The rare second flow with the same
+	// hash goes to spill.
+	conns       map[uint64]*conn
+	spill       map[flowKey]*conn
+	free        []*conn // dropped connections, reused to spare the allocator and GC
 	live, ended connList
 	sched       schedule
 	out         []*Reset // frame order; out[head:] not yet emitted
@@ -96,6 +101,7 @@ type flowKey struct {
 type conn struct {
 	Conn
 	key        flowKey
+	hash       uint64
 	prev, next *conn
 	list       *connList
 	first      *Reset
@@ -107,14 +113,42 @@ type conn struct {
 	seen    int64
 	at      int64 // when the open resets' window closes, while in the schedule
 	heapIdx int   // index in the schedule, -1 when not in it
-	dead    bool
 }
 
 // Stats returns the counts so far.
 func (t *Tracker) Stats() TrackStats { return t.stats }
 
 // Len returns the number of connections in the table.
-func (t *Tracker) Len() int { return len(t.conns) }
+func (t *Tracker) Len() int { return len(t.conns) + len(t.spill) }
+
+func (t *Tracker) lookup(h uint64, k flowKey) *conn {
+	if c := t.conns[h]; c != nil && c.key == k {
+		return c
+	}
+	if t.spill != nil {
+		return t.spill[k]
+	}
+	return nil
+}
+
+func (t *Tracker) insert(h uint64, c *conn) {
+	if old := t.conns[h]; old == nil {
+		t.conns[h] = c
+		return
+	}
+	if t.spill == nil {
+		t.spill = make(map[flowKey]*conn)
+	}
+	t.spill[c.key] = c
+}
+
+func (t *Tracker) remove(c *conn) {
+	if t.conns[c.hash] == c {
+		delete(t.conns, c.hash)
+		return
+	}
+	delete(t.spill, c.key)
+}
 
 func (t *Tracker) dur(d, def time.Duration) int64 {
 	if d <= 0 {
@@ -130,20 +164,21 @@ func (t *Tracker) Add(p *Packet) { t.addAt(p, p.TS) }
 // from any connection) is at least now.
 func (t *Tracker) addAt(p *Packet, now int64) {
 	if t.conns == nil {
-		t.conns = make(map[flowKey]*conn)
+		t.conns = make(map[uint64]*conn)
 	}
 	t.stats.Packets++
 	t.now = max(t.now, now, p.TS)
 	t.expire()
 
 	k, _ := keyOf(p)
-	c := t.conns[k]
+	h := flowHash(p)
+	c := t.lookup(h, k)
 	if c != nil && c.reincarnated(p) {
 		t.drop(c)
 		c = nil
 	}
 	if c == nil {
-		c = t.open(k, p)
+		c = t.open(h, k, p)
 	}
 	dir := uint8(1)
 	if c.Sides[0].Addr == p.Src && c.Sides[0].Port == p.SrcPort {
@@ -155,6 +190,11 @@ func (t *Tracker) addAt(p *Packet, now int64) {
 // Flush judges every reset still waiting; call it at the end of a capture.
 func (t *Tracker) Flush() {
 	for _, c := range t.conns {
+		if len(c.open) > 0 {
+			t.closeOpen(c, false)
+		}
+	}
+	for _, c := range t.spill {
 		if len(c.open) > 0 {
 			t.closeOpen(c, false)
 		}
@@ -201,8 +241,16 @@ func (c *conn) reincarnated(p *Packet) bool {
 	}
 }
 
-func (t *Tracker) open(k flowKey, p *Packet) *conn {
-	c := &conn{key: k, heapIdx: -1}
+func (t *Tracker) open(h uint64, k flowKey, p *Packet) *conn {
+	var c *conn
+	if n := len(t.free); n > 0 {
+		c, t.free = t.free[n-1], t.free[:n-1]
+		open := c.open[:0]
+		*c = conn{open: open}
+	} else {
+		c = &conn{}
+	}
+	c.key, c.hash, c.heapIdx = k, h, -1
 	c.IPv6 = p.IPv6
 	c.Sides[0] = Side{Addr: p.Src, Port: p.SrcPort, WScale: -1}
 	c.Sides[1] = Side{Addr: p.Dst, Port: p.DstPort, WScale: -1}
@@ -220,13 +268,13 @@ func (t *Tracker) open(k flowKey, p *Packet) *conn {
 	}
 	c.FirstFrame, c.FirstTS = p.Frame, p.TS
 	c.seen = t.now
-	t.conns[k] = c
+	t.insert(h, c)
 	t.stats.Conns++
-	if n := len(t.conns); n > t.stats.Peak {
+	if n := t.Len(); n > t.stats.Peak {
 		t.stats.Peak = n
 	}
 	t.live.pushBack(c)
-	if t.MaxConns > 0 && len(t.conns) > t.MaxConns {
+	if t.MaxConns > 0 && t.Len() > t.MaxConns {
 		victim := t.ended.front
 		if victim == nil || victim == c {
 			victim = t.live.front
@@ -246,8 +294,10 @@ func (t *Tracker) drop(c *conn) {
 	}
 	c.list.remove(c)
 	t.sched.remove(c)
-	delete(t.conns, c.key)
-	c.dead = true
+	t.remove(c)
+	if len(t.free) < 1024 {
+		t.free = append(t.free, c)
+	}
 }
 
 // Advance moves the tracker's clock to ts (capture time) without a
@@ -287,7 +337,7 @@ func (t *Tracker) expire() {
 	}
 	for len(t.out)-t.head > maxPending {
 		r := t.out[t.head]
-		c := t.conns[keyOfReset(r)]
+		c := t.lookup(flowHash(&r.Packet), keyOfReset(r))
 		if c == nil || r.ready {
 			// Its connection is gone or it waits only for an earlier one.
 			break
