@@ -87,9 +87,14 @@ type Side struct {
 	ZeroWindows int64 // zero-window advertisements in all
 	Stall       Stall // the latest zero-window period this side advertised
 
-	Keepalives     int64 // keepalive probes in all
-	KeepaliveRun   int64 // probes since the peer was last heard from
-	KeepaliveFrame int64 // first probe of that run
+	Keepalives int64 // keepalive probes in all
+	// KeepaliveRun counts probes since the peer last sent data, SYN or
+	// FIN. Bare ACKs answering the probes do not end it: a prober that
+	// got them would not keep probing at the interval, so where they are
+	// captured they were lost on the way (KeepaliveAnswers counts them).
+	KeepaliveRun     int64
+	KeepaliveFrame   int64 // first probe of that run
+	KeepaliveAnswers int64
 
 	FirstTTL, LastTTL uint8 // of packets other than RSTs
 	MinTTL, MaxTTL    uint8

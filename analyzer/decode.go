@@ -92,6 +92,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 		if len(data) < 20 {
 			return errShort("SLL2 header", len(data))
 		}
+		p.Iface = binary.BigEndian.Uint32(data[4:])
 		return d.sll(binary.BigEndian.Uint16(data[8:]), binary.BigEndian.Uint16(data[0:]), data[20:], p)
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		return d.null(data, p)

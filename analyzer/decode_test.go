@@ -168,8 +168,8 @@ func TestDecode(t *testing.T) {
 		{"sll-ipv6", layers.LinkTypeLinuxSLL, cat(sllHeader(0x86dd), ip6), want6(), nil, ""},
 		{"sll-short", layers.LinkTypeLinuxSLL, sllHeader(0x0800)[:10], Packet{}, errMalformed, ""},
 		{"sll-netlink", layers.LinkTypeLinuxSLL, mutate(cat(sllHeader(0x0800), ip4), func(b []byte) { b[2], b[3] = 0x03, 0x38 }), Packet{}, ErrNotTCP, "ARPHRD_NETLINK"},
-		{"sll2", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x0800), ip4), want4(), nil, "tcpdump -i any, libpcap 1.10"},
-		{"sll2-ipv6", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x86dd), ip6), want6(), nil, ""},
+		{"sll2", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x0800), ip4), onIface(want4(), 3), nil, "tcpdump -i any, libpcap 1.10; the header names the interface"},
+		{"sll2-ipv6", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x86dd), ip6), onIface(want6(), 3), nil, ""},
 		{"null-le", layers.LinkTypeNull, cat([]byte{2, 0, 0, 0}, ip4), want4(), nil, "DLT_NULL, little-endian host"},
 		{"null-be", layers.LinkTypeNull, cat([]byte{0, 0, 0, 2}, ip4), want4(), nil, "DLT_NULL, big-endian host"},
 		{"null-v6-24", layers.LinkTypeNull, cat([]byte{24, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on NetBSD/OpenBSD"},
@@ -388,4 +388,10 @@ func TestDecodeAllocs(t *testing.T) {
 			t.Errorf("link %v: %v allocations per packet, want 0", f.link, n)
 		}
 	}
+}
+
+// onIface sets the capture interface a link header names.
+func onIface(p Packet, iface uint32) Packet {
+	p.Iface = iface
+	return p
 }

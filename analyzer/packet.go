@@ -72,6 +72,18 @@ type Packet struct {
 	TSVal    uint32
 	TSEcr    uint32
 
+	// Iface is where the packet was captured: the Linux interface index
+	// of a LINUX_SLL2 header (tcpdump -i any), else the pcapng interface
+	// ID. On a router, a forwarded packet shows up once per interface.
+	Iface uint32
+
+	// SrcTTLMin and SrcTTLMax are the TTL range of earlier non-RST
+	// packets from Src, in any connection, captured on the same
+	// interface, or 0 when none was seen; Run fills them in for RSTs
+	// only. A RST forged by a device in the path carries that device's
+	// TTL, not the host's.
+	SrcTTLMin, SrcTTLMax uint8
+
 	// Payload is the captured part of the TCP payload (may be shorter
 	// than Len). It aliases the reader's buffer: valid until the next
 	// packet is read.

@@ -56,6 +56,7 @@ type Raw struct {
 	Link    layers.LinkType // per packet: pcapng files mix interfaces and link types
 	Data    []byte          // captured bytes; aliases the reader's buffer: valid until the next Next
 	OrigLen int
+	Iface   uint32 // pcapng interface ID; 0 in pcap files
 }
 
 // ReadStats counts what a Reader saw.
@@ -531,7 +532,7 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 			return Raw{}, false, r.damage(fmt.Errorf("packet length %d exceeds snap length %d", caplen, ifc.snaplen))
 		}
 		ts := uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
-		raw = Raw{TS: ifc.nanos(ts), Link: ifc.link, Data: body[20 : 20+caplen : 20+caplen], OrigLen: int(r.u32(body[16:]))}
+		raw = Raw{TS: ifc.nanos(ts), Link: ifc.link, Data: body[20 : 20+caplen : 20+caplen], OrigLen: int(r.u32(body[16:])), Iface: id}
 	case ngSPB:
 		if len(body) < 4 {
 			return Raw{}, false, r.damage(fmt.Errorf("simple packet block too short (%d bytes)", blen))

@@ -81,12 +81,48 @@ func (opt Options) tracker(share int) *Tracker {
 	return t
 }
 
+// hostTTLs remembers the TTL range each address sent with, across
+// connections. It lives with the reader, which sees every packet in
+// order, so its answers do not depend on how flows are spread over
+// workers. Past maxHosts addresses it learns no new ones.
+type hostTTLs map[hostKey][2]uint8
+
+// hostKey is an address as seen on one capture interface: on a router the
+// same host's packets arrive on one interface and leave, a hop older, by
+// another.
+type hostKey struct {
+	addr  [16]byte
+	iface uint32
+}
+
+const maxHosts = 1 << 16
+
+func (h hostTTLs) see(p *Packet) {
+	k := hostKey{p.Src, p.Iface}
+	if p.Flags&RST != 0 {
+		p.SrcTTLMin, p.SrcTTLMax = 0, 0
+		if r, ok := h[k]; ok {
+			p.SrcTTLMin, p.SrcTTLMax = r[0], r[1]
+		}
+		return
+	}
+	r, ok := h[k]
+	switch {
+	case !ok && len(h) >= maxHosts:
+	case !ok:
+		h[k] = [2]uint8{p.TTL, p.TTL}
+	case p.TTL < r[0] || p.TTL > r[1]:
+		h[k] = [2]uint8{min(r[0], p.TTL), max(r[1], p.TTL)}
+	}
+}
+
 // decodeLoop reads and decodes every frame and passes each TCP segment to
 // add; it fills in the reading side of res.
 func decodeLoop(ctx context.Context, rd *Reader, res *Result, frame *int64, add func(*Packet)) error {
 	var (
-		dec Decoder
-		p   Packet
+		dec   Decoder
+		p     Packet
+		hosts = hostTTLs{}
 	)
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
@@ -103,6 +139,10 @@ func decodeLoop(ctx context.Context, rd *Reader, res *Result, frame *int64, add 
 		p.Frame, p.TS = raw.Frame, raw.TS
 		switch derr := dec.Decode(raw.Link, raw.Data, &p); {
 		case derr == nil:
+			if p.Iface == 0 {
+				p.Iface = raw.Iface
+			}
+			hosts.see(&p)
 			add(&p)
 		case errors.Is(derr, ErrNotTCP), errors.Is(derr, ErrUnsupportedLink):
 			res.NotTCP++

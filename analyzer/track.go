@@ -4,7 +4,10 @@ import "time"
 
 // Defaults for the zero Tracker.
 const (
-	DefaultQuiet      = time.Second
+	// DefaultQuiet is long enough for the answers a RST draws on slow
+	// paths: a forged RST's true sender may only speak a round trip later
+	// (zeek_tcp_rst-inject-rae: the real SYN-ACK follows 1.03 s after it).
+	DefaultQuiet      = 2 * time.Second
 	DefaultMaxDelay   = 10 * time.Second
 	DefaultIdle       = 10 * time.Minute
 	DefaultLinger     = 2 * time.Second
@@ -42,9 +45,10 @@ type Aftermath struct {
 	Bytes      [2]int64
 	FirstFrame [2]int64
 	RSTs       [2]int64
-	// SenderLaterFrame is the first non-RST, non-SYN packet its sender
-	// sent after the RST: an endpoint that reset has no connection left to
-	// send on, so such a packet says the RST was not its own.
+	// SenderLaterFrame is the first non-RST packet its sender sent on
+	// the connection after the RST (a SYN-ACK included): an endpoint that
+	// reset has no connection left to send on, so such a packet says the
+	// RST was not its own.
 	SenderLaterFrame int64
 	Until            int64 // time of the last packet counted
 	Early            bool  // judged before the window closed (table cap, storm)
@@ -105,8 +109,11 @@ type conn struct {
 	prev, next *conn
 	list       *connList
 	first      *Reset
-	open       []*Reset // resets still gathering their aftermath
-	openSince  int64
+	// firstSenderOn: the first RST's sender sent on the connection after
+	// it, which a host that reset cannot do.
+	firstSenderOn bool
+	open          []*Reset // resets still gathering their aftermath
+	openSince     int64
 	// seen is the tracker's clock at the connection's last packet. Expiry
 	// goes by it, not by packet times: in a capture whose timestamps jump
 	// back, a packet's own time may lie far behind the clock.
@@ -413,6 +420,16 @@ func (t *Tracker) add(c *conn, dir uint8, p *Packet) {
 	for _, r := range c.open {
 		r.After.add(dir == uint8(r.Sender), p)
 	}
+	if f := c.first; f != nil && p.Flags&RST == 0 && p.Flags&(SYN|ACK) != SYN {
+		if int(dir) == f.Sender {
+			c.firstSenderOn = true
+		} else if c.firstSenderOn {
+			// Both sides carried on past the first RST: it never took
+			// effect (a forged RST the receiver dropped as out of
+			// window), so a later RST is not its consequence.
+			c.first, c.firstSenderOn = nil, false
+		}
+	}
 
 	if p.Flags&RST != 0 {
 		t.reset(c, int(dir), p, copyOf)
@@ -527,7 +544,7 @@ func (a *Aftermath) add(fromSender bool, p *Packet) {
 	}
 	if p.Flags&RST != 0 {
 		a.RSTs[i]++
-	} else if fromSender && p.Flags&SYN == 0 && a.SenderLaterFrame == 0 {
+	} else if fromSender && p.Flags&(SYN|ACK) != SYN && a.SenderLaterFrame == 0 {
 		a.SenderLaterFrame = p.Frame
 	}
 	a.Until = p.TS
@@ -600,10 +617,15 @@ func (c *conn) apply(dir uint8, p *Packet) Kind {
 	case KindProbe:
 		peer.Stall.Probes++
 	}
-	if kind != KindKeepalive {
+	if kind != KindKeepalive && (p.Len > 0 || syn || fin) {
 		me.KeepaliveRun = 0
 	}
-	peer.KeepaliveRun = 0 // the peer's probes, if any, were answered
+	switch {
+	case p.Len > 0 || syn || fin:
+		peer.KeepaliveRun, peer.KeepaliveAnswers = 0, 0 // real traffic: the peer's probes were answered
+	case peer.KeepaliveRun > 0 && kind != KindKeepalive:
+		peer.KeepaliveAnswers++
+	}
 
 	if fresh > 0 {
 		me.Bytes += fresh

@@ -16,6 +16,10 @@ var keepaliveRule = Rule{Cause: KeepaliveTimeout, Kernel: "TCP_KEEPALIVE_TIMEOUT
 	}
 	ev := []string{fmt.Sprintf("from frame %d: the %s sent %d keepalive probes (seq = snd_una-1, no data) that the %s never answered",
 		v.M.KeepaliveFrame, v.Me, n, v.Peer)}
+	if a := v.M.KeepaliveAnswers; a > 0 {
+		ev = append(ev, fmt.Sprintf("the %s's %d answers seen here never reached the %s: it went on probing at the interval, as it does only when unanswered",
+			v.Peer, a, v.Me))
+	}
 	ev = append(ev, fmt.Sprintf("frame %d: the %s gave up and reset, %s after its last probe", v.RST.Frame, v.Me, since(v.M.LastTS, v.RST.TS)))
 	conf := 0.6
 	if n >= 2 {

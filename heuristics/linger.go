@@ -2,7 +2,30 @@ package heuristics
 
 import (
 	"fmt"
+
+	"github.com/rstwhy/rstwhy/analyzer"
 )
+
+// finWait2Abort: a closer that does not wait in FIN_WAIT2.
+//
+// Wire: FIN from the resetter, the peer's bare ACK of it, and at once a
+// RST answering that ACK, with no data from the peer after the FIN.
+// Linux: with TCP_LINGER2 < 0 the orphaned socket skips FIN_WAIT2: the
+// ACK of its FIN makes tcp_rcv_state_process abort (tcp_done), counted
+// as TCPABORTONDATA, so the tracepoint names TCP_ABORT_ON_DATA although
+// no data came.
+func finWait2Abort(v *View) Finding {
+	lp := v.LastPeer
+	if v.M.FINFrame == 0 || v.M.FINAckedFrame == 0 || lp == nil || lp.Frame != v.M.FINAckedFrame ||
+		lp.Len != 0 || lp.Flags&analyzer.FIN != 0 || v.P.LastDataFrame > v.M.FINFrame || !v.replyShape() {
+		return Finding{}
+	}
+	return Finding{Confidence: 0.8, Kernel: "TCP_ABORT_ON_DATA", Evidence: []string{
+		fmt.Sprintf("frame %d: the %s closed (FIN); frame %d: the %s acknowledged it, sending no data", v.M.FINFrame, v.Me, lp.Frame, v.Peer),
+		fmt.Sprintf("frame %d: the %s answered that ACK with a RST instead of waiting for the %s's FIN: an abortive close that skips FIN_WAIT2 (TCP_LINGER2 < 0)",
+			v.RST.Frame, v.Me, v.Peer),
+	}}
+}
 
 // lingerRule: an abortive close with nothing left unread.
 //
@@ -12,6 +35,9 @@ import (
 // which sends tcp_send_active_reset with reason TCP_STATE; so do `ss -K`
 // and a listener closed with connections still in its accept queue.
 var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *View) Finding {
+	if f := finWait2Abort(v); f.Confidence > 0 {
+		return f
+	}
 	if v.M.FINFrame != 0 || !v.activeShape() {
 		return Finding{}
 	}

@@ -1,10 +1,6 @@
 package heuristics
 
-import (
-	"fmt"
-
-	"github.com/rstwhy/rstwhy/analyzer"
-)
+import "fmt"
 
 // middleboxRule: a reset the claimed sender did not send.
 //
@@ -21,9 +17,16 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View)
 		ev = append(ev, fmt.Sprintf("frame %d: the %s went on sending after the RST at frame %d, as if it had not reset", f, v.Me, v.RST.Frame))
 		conf = 0.9
 	}
-	if v.M.MaxTTL != 0 && (int(v.RST.TTL)+1 < int(v.M.MinTTL) || int(v.RST.TTL) > int(v.M.MaxTTL)+1) {
-		ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's other packets (TTL %s): another device, at another distance, sent it",
-			v.RST.Frame, v.RST.TTL, v.Me, ttlRange(v.M)))
+	// Copies of forwarded packets are dropped before the range is kept,
+	// so even one hop of difference counts: a host's stack sends its RSTs
+	// with the TTL of the rest of its packets.
+	lo, hi, where := v.M.MinTTL, v.M.MaxTTL, "on this connection"
+	if hi == 0 {
+		lo, hi, where = v.RST.SrcTTLMin, v.RST.SrcTTLMax, "on its other connections"
+	}
+	if hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
+		ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's packets %s (TTL %s): a device at another distance sent it",
+			v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi)))
 		conf = max(conf, 0.8)
 		if len(ev) == 2 {
 			conf = 0.95
@@ -32,9 +35,9 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View)
 	return Finding{Confidence: conf, Evidence: ev}
 }}
 
-func ttlRange(s *analyzer.Side) string {
-	if s.MinTTL == s.MaxTTL {
-		return fmt.Sprint(s.MinTTL)
+func ttlRange(lo, hi uint8) string {
+	if lo == hi {
+		return fmt.Sprint(lo)
 	}
-	return fmt.Sprintf("%d-%d", s.MinTTL, s.MaxTTL)
+	return fmt.Sprintf("%d-%d", lo, hi)
 }

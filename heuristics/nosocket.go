@@ -7,6 +7,29 @@ import (
 	"github.com/rstwhy/rstwhy/analyzer"
 )
 
+// halfOpen: the peer still holds a connection the resetter lost.
+//
+// Wire: the resetter's new SYN on the same ports is answered not with a
+// SYN-ACK but with a bare ACK of older sequence numbers (a challenge ACK,
+// RFC 5961 §4); the resetter rejects it with a RST whose seq is that ACK,
+// and typically retries the SYN.
+// Linux: tcp_rcv_synsent_state_process rejects the ACK: reason
+// TCP_INVALID_ACK_SEQUENCE. The cause is that the resetter's host lost
+// the old connection (crash, restart, an abort whose RST was dropped).
+func halfOpen(v *View) Finding {
+	lp := v.LastPeer
+	if lp == nil || lp.Flags&(analyzer.SYN|analyzer.ACK) != analyzer.ACK || v.M.SYNFrame == 0 ||
+		v.C.SYNACKFrame != 0 || v.M.Packets != 1 || !v.replyShape() {
+		return Finding{}
+	}
+	return Finding{Confidence: 0.85, Kernel: "TCP_INVALID_ACK_SEQUENCE", Evidence: []string{
+		fmt.Sprintf("frame %d: the %s's SYN (seq %d)", v.M.SYNFrame, v.Me, v.M.ISN),
+		fmt.Sprintf("frame %d: the %s answered with a bare ACK of %d, not a SYN-ACK: it still held an older connection on these ports that the %s no longer had (a half-open connection)",
+			lp.Frame, v.Peer, lp.Ack, v.Me),
+		fmt.Sprintf("frame %d: the %s rejected it with a RST at that sequence number", v.RST.Frame, v.Me),
+	}}
+}
+
 // noSocketRule: a RST from a host that no longer knows the connection.
 //
 // Wire: the RST answers the peer's last segment the way a host without a
@@ -16,6 +39,9 @@ import (
 // state, a process gone after close).
 // Linux: tcp_v4_rcv finds no socket; tcp_v4_send_reset, reason NO_SOCKET.
 var noSocketRule = Rule{Cause: NoSocket, Kernel: "NO_SOCKET", Match: func(v *View) Finding {
+	if f := halfOpen(v); f.Confidence > 0 {
+		return f
+	}
 	lp := v.LastPeer
 	if lp == nil || lp.Flags&analyzer.SYN != 0 && lp.Flags&analyzer.ACK == 0 || !v.replyShape() {
 		return Finding{}

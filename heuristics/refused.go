@@ -25,7 +25,17 @@ var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: fun
 		ev = append(ev, fmt.Sprintf("frame %d: RST+ACK acknowledging exactly that SYN (ack %d), %s later: nothing listens on the port",
 			v.RST.Frame, v.RST.Ack, since(lp.TS, v.RST.TS)))
 	} else {
-		ev = append(ev, fmt.Sprintf("frame %d: RST %s later, though its ack %d does not match the SYN", v.RST.Frame, since(lp.TS, v.RST.TS), v.RST.Ack))
+		// A SYN_SENT socket drops a RST that does not acknowledge its SYN
+		// exactly (RFC 9293 §3.10.7.3, RFC 5961 §3): no refusal took effect.
+		conf = 0.5
+		ev = append(ev, fmt.Sprintf("frame %d: RST %s later, though its ack %d does not acknowledge the SYN (want %d), so the client would ignore it",
+			v.RST.Frame, since(lp.TS, v.RST.TS), v.RST.Ack, lp.Seq+1))
+	}
+	if lo, hi := v.RST.SrcTTLMin, v.RST.SrcTTLMax; hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
+		// The host's own stack would answer with its usual TTL: this
+		// refusal more likely came from a firewall in the path.
+		conf = 0.5
+		ev = append(ev, fmt.Sprintf("but its TTL %d differs from the %s's other packets (TTL %d-%d)", v.RST.TTL, v.Me, lo, hi))
 	}
 	if n := v.P.Packets; n > 1 {
 		ev = append(ev, fmt.Sprintf("the %s had sent the SYN %d times", v.Peer, n))
