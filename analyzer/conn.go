@@ -207,7 +207,9 @@ func (c *Conn) StateOf(dir int) State {
 		return StateUnknown
 	case c.SYNACKFrame != 0 && c.AckedFrame == 0:
 		return StateSynReceived
-	case c.Handshake() && c.SYNACKFrame == 0:
+	case c.Handshake() && c.SYNACKFrame == 0 && !c.Sides[c.Client].HasAck:
+		// A client that sends ACKs got the SYN-ACK, whether or not the
+		// capture holds it (one direction only, asymmetric routing).
 		return StateSynSent
 	}
 	return StateEstablished

@@ -29,14 +29,12 @@ const (
 // its own inside a namespace. It talks to the lab by lines: it prints marks
 // on stdout and waits for words on stdin.
 type agent struct {
-	role    string
-	server  string // server address
-	clientA string // client address
-	tags    map[string]bool
-	in      *bufio.Scanner
-	out     io.Writer
-	mu      sync.Mutex
-	cleanLn net.Listener
+	server     string          // server address
+	clientAddr string          // client address
+	tags       map[string]bool // the variant's name tokens
+	in         *bufio.Scanner
+	out        io.Writer
+	mu         sync.Mutex // one mark at a time
 }
 
 func agentMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -54,7 +52,7 @@ func agentMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "agent: no job %q\n", *name)
 		return 2
 	}
-	a := &agent{role: *role, server: *server, clientA: *client, tags: j.v.tags(), in: bufio.NewScanner(stdin), out: stdout}
+	a := &agent{server: *server, clientAddr: *client, tags: j.v.tags(), in: bufio.NewScanner(stdin), out: stdout}
 	var err error
 	switch *role {
 	case "server":
@@ -93,7 +91,6 @@ func (a *agent) runServer(s *scenario) error {
 	if err != nil {
 		return err
 	}
-	a.cleanLn = cl
 	go echo(cl)
 	if s.server == nil {
 		a.mark("ready")
@@ -205,8 +202,6 @@ func (a *agent) dial(opts ...[3]int) (*net.TCPConn, error) {
 	return c.(*net.TCPConn), nil
 }
 
-func (a *agent) client() string { return a.clientA }
-
 // intOpt is a socket option for sockopt.
 func intOpt(level, name, v int) [3]int { return [3]int{level, name, v} }
 
@@ -216,7 +211,8 @@ type proc struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	lines chan string
-	done  chan error
+	done  chan struct{} // closed when the process has exited
+	err   error         // its exit status, once done is closed
 	errb  strings.Builder
 }
 
@@ -225,7 +221,7 @@ func startAgent(ns, name string, args ...string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{name: name, lines: make(chan string, 64), done: make(chan error, 1)}
+	p := &proc{name: name, lines: make(chan string, 64), done: make(chan struct{})}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, exe, "agent"}, args...)...)
 	p.cmd.Stderr = &p.errb
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
@@ -244,7 +240,8 @@ func startAgent(ns, name string, args ...string) (*proc, error) {
 			p.lines <- sc.Text()
 		}
 		close(p.lines)
-		p.done <- p.cmd.Wait()
+		p.err = p.cmd.Wait()
+		close(p.done)
 	}()
 	return p, nil
 }
@@ -281,9 +278,9 @@ func (p *proc) wait(timeout time.Duration) error {
 		}
 	}()
 	select {
-	case err := <-p.done:
-		if err != nil {
-			return fmt.Errorf("%w: %s: %v: %s", errAgent, p.name, err, p.errb.String())
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("%w: %s: %v: %s", errAgent, p.name, p.err, p.errb.String())
 		}
 		return nil
 	case <-time.After(timeout):

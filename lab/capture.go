@@ -25,14 +25,15 @@ type dump struct {
 	exited chan error
 }
 
-// startDump starts tcpdump in ns on dev ("any" for all interfaces) and
+// startDump starts tcpdump in ns on dev ("any" for all interfaces, with link
+// LINUX_SLL2 or LINUX_SLL) and
 // returns once it reports that it is capturing: packets sent before that
 // line would be missing from the capture.
-func startDump(ctx context.Context, ns, dev string, snaplen int, file string) (*dump, error) {
+func startDump(ctx context.Context, ns, dev, link string, snaplen int, file string) (*dump, error) {
 	args := []string{"netns", "exec", ns, "tcpdump", "-i", dev, "-s", fmt.Sprint(snaplen), "-U", "-n", "--immediate-mode", "-B", "65536",
 		"--time-stamp-precision=nano", "-Z", "root", "-w", file}
-	if dev == "any" {
-		args = append(args, "-y", "LINUX_SLL2")
+	if link != "EN10MB" {
+		args = append(args, "-y", link)
 	}
 	args = append(args, "tcp")
 	d := &dump{cmd: exec.Command("ip", args...), file: file, exited: make(chan error, 1)}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ type scenario struct {
 	// causes overrides the default reason → cause mapping for the first
 	// RST of a connection.
 	causes map[string]string
+	// expect lists the kernel reasons the first RST of a connection may
+	// have ("" for none); a run that gives another is retried: the
+	// scenario raced.
+	expect []string
 	// moreClean counts clean connections of the scenario itself.
 	moreClean int
 	// note is copied to each RST of the given reason.
@@ -53,9 +58,20 @@ func (v variant) has(tok string) bool {
 	return false
 }
 
-func (v variant) v6() bool  { return v.has("v6") }
-func (v variant) any() bool { return v.has("any") }
-func (v variant) ng() bool  { return v.has("ng") }
+func (v variant) v6() bool { return v.has("v6") }
+
+// link is the capture's link type: "any" is -i any with LINUX_SLL2, "sll"
+// -i any with the older LINUX_SLL; otherwise the veth's Ethernet.
+func (v variant) link() string {
+	switch {
+	case v.has("any"):
+		return "LINUX_SLL2"
+	case v.has("sll"):
+		return "LINUX_SLL"
+	}
+	return "EN10MB"
+}
+func (v variant) ng() bool { return v.has("ng") }
 
 func (v variant) point() string {
 	for _, p := range []string{"router", "server"} {
@@ -200,11 +216,12 @@ func (l *lab) once(ctx context.Context, j job) error {
 		snap = 262144
 	}
 	ns, dev := t.iface(j.v.point())
-	if j.v.any() {
+	link := j.v.link()
+	if link != "EN10MB" {
 		dev = "any"
 	}
 	raw := filepath.Join(l.tmp, j.name()+".pcap")
-	d, err := startDump(ctx, ns, dev, snap, raw)
+	d, err := startDump(ctx, ns, dev, link, snap, raw)
 	if err != nil {
 		return err
 	}
@@ -228,27 +245,41 @@ func (l *lab) once(ctx context.Context, j job) error {
 	if terr != nil {
 		return terr
 	}
-	name := j.name() + ".pcap"
+	// The capture goes to -out only with its truth file, after the checks.
+	name, final := j.name()+".pcap", raw
 	if j.v.ng() {
 		name = j.name() + ".pcapng"
-		if err := toNg(raw, filepath.Join(l.out, name), dev); err != nil {
+		final = filepath.Join(l.tmp, name)
+		if err := toNg(raw, final, dev); err != nil {
 			return err
 		}
-	} else if err := copyFile(raw, filepath.Join(l.out, name)); err != nil {
-		return err
 	}
-	f, err := label(j, t, filepath.Join(l.out, name), evs)
+	f, err := label(j, t, final, evs)
 	if err != nil {
 		return err
 	}
 	f.Kernel = l.kernel
 	f.Capture.Snaplen = snap
-	f.Capture.Link = "EN10MB"
-	if dev == "any" {
-		f.Capture.Link = "LINUX_SLL2"
+	f.Capture.Link = link
+	for _, r := range f.Resets {
+		reason := ""
+		if r.KernelReason != nil {
+			reason = *r.KernelReason
+		}
+		if !r.Followup && r.CopyOf == 0 && j.s.expect != nil && !slices.Contains(j.s.expect, reason) {
+			return fmt.Errorf("frame %d: kernel reason %q, want one of %q", r.Frame, reason, j.s.expect)
+		}
 	}
-	if len(f.Resets) == 0 && !j.v.has("unseen") {
+	for _, r := range f.Resets {
+		if r.Sport == cleanPort || r.Dport == cleanPort {
+			return fmt.Errorf("frame %d: the clean connection was reset", r.Frame)
+		}
+	}
+	switch unseen := j.v.has("unseen"); {
+	case len(f.Resets) == 0 && !unseen:
 		return fmt.Errorf("no RST in the capture (%d kernel events)", len(evs))
+	case unseen && (len(f.Resets) > 0 || len(f.UnmatchedTrace) == 0):
+		return fmt.Errorf("want the RST traced but not captured; got %d frames, %d unmatched events", len(f.Resets), len(f.UnmatchedTrace))
 	}
 	if m := dropped.FindStringSubmatch(d.stderr.String()); m != nil && m[1] != "0" {
 		return fmt.Errorf("tcpdump dropped packets: %s", d.stderr.String())
@@ -273,6 +304,9 @@ func (l *lab) once(ctx context.Context, j job) error {
 	}
 	for _, e := range f.UnmatchedTrace {
 		fmt.Fprintf(l.log, "  unmatched %s > %s %s %s\n", e.Src, e.Dst, e.State, e.Reason)
+	}
+	if err := copyFile(final, filepath.Join(l.out, name)); err != nil {
+		return err
 	}
 	return os.WriteFile(filepath.Join(l.out, j.name()+".truth.json"), append(b, '\n'), 0o644)
 }

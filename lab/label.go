@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -74,8 +76,12 @@ func label(j job, t topo, capture string, evs []*event) (*truth.File, error) {
 	first := map[connKey]truth.Reset{}
 	byFrame := map[int64]int{} // frame → index in f.Resets
 	for i, fr := range frames {
-		src := netip.AddrPortFrom(netip.MustParseAddr(fr.Src), fr.Sport)
-		dst := netip.AddrPortFrom(netip.MustParseAddr(fr.Dst), fr.Dport)
+		sa, err1 := netip.ParseAddr(fr.Src)
+		da, err2 := netip.ParseAddr(fr.Dst)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("%s: frame %d: %w", capture, fr.Frame, err)
+		}
+		src, dst := netip.AddrPortFrom(sa, fr.Sport), netip.AddrPortFrom(da, fr.Dport)
 		r := truth.Reset{
 			Frame: fr.Frame, Time: fr.Time.Format("2006-01-02T15:04:05.000000000Z07:00"),
 			Src: fr.Src, Sport: fr.Sport, Dst: fr.Dst, Dport: fr.Dport, Seq: fr.Seq, Ack: fr.Ack, Flags: fr.Flags,

@@ -23,13 +23,14 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"syscall"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "agent" {
 		os.Exit(agentMain(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -109,10 +109,11 @@ func killedDrive(ctx context.Context, r *runner) error {
 
 func dataAfterClose() *scenario {
 	return &scenario{
-		name: "data_after_close",
-		desc: "the server answers one request and closes; the client writes more after the server's FIN: data on a socket its application has closed",
+		name:   "data_after_close",
+		expect: []string{"TCP_ABORT_ON_DATA"},
+		desc:   "the server answers one request and closes; the client writes more after the server's FIN: data on a socket its application has closed",
 		variants: []variant{
-			"quick-v4-eth-client", "quick-v6-eth-server", "quick-v4-any-router",
+			"quick-v4-eth-client", "quick-v6-eth-server", "quick-v4-any-client",
 			"linger2-v4-eth-client", "linger2-v6-eth-server-ng", "linger2-v6-any-client",
 		},
 		server: afterCloseServer,
@@ -126,8 +127,9 @@ func dataAfterClose() *scenario {
 
 func timewait() *scenario {
 	return &scenario{
-		name: "timewait_rst",
-		desc: "the server answers one request and closes; the client acks the FIN, then writes 100 ms later: the data hits the server's timewait mini-socket (substate FIN_WAIT2)",
+		name:   "timewait_rst",
+		expect: []string{"TCP_TIMEWAIT_SOCKET"},
+		desc:   "the server answers one request and closes; the client acks the FIN, then writes 100 ms later: the data hits the server's timewait mini-socket (substate FIN_WAIT2)",
 		variants: []variant{
 			"paced-v4-eth-client", "paced-v6-eth-server", "paced-v4-any-router", "paced-v6-any-client-ng",
 			"killed-v4-eth-client", "killed-v6-eth-server",
@@ -212,6 +214,7 @@ func blackhole(ctx context.Context, r *runner, repliesOnly bool) error {
 func noSocket() *scenario {
 	return &scenario{
 		name:   "no_socket",
+		expect: []string{"NO_SOCKET"},
 		desc:   "the router blackholes an established connection; the server's write times out (TCP_USER_TIMEOUT 1 s) and its kernel drops the connection silently; the path heals and the client's next segment finds no socket",
 		routed: true,
 		variants: []variant{
@@ -281,8 +284,9 @@ func noSocket() *scenario {
 
 func halfOpenRestart() *scenario {
 	return &scenario{
-		name: "half_open_restart",
-		desc: "the client host loses its connection (abort whose RST a firewall drops, as a crash would), then reconnects from the same port; the server still holds the old connection and answers the SYN with a challenge ACK, which the client's SYN_SENT socket resets",
+		name:   "half_open_restart",
+		expect: []string{"TCP_INVALID_ACK_SEQUENCE"},
+		desc:   "the client host loses its connection (abort whose RST a firewall drops, as a crash would), then reconnects from the same port; the server still holds the old connection and answers the SYN with a challenge ACK, which the client's SYN_SENT socket resets",
 		variants: []variant{
 			"v4-eth-client", "v6-eth-server", "v4-eth-server-ng", "v6-any-client",
 		},
@@ -330,7 +334,7 @@ func halfOpenRestart() *scenario {
 		},
 		client: func(a *agent) error {
 			ctl := sockopt(intOpt(unix.SOL_SOCKET, unix.SO_REUSEADDR, 1))
-			local := &net.TCPAddr{IP: net.ParseIP(a.client()), Port: 40000}
+			local := &net.TCPAddr{IP: net.ParseIP(a.clientAddr), Port: 40000}
 			d := net.Dialer{Timeout: 5 * time.Second, Control: ctl, LocalAddr: local, KeepAlive: -1}
 			addr := net.JoinHostPort(a.server, fmt.Sprint(port))
 			c, err := d.Dial("tcp", addr)
@@ -393,6 +397,51 @@ func halfOpenRestart() *scenario {
 				return err
 			}
 			return srv.quit()
+		},
+	}
+}
+
+func finWait2Abort() *scenario {
+	return &scenario{
+		name:     "fin_wait2_abort",
+		desc:     "the server sets TCP_LINGER2 to -1 (no FIN_WAIT2 state) and closes after one exchange; when the client acks its FIN, the server aborts instead of waiting for the client's FIN",
+		variants: []variant{"v4-eth-client", "v6-eth-server", "v4-any-server-ng"},
+		expect:   []string{"TCP_ABORT_ON_DATA"},
+		// Measured: the kernel names this TCP_ABORT_ON_DATA (the drop
+		// reason tcp_rcv_state_process returns for linger2 < 0), not
+		// TCP_ABORT_ON_LINGER, though the segment it answers is a bare
+		// ACK of the FIN.
+		causes: map[string]string{"TCP_ABORT_ON_DATA": "linger_abort"},
+		notes: map[string]string{
+			"TCP_ABORT_ON_DATA": "TCP_LINGER2 -1: the ACK of the server's FIN (no data) draws the RST; the kernel's reason says data, the capture shows none",
+		},
+		server: func(a *agent) error {
+			c, err := a.accept(intOpt(unix.IPPROTO_TCP, unix.TCP_LINGER2, -1))
+			if err != nil {
+				return err
+			}
+			if _, err := readLine(c); err != nil {
+				return err
+			}
+			if _, err := c.Write([]byte("OK\n")); err != nil {
+				return err
+			}
+			return c.Close()
+		},
+		client: func(a *agent) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := c.Write([]byte("GET\n")); err != nil {
+				return err
+			}
+			if _, err := readLine(c); err != nil {
+				return err
+			}
+			time.Sleep(200 * time.Millisecond) // the FIN is in and acked
+			return nil
 		},
 	}
 }

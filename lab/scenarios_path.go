@@ -13,8 +13,9 @@ import (
 
 func zeroWindow() *scenario {
 	return &scenario{
-		name: "zero_window",
-		desc: "the server (SO_RCVBUF 4096) stops reading until its window is zero; the client's writes block; then the client aborts (sender: write deadline, SO_LINGER {on, 0}, close) or the server closes with the data unread (reader)",
+		name:   "zero_window",
+		expect: []string{"TCP_STATE", "TCP_DISCONNECT_WITH_DATA", "TCP_ABORT_ON_CLOSE"},
+		desc:   "the server (SO_RCVBUF 4096) stops reading until its window is zero; the client's writes block; then the client aborts (sender: write deadline, SO_LINGER {on, 0}, close) or the server closes with the data unread (reader)",
 		variants: []variant{
 			"sender-v4-eth-client", "sender-v6-eth-server", "sender-v4-any-router", "sender-v4-eth-server-ng",
 			"reader-v4-eth-client", "reader-v6-any-server",
@@ -34,7 +35,7 @@ func zeroWindow() *scenario {
 			}
 			defer c.Close()
 			if a.tags["reader"] {
-				time.Sleep(1500 * time.Millisecond)
+				time.Sleep(time.Second) // long enough for a zero window
 				return c.Close()
 			}
 			time.Sleep(3 * time.Second) // the client gives up meanwhile
@@ -47,7 +48,12 @@ func zeroWindow() *scenario {
 			}
 			defer c.Close()
 			chunk := make([]byte, 4096)
-			c.SetWriteDeadline(time.Now().Add(1500 * time.Millisecond))
+			// The reader closes after 1 s; the sender gives up at 1.5 s.
+			wait := 1500 * time.Millisecond
+			if a.tags["reader"] {
+				wait = 4 * time.Second
+			}
+			c.SetWriteDeadline(time.Now().Add(wait))
 			for {
 				if _, err := c.Write(chunk); err != nil {
 					if a.tags["reader"] {
@@ -69,6 +75,7 @@ func zeroWindow() *scenario {
 func keepalive() *scenario {
 	return &scenario{
 		name:   "keepalive_timeout",
+		expect: []string{"TCP_KEEPALIVE_TIMEOUT"},
 		desc:   "the client sets TCP keepalive (idle 1 s, interval 1 s, 3 probes); the router then drops the server's packets (replies) or both directions (both); the client's kernel resets after the last unanswered probe",
 		routed: true,
 		variants: []variant{
@@ -125,6 +132,7 @@ func keepalive() *scenario {
 func retransmission() *scenario {
 	return &scenario{
 		name:    "retransmission_timeout",
+		expect:  []string{"TCP_STATE", "TCP_DISCONNECT_WITH_DATA"},
 		desc:    "the router blackholes an established connection; the client sends a request (bulk: 1 MiB with a write deadline), its kernel retransmits unanswered, and after 2 s the application gives up with SO_LINGER {on, 0} and close",
 		routed:  true,
 		snaplen: 256,
@@ -194,6 +202,7 @@ func retransmission() *scenario {
 func middlebox() *scenario {
 	return &scenario{
 		name:   "middlebox_reset",
+		expect: []string{"", "NO_SOCKET"},
 		desc:   "a firewall on the router rejects with iptables REJECT --reject-with tcp-reset: a new SYN (syn), or the data segments of an established connection (est); the server later writes and the client, which accepted the forged RST, answers with its own",
 		routed: true,
 		variants: []variant{
@@ -201,7 +210,8 @@ func middlebox() *scenario {
 			"est-v4-eth-client", "est-v6-eth-server", "est-v4-any-router", "est-v6-eth-client-ng",
 		},
 		notes: map[string]string{
-			"": "sent by the router's iptables REJECT with the server's address: no tcp_send_reset event",
+			"":          "sent by the router's iptables REJECT with the server's address: no tcp_send_reset event",
+			"NO_SOCKET": "seen from the server, the client plainly lost the connection; the forged RST that made it forget went only to the client",
 		},
 		server: func(a *agent) error {
 			if a.tags["syn"] {

@@ -46,8 +46,9 @@ type flowKey struct {
 }
 
 type counts struct {
-	Packets, Bytes, RSTs, Undecoded int64
-	Flows                           int
+	Packets, Bytes, RSTs int64
+	Undecoded            int64 // frames that did not decode down to TCP: other protocols, damage, cut headers
+	Flows                int
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -71,8 +72,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-var pcapngMagic = []byte{0x0a, 0x0d, 0x0d, 0x0a}
-
 // count reads r to the end. On damage it returns what was read before.
 func count(r *bufio.Reader) (counts, error) {
 	var c counts
@@ -81,7 +80,7 @@ func count(r *bufio.Reader) (counts, error) {
 		return c, fmt.Errorf("not a capture: %w", err)
 	}
 	var src packetSource
-	if bytes.Equal(magic, pcapngMagic) {
+	if string(magic) == "\x0a\x0d\x0d\x0a" { // pcapng section header block
 		src, err = pcapgo.NewNgReader(r, pcapgo.DefaultNgReaderOptions)
 	} else {
 		src, err = pcapgo.NewReader(r)

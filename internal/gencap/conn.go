@@ -123,7 +123,6 @@ type builder struct {
 	seg  [2]int    // payload bytes per full segment each side sends
 	gap  [2]int64  // spacing of back-to-back segments from each side, as captured
 	rtt  int64     // capture point to client and back
-	bulk bool      // this connection moves large responses
 
 	sendT []int64 // transfer's send times, reused
 }
@@ -161,7 +160,6 @@ func (b *builder) build(c *conn, id uint64, t int64, r *rand.Rand, short bool) {
 	if !short {
 		switch p := r.IntN(1000); {
 		case p < 2:
-			b.bulk = true
 			resp = func() int { return int(b.logu(100e3, 1.5e6)) }
 		case p < 100:
 			exchanges = 1 + r.IntN(3)
@@ -326,7 +324,7 @@ func (b *builder) exchange(req, resp int) {
 		b.add(at+delack, srv, flagACK, 0, optTS)
 	}
 	b.t = at + think
-	if b.bulk && b.r.IntN(10) == 0 && resp > 60000 {
+	if resp > 16000 && b.r.IntN(8) == 0 {
 		// The client stops reading for a while: zero window, probes,
 		// then a window update and the rest.
 		first := resp / 3
@@ -432,7 +430,7 @@ func (b *builder) transfer(s, n int, o xfer) int64 {
 	if o.noAck {
 		return b.last
 	}
-	if loss < 0 && s == cli && sent >= 3 && b.r.IntN(30) == 0 {
+	if loss < 0 && s == cli && sent >= 3 && b.r.IntN(10) == 0 {
 		// Two segments of the first flight arrive swapped; the receiver
 		// answers the early one with a duplicate ACK and SACK.
 		i := b.r.IntN(sent - 1)
