@@ -51,7 +51,14 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	if v.P.Unanswered > 0 && v.M.HasAck && analyzer.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
 		ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
 			bytes(analyzer.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
-		conf = max(conf, 0.7)
+		if v.Me == "client" {
+			// Clients that always close abortively (many Windows
+			// programs) look the same once they have read the response.
+			ev = append(ev, "a client that closes abortively after reading the whole response would look the same")
+			conf = max(conf, 0.6)
+		} else {
+			conf = max(conf, 0.7)
+		}
 	}
 	if conf == 0 && v.oneReplyToMany() {
 		ev = append(ev, fmt.Sprintf("the %s sent %d messages; the %s answered them with a single reply (frame %d) and reset %s after it: read one, replied, closed with the rest unread",
