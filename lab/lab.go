@@ -30,8 +30,9 @@ type scenario struct {
 	// end.
 	drive func(ctx context.Context, r *runner) error
 	// causes overrides the default reason → cause mapping for the first
-	// RST of a connection.
-	causes map[string]string
+	// RST of a connection; tagCauses does so for variants with a tag.
+	causes    map[string]string
+	tagCauses map[string]map[string]string
 	// expect lists the kernel reasons the first RST of a connection may
 	// have ("" for none); a run that gives another is retried: the
 	// scenario raced.

@@ -15,9 +15,14 @@ import (
 // cause rstwhy must report; a scenario's causes map overrides it. The
 // mapping is the project's decision, written down here, never read back
 // from rstwhy.
-func causeOf(s *scenario, reason *string, fr truth.Frame) string {
+func causeOf(s *scenario, v variant, reason *string, fr truth.Frame) string {
 	if reason == nil {
 		return "middlebox_reset" // no kernel stack sent it: REJECT or a forger
+	}
+	for _, tag := range v.tokens() {
+		if c, ok := s.tagCauses[tag][*reason]; ok {
+			return c
+		}
 	}
 	if c, ok := s.causes[*reason]; ok {
 		return c
@@ -117,7 +122,7 @@ func label(j job, t topo, capture string, evs []*event) (*truth.File, error) {
 			r.Cause = p.Cause
 			r.Note = "a consequence of the connection's first RST (frame " + strconv.FormatInt(p.Frame, 10) + ")"
 		} else {
-			r.Cause = causeOf(j.s, r.KernelReason, fr)
+			r.Cause = causeOf(j.s, j.v, r.KernelReason, fr)
 			if r.KernelReason != nil {
 				r.Note = j.s.notes[*r.KernelReason]
 			} else {

@@ -287,8 +287,14 @@ func acceptQueueClose() *scenario {
 		expect:   []string{"TCP_STATE"},
 		desc:     "the server listens but never accepts; the client connects and sends a request (idle: sends nothing); the server closes the listener with the connection still in its accept queue",
 		variants: []variant{"v4-eth-client", "v6-eth-server", "v4-any-server-ng", "idle-v4-eth-client", "idle-v6-any-server"},
+		// With a request in the queued connection, the request is left
+		// unread: on the wire exactly a server that accepted and closed
+		// without reading (TCP_ABORT_ON_CLOSE). Only the idle variant is an
+		// abortive close with nothing unread.
+		causes:    map[string]string{"TCP_STATE": "unread_data_close"},
+		tagCauses: map[string]map[string]string{"idle": {"TCP_STATE": "linger_abort"}},
 		notes: map[string]string{
-			"TCP_STATE": "listener closed with this connection in its accept queue (inet_csk_listen_stop): the server never sent data; the kernel names TCP_STATE even when a request sat unread in the queued connection",
+			"TCP_STATE": "listener closed with this connection in its accept queue (inet_csk_listen_stop); the kernel names TCP_STATE even when a request sat unread in the queued connection",
 		},
 		server: func(a *agent) error {
 			ln, err := a.listen()

@@ -137,6 +137,13 @@ func timewait() *scenario {
 		server: afterCloseServer,
 		client: afterCloseClient,
 		drive:  killedDrive,
+		// The client has not closed: this is data after the server's close.
+		// Whether the kernel answers from the timewait mini-socket or from
+		// the full socket (TCP_ABORT_ON_DATA) depends on tcp_fin_timeout and
+		// TCP_LINGER2, which the wire does not show (data_after_close-linger2
+		// is byte for byte alike). timewait_rst is for a true TIME_WAIT, both
+		// FINs exchanged.
+		causes: map[string]string{"TCP_TIMEWAIT_SOCKET": "data_after_close"},
 		notes: map[string]string{
 			"TCP_TIMEWAIT_SOCKET": "new data after the server's FIN was acked: tcp_timewait_state_process answers TCP_TW_RST in substate FIN_WAIT2",
 		},
