@@ -253,6 +253,7 @@ func (t *Tracker) open(h uint64, k flowKey, p *Packet) *conn {
 	if n := len(t.free); n > 0 {
 		c, t.free = t.free[n-1], t.free[:n-1]
 		open := c.open[:0]
+		clear(open[:cap(open)])
 		*c = conn{open: open}
 	} else {
 		c = &conn{}
@@ -383,6 +384,7 @@ func (t *Tracker) closeOpen(c *conn, early bool) {
 			t.stats.Early++
 		}
 	}
+	clear(c.open) // judged resets must not stay reachable from the slice's array
 	c.open = c.open[:0]
 	t.sched.remove(c)
 	t.release()
