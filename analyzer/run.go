@@ -2,9 +2,11 @@ package analyzer
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 	"time"
 )
@@ -103,6 +105,13 @@ func (h hostTTLs) see(p *Packet) {
 		if r, ok := h[k]; ok {
 			p.SrcTTLMin, p.SrcTTLMax = r[0], r[1]
 		}
+		return
+	}
+	if p.Flags&SYN == 0 && p.Frame&63 != 0 {
+		// A TTL is a host's property: the SYN and SYN-ACK of each
+		// connection and every 64th packet give its range; probing the
+		// table for every packet cost a tenth of the time on captures of
+		// many short connections.
 		return
 	}
 	r, ok := h[k]
@@ -375,21 +384,33 @@ func (s *TrackStats) add(o TrackStats) {
 	s.Early += o.Early
 }
 
-// flowHash gives both directions of a connection the same worker: it
-// mixes the endpoints symmetrically (addition commutes).
+// flowHash gives both directions of a connection the same worker and
+// table slot: it adds the endpoints' hashes (addition commutes), then
+// mixes the sum once more. It is fixed, not seeded: the same capture
+// spreads over workers the same way on every run.
 func flowHash(p *Packet) uint64 {
-	return endpointHash(p.Src, p.SrcPort) + endpointHash(p.Dst, p.DstPort)
+	return fmix(endpointHash(p.Src, p.SrcPort) + endpointHash(p.Dst, p.DstPort))
 }
 
 func endpointHash(a [16]byte, port uint16) uint64 {
-	const m = 0x9e3779b97f4a7c15
-	var h uint64 = uint64(port) * m
-	for i := 0; i < 16; i += 8 {
-		w := uint64(a[i]) | uint64(a[i+1])<<8 | uint64(a[i+2])<<16 | uint64(a[i+3])<<24 |
-			uint64(a[i+4])<<32 | uint64(a[i+5])<<40 | uint64(a[i+6])<<48 | uint64(a[i+7])<<56
-		h ^= w
-		h *= m
-		h ^= h >> 29
-	}
+	w0 := binary.LittleEndian.Uint64(a[0:8])
+	w1 := binary.LittleEndian.Uint64(a[8:16])
+	return fmix(mul(w0^0xa0761d6478bd642f, w1^0xe7037ed1a0b428db) ^ mul(uint64(port)^0x8ebc6af09c88c6e3, 0x589965cc75374cc3))
+}
+
+// mul folds the 128-bit product of a and b (the wyhash mixing step).
+func mul(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// fmix is murmur3's 64-bit finalizer: every input bit moves every
+// output bit.
+func fmix(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
 	return h
 }
