@@ -25,8 +25,11 @@ type Capture struct {
 	Undecodable int64  `json:"undecodable"`
 	// UndecodableFrames are the first few undecodable frames.
 	UndecodableFrames []int64 `json:"undecodable_frames,omitempty"`
-	Evicted           int64   `json:"evicted_connections"`
-	Early             int64   `json:"resets_judged_early"`
+	// Skipped counts frames of link types rstwhy does not decode (an
+	// interface of a pcapng file it cannot read), by link type name.
+	Skipped map[string]int64 `json:"skipped_frames,omitempty"`
+	Evicted int64            `json:"evicted_connections"`
+	Early   int64            `json:"resets_judged_early"`
 	// Warning says where a damaged capture stopped being readable;
 	// everything before it was analysed.
 	Warning string `json:"warning,omitempty"`
@@ -228,10 +231,29 @@ func (t *tableWriter) summary(captures []Capture) error {
 		if c.Undecodable > 0 {
 			fmt.Fprintf(&b, "%s: %d undecodable frames (first: %v)\n", c.File, c.Undecodable, c.UndecodableFrames)
 		}
+		for link, n := range sortedCounts(c.Skipped) {
+			fmt.Fprintf(&b, "%s: %d frames of link type %s skipped: not decoded\n", c.File, n, link)
+		}
 		if c.Evicted > 0 || c.Early > 0 {
 			fmt.Fprintf(&b, "%s: %d connections evicted at the table cap, %d resets judged early\n", c.File, c.Evicted, c.Early)
 		}
 	}
 	_, err := io.WriteString(t.w, b.String())
 	return err
+}
+
+// sortedCounts yields a map's entries in key order, so output is stable.
+func sortedCounts(m map[string]int64) func(func(string, int64) bool) {
+	return func(yield func(string, int64) bool) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	}
 }

@@ -128,6 +128,12 @@ func analyzeFile(ctx context.Context, name string, stdin io.Reader, opt analyzer
 	cp.Frames, cp.TCP, cp.Conns, cp.Resets = res.Read.Frames, res.Track.Packets, res.Track.Conns, res.Track.Resets
 	cp.Undecodable, cp.UndecodableFrames = res.Undecodable, res.UndecodableFrames
 	cp.Evicted, cp.Early = res.Track.EvictedCap, res.Track.Early
+	for link, n := range res.Read.Skipped {
+		if cp.Skipped == nil {
+			cp.Skipped = map[string]int64{}
+		}
+		cp.Skipped[link.String()] += n
+	}
 	if err != nil {
 		cp.Error = err.Error()
 	}

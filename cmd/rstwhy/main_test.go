@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -229,5 +231,69 @@ func TestTableAndJSON(t *testing.T) {
 	}
 	if doc.Schema != 1 || len(doc.Captures) != 1 || len(doc.Resets) != 1 || doc.Resets[0].Cause != "unread_data_close" {
 		t.Errorf("json document: %+v", doc)
+	}
+}
+
+// TestSkippedLinkType: a pcapng file whose second interface has a link
+// type rstwhy does not decode still gets its resets reported, and the
+// skipped frames are counted by link type.
+func TestSkippedLinkType(t *testing.T) {
+	src, err := pcapgo.NewReader(bytes.NewReader(readTB(t, sample)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkType(147), SnapLength: 65535}) // LINKTYPE_USER0
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := src.ReadPacketData()
+		if err != nil {
+			break
+		}
+		ci.InterfaceIndex = 0
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+		junk := []byte("not a frame rstwhy knows")
+		ci.InterfaceIndex, ci.CaptureLength, ci.Length = odd, len(junk), len(junk)
+		if err := w.WritePacket(ci, junk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	path := filepath.Join(t.TempDir(), "mixed.pcapng")
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	out, errs, code := rstwhy(t, nil, "analyze", "-f", "json", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc struct {
+		Captures []struct {
+			Skipped map[string]int64 `json:"skipped_frames"`
+		} `json:"captures"`
+		Resets []record `json:"resets"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Resets) != 1 || doc.Resets[0].Frame != 55 {
+		t.Errorf("resets %+v, want the sample's RST, now frame 55 (every frame doubled)", doc.Resets)
+	}
+	var skipped int64
+	for _, n := range doc.Captures[0].Skipped {
+		skipped += n
+	}
+	if skipped != 28 {
+		t.Errorf("skipped %v, want 28 frames of link type 147", doc.Captures[0].Skipped)
+	}
+	table, _, _ := rstwhy(t, nil, "analyze", "-f", "table", path)
+	if !strings.Contains(table, "skipped") {
+		t.Errorf("the table's summary does not say frames were skipped:\n%s", table)
 	}
 }
