@@ -137,7 +137,11 @@ func analyzeFile(ctx context.Context, name string, stdin io.Reader, opt analyzer
 	if err != nil {
 		cp.Error = err.Error()
 	}
-	if res.Damage != nil {
+	switch {
+	case res.Damage != nil && res.Read.Frames == 0:
+		// Damaged before its first frame: nothing could be read.
+		cp.Error = res.Damage.Error()
+	case res.Damage != nil:
 		cp.Warning = res.Damage.Error()
 	}
 	return cp

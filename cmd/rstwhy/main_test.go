@@ -194,6 +194,21 @@ func TestDamagedCapture(t *testing.T) {
 	}
 }
 
+// TestDamagedBeforeFirstFrame: a file whose header reads but whose first
+// record is already cut gave nothing to analyse: exit 1, with the reason.
+func TestDamagedBeforeFirstFrame(t *testing.T) {
+	raw := readTB(t, sample)
+	cut := filepath.Join(t.TempDir(), "header-only.pcap")
+	os.WriteFile(cut, raw[:24+10], 0o644)
+	out, errs, code := rstwhy(t, nil, "analyze", "-f", "jsonl", cut)
+	if code != exitUnreadable || out != "" {
+		t.Errorf("exit %d, output %q; want exit %d and nothing", code, out, exitUnreadable)
+	}
+	if !strings.Contains(errs, "header-only.pcap") || !strings.Contains(errs, "frame 1") {
+		t.Errorf("stderr should name the file and frame 1:\n%s", errs)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, tc := range []struct {
 		name string
