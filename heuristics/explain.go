@@ -316,8 +316,8 @@ func (v *View) unknownEvidence() []string {
 	return ev
 }
 
-// bytes renders a byte count for evidence.
-func bytes(n int64) string {
+// byteCount renders a byte count for evidence.
+func byteCount(n int64) string {
 	if n == 1 {
 		return "1 byte"
 	}

@@ -46,7 +46,7 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	conf := 0.6
 	switch {
 	case v.P.Unanswered > 0 && v.Me == "client":
-		ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", bytes(v.P.Unanswered), v.P.UnansweredFrame))
+		ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", byteCount(v.P.Unanswered), v.P.UnansweredFrame))
 		conf = 0.5
 	case v.P.Unanswered > 0, v.oneReplyToMany():
 		return Finding{Confidence: 0.3, Evidence: ev}

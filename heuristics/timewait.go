@@ -18,7 +18,7 @@ var timewaitRule = Rule{Cause: TimewaitRST, Kernel: "TCP_TIMEWAIT_SOCKET", Match
 	}
 	ev := []string{
 		fmt.Sprintf("frame %d: the %s closed (FIN); frame %d: the %s acknowledged it; frame %d: the %s closed too", v.M.FINFrame, v.Me, v.M.FINAckedFrame, v.Peer, v.P.FINFrame, v.Peer),
-		fmt.Sprintf("frame %d: a later segment of the %s (%s, %s) reached the closed socket's TIME_WAIT remnant", lp.Frame, v.Peer, lp.Flags, bytes(int64(lp.Len))),
+		fmt.Sprintf("frame %d: a later segment of the %s (%s, %s) reached the closed socket's TIME_WAIT remnant", lp.Frame, v.Peer, lp.Flags, byteCount(int64(lp.Len))),
 		fmt.Sprintf("frame %d: the remnant answered with RST", v.RST.Frame),
 	}
 	conf := 0.8

@@ -33,11 +33,11 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	shrunk := v.M.Scaled && v.M.MaxWindow > 0 && v.P.Bytes > 0 && v.M.Window <= v.M.MaxWindow*3/4
 	if shrunk {
 		ev = append(ev, fmt.Sprintf("the %s's advertised window fell from %s to %s as the %s's data arrived: its application was not reading",
-			v.Me, bytes(int64(v.M.MaxWindow)), bytes(int64(v.M.Window)), v.Peer))
+			v.Me, byteCount(int64(v.M.MaxWindow)), byteCount(int64(v.M.Window)), v.Peer))
 		conf = 0.85
 	}
 	if v.P.Unanswered > 0 {
-		s := fmt.Sprintf("the %s sent %s from frame %d on that the %s never answered", v.Peer, bytes(v.P.Unanswered), v.P.UnansweredFrame, v.Me)
+		s := fmt.Sprintf("the %s sent %s from frame %d on that the %s never answered", v.Peer, byteCount(v.P.Unanswered), v.P.UnansweredFrame, v.Me)
 		if v.M.LastDataFrame != 0 {
 			s += fmt.Sprintf(" (its last data was frame %d)", v.M.LastDataFrame)
 		} else {
@@ -50,7 +50,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	}
 	if v.P.Unanswered > 0 && v.M.HasAck && analyzer.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
 		ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
-			bytes(analyzer.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+			byteCount(analyzer.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
 		if v.Me == "client" {
 			// Clients that always close abortively (many Windows
 			// programs) look the same once they have read the response.
@@ -71,7 +71,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	ev = append(ev, fmt.Sprintf("frame %d: RST+ACK from the %s with no FIN before it, %s after the previous packet: close() with data unread",
 		v.RST.Frame, v.Me, since(v.LastAny.TS, v.RST.TS)))
 	if u := v.signals().ResetterUnacked; u > 0 {
-		ev = append(ev, fmt.Sprintf("the %s's last %s were not yet acknowledged: the %s may never read them", v.Me, bytes(u), v.Peer))
+		ev = append(ev, fmt.Sprintf("the %s's last %s were not yet acknowledged: the %s may never read them", v.Me, byteCount(u), v.Peer))
 	}
 	return Finding{Confidence: conf, Evidence: ev}
 }}
