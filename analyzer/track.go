@@ -177,8 +177,7 @@ func (t *Tracker) addAt(p *Packet, now int64) {
 	t.now = max(t.now, now, p.TS)
 	t.expire()
 
-	k, _ := keyOf(p)
-	h := flowHash(p)
+	k, h := keyOf(p), flowHash(p)
 	c := t.lookup(h, k)
 	if c != nil && c.reincarnated(p) {
 		t.drop(c)
@@ -212,11 +211,11 @@ func (t *Tracker) Flush() {
 	t.release()
 }
 
-func keyOf(p *Packet) (flowKey, bool) {
+func keyOf(p *Packet) flowKey {
 	if lessEndpoint(p.Src, p.SrcPort, p.Dst, p.DstPort) {
-		return flowKey{a: p.Src, b: p.Dst, pa: p.SrcPort, pb: p.DstPort}, true
+		return flowKey{a: p.Src, b: p.Dst, pa: p.SrcPort, pb: p.DstPort}
 	}
-	return flowKey{a: p.Dst, b: p.Src, pa: p.DstPort, pb: p.SrcPort}, false
+	return flowKey{a: p.Dst, b: p.Src, pa: p.DstPort, pb: p.SrcPort}
 }
 
 func lessEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
@@ -345,7 +344,7 @@ func (t *Tracker) expire() {
 	}
 	for len(t.out)-t.head > maxPending {
 		r := t.out[t.head]
-		c := t.lookup(flowHash(&r.Packet), keyOfReset(r))
+		c := t.lookup(flowHash(&r.Packet), keyOf(&r.Packet))
 		if c == nil || r.ready {
 			// Its connection is gone or it waits only for an earlier one.
 			break
@@ -362,10 +361,6 @@ func (t *Tracker) pendingFrame() int64 {
 	return 0
 }
 
-func keyOfReset(r *Reset) flowKey {
-	k, _ := keyOf(&r.Packet)
-	return k
-}
 
 // closeAt is when c's open resets stop gathering evidence.
 func (t *Tracker) closeAt(c *conn) int64 {
