@@ -361,7 +361,6 @@ func (t *Tracker) pendingFrame() int64 {
 	return 0
 }
 
-
 // closeAt is when c's open resets stop gathering evidence.
 func (t *Tracker) closeAt(c *conn) int64 {
 	at := c.seen + t.dur(t.Quiet, DefaultQuiet)
