@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -24,15 +23,7 @@ type pcapgoSource interface {
 // read files ourselves only to report damage precisely (see read.go); on
 // good files the two must not differ.
 func TestReaderMatchesPcapgo(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/pcaps/*.pcap*")
-	if dir := corpusDir; dirExists(dir) {
-		more, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
-		for _, f := range more {
-			if !strings.Contains(f, ".pcap.") && !strings.Contains(f, ".pcapng.") {
-				files = append(files, f)
-			}
-		}
-	}
+	files := allCaptures()
 	if len(files) == 0 {
 		t.Skip("no captures")
 	}
@@ -78,11 +69,6 @@ func TestReaderMatchesPcapgo(t *testing.T) {
 			}
 		})
 	}
-}
-
-func dirExists(dir string) bool {
-	st, err := os.Stat(dir)
-	return err == nil && st.IsDir()
 }
 
 // openPcapgo opens data with pcapgo and says how to find each packet's

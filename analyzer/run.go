@@ -194,11 +194,12 @@ func runOne[T any](ctx context.Context, rd *Reader, opt Options, judge func(*Res
 const batchSize = 512
 
 type batch struct {
-	pkts []Packet
-	nows []int64 // the reader's clock at each packet, so workers expire as one tracker would
-	now  int64   // capture time reached by the reader
-	upTo int64   // last frame the reader had read
-	last bool
+	pkts   []Packet
+	nows   []int64  // the reader's clock at each packet, so workers expire as one tracker would
+	hashes []uint64 // each packet's flow hash, computed once to pick its worker
+	now    int64    // capture time reached by the reader
+	upTo   int64    // last frame the reader had read
+	last   bool
 }
 
 type judged[T any] struct {
@@ -237,10 +238,10 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 	newBatch := func() *batch {
 		select {
 		case b := <-free:
-			b.pkts, b.nows, b.last = b.pkts[:0], b.nows[:0], false
+			b.pkts, b.nows, b.hashes, b.last = b.pkts[:0], b.nows[:0], b.hashes[:0], false
 			return b
 		default:
-			return &batch{pkts: make([]Packet, 0, batchSize), nows: make([]int64, 0, batchSize)}
+			return &batch{pkts: make([]Packet, 0, batchSize), nows: make([]int64, 0, batchSize), hashes: make([]uint64, 0, batchSize)}
 		}
 	}
 	for i := range cur {
@@ -267,8 +268,9 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 		}()
 		loopErr = decodeLoop(ctx, rd, &res, &frame, func(p *Packet) {
 			now = max(now, p.TS)
-			b := cur[int(flowHash(p)%uint64(n))]
-			b.pkts, b.nows = append(b.pkts, *p), append(b.nows, now)
+			h := flowHash(p)
+			b := cur[int(h%uint64(n))]
+			b.pkts, b.nows, b.hashes = append(b.pkts, *p), append(b.nows, now), append(b.hashes, h)
 			q := &b.pkts[len(b.pkts)-1]
 			q.Payload = nil
 			if p.Flags&RST != 0 && len(p.Payload) > 0 {
@@ -328,7 +330,7 @@ func workBatch(t *Tracker, b *batch) (err error) {
 	}()
 	for i := range b.pkts {
 		frame = b.pkts[i].Frame
-		t.addAt(&b.pkts[i], b.nows[i])
+		t.addAt(&b.pkts[i], b.nows[i], b.hashes[i])
 	}
 	t.Advance(b.now)
 	if b.last {

@@ -27,12 +27,17 @@ func resetsOf(tb testing.TB, data []byte, opt Options) ([]Reset, Result) {
 	return out, res
 }
 
+// allCaptures lists the lab's captures and the public corpus's.
+func allCaptures() []string {
+	files, _ := filepath.Glob("../testdata/pcaps/*.pcap*")
+	more, _ := corpusGlob()
+	return append(files, more...)
+}
+
 // TestWorkersSameAnswers: spreading a capture's connections over workers
 // must not change a single reset's evidence, nor the order of the output.
 func TestWorkersSameAnswers(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/pcaps/*.pcap*")
-	more, _ := corpusGlob()
-	files = append(files, more...)
+	files := allCaptures()
 	if len(files) == 0 {
 		t.Skip("no captures")
 	}

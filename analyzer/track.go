@@ -165,11 +165,11 @@ func (t *Tracker) dur(d, def time.Duration) int64 {
 }
 
 // Add tracks one segment. p is not retained: Add copies what it keeps.
-func (t *Tracker) Add(p *Packet) { t.addAt(p, p.TS) }
+func (t *Tracker) Add(p *Packet) { t.addAt(p, p.TS, flowHash(p)) }
 
-// addAt tracks p when the capture's clock (the latest time read so far,
-// from any connection) is at least now.
-func (t *Tracker) addAt(p *Packet, now int64) {
+// addAt tracks p, whose flow hash is h, when the capture's clock (the
+// latest time read so far, from any connection) is at least now.
+func (t *Tracker) addAt(p *Packet, now int64, h uint64) {
 	if t.conns == nil {
 		t.conns = make(map[uint64]*conn)
 	}
@@ -177,7 +177,7 @@ func (t *Tracker) addAt(p *Packet, now int64) {
 	t.now = max(t.now, now, p.TS)
 	t.expire()
 
-	k, h := keyOf(p), flowHash(p)
+	k := keyOf(p)
 	c := t.lookup(h, k)
 	if c != nil && c.reincarnated(p) {
 		t.drop(c)
