@@ -35,6 +35,11 @@ func analyzeCommand() *cli.Command {
 				Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
 		},
 		Action: analyzeAction,
+		// stdout carries results only: a usage error is one line on
+		// stderr (main prints it), not the help text.
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%w\n  see: rstwhy analyze --help", err)
+		},
 	}
 }
 

@@ -219,9 +219,12 @@ func TestUsage(t *testing.T) {
 		{"unknown flag", []string{"analyze", "--nope", sample}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, errs, code := rstwhy(t, nil, tc.args...)
+			out, errs, code := rstwhy(t, nil, tc.args...)
 			if code != exitUsage {
 				t.Errorf("exit %d, want %d; stderr %s", code, exitUsage, errs)
+			}
+			if out != "" {
+				t.Errorf("stdout is for results only, got:\n%s", out)
 			}
 			if !strings.Contains(errs, "rstwhy") {
 				t.Errorf("stderr should say who speaks: %q", errs)
