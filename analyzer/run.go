@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/gopacket/gopacket/layers"
 )
 
 // Options configure one capture's analysis. The zero value uses the
@@ -25,6 +29,8 @@ type Options struct {
 	// are the same as with one worker unless MaxConns or MaxPending is
 	// reached. 0 or 1: everything on the calling goroutine.
 	Workers int
+
+	chunkRecords int // records a chunk with several workers; 0: chunkRecords (tests set it)
 }
 
 // Result sums up one capture.
@@ -90,37 +96,70 @@ func (opt Options) tracker(share int) *Tracker {
 //
 // It is keyed by a 64-bit hash of the address as seen on one capture
 // interface (on a router the same host's packets arrive on one interface
-// and leave, a hop older, by another): every packet looks it up, and a
-// 20-byte key cost a fifth of tracking time. Two hosts whose hashes
-// collide would share a range, which can only widen it: a missed
-// mismatch, never a false one.
-type hostTTLs map[uint64][2]uint8
+// and leave, a hop older, by another). Two hosts whose hashes collide
+// would share a range, which can only widen it: a missed mismatch, never
+// a false one. It is an open-addressing table of its own, not a map: one
+// probe is one cache line, where a Go map lookup in a table this size
+// cost two misses.
+type hostTTLs struct {
+	slots []hostSlot // a power of two long; key 0 marks an empty slot
+	n     int
+}
+
+type hostSlot struct {
+	key      uint64
+	min, max uint8
+}
 
 const maxHosts = 1 << 16
 
-func (h hostTTLs) see(p *Packet) {
-	k := endpointHash(p.Src, uint16(p.Iface)) ^ uint64(p.Iface)<<17
-	if p.Flags&RST != 0 {
-		p.SrcTTLMin, p.SrcTTLMax = 0, 0
-		if r, ok := h[k]; ok {
-			p.SrcTTLMin, p.SrcTTLMax = r[0], r[1]
+// slot returns the slot of key k, or the empty slot where it would go.
+func (h *hostTTLs) slot(k uint64) *hostSlot {
+	mask := uint64(len(h.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		if s := &h.slots[i]; s.key == k || s.key == 0 {
+			return s
 		}
-		return
 	}
-	if p.Flags&SYN == 0 && p.Frame&63 != 0 {
+}
+
+func (h *hostTTLs) grow() {
+	old := h.slots
+	h.slots = make([]hostSlot, max(1024, 2*len(old)))
+	for _, s := range old {
+		if s.key != 0 {
+			*h.slot(s.key) = s
+		}
+	}
+}
+
+func (h *hostTTLs) see(p *Packet) {
+	rst := p.Flags&RST != 0
+	if !rst && p.Flags&SYN == 0 && p.Frame&63 != 0 {
 		// A TTL is a host's property: the SYN and SYN-ACK of each
 		// connection and every 64th packet give its range; probing the
 		// table for every packet cost a tenth of the time on captures of
 		// many short connections.
 		return
 	}
-	r, ok := h[k]
+	if h.slots == nil {
+		h.grow()
+	}
+	k := endpointHash(p.Src, uint16(p.Iface)) ^ uint64(p.Iface)<<17
+	k |= 1 // never the empty key; the bit is as good as any other
+	s := h.slot(k)
 	switch {
-	case !ok && len(h) >= maxHosts:
-	case !ok:
-		h[k] = [2]uint8{p.TTL, p.TTL}
-	case p.TTL < r[0] || p.TTL > r[1]:
-		h[k] = [2]uint8{min(r[0], p.TTL), max(r[1], p.TTL)}
+	case rst:
+		p.SrcTTLMin, p.SrcTTLMax = s.min, s.max // 0, 0 when unknown
+	case s.key == 0 && h.n >= maxHosts:
+	case s.key == 0:
+		*s = hostSlot{key: k, min: p.TTL, max: p.TTL}
+		h.n++
+		if h.n*2 > len(h.slots) {
+			h.grow()
+		}
+	default:
+		s.min, s.max = min(s.min, p.TTL), max(s.max, p.TTL)
 	}
 }
 
@@ -130,7 +169,7 @@ func decodeLoop(ctx context.Context, rd *Reader, res *Result, frame *int64, add 
 	var (
 		dec   Decoder
 		p     Packet
-		hosts = hostTTLs{}
+		hosts hostTTLs
 	)
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
@@ -182,29 +221,151 @@ func runOne[T any](ctx context.Context, rd *Reader, opt Options, judge func(*Res
 	return res, nil
 }
 
-// Sharding: the reading goroutine decodes and deals packets out to workers
-// by flow hash, in batches. Every flush sends each worker a batch (empty
-// or not) stamped with the capture time and the last frame read, so that
-// idle workers still judge on time and vouch for how far they have got.
-// Each worker answers with the results it emitted, in frame order, and a
-// watermark: no result of a frame below it will come from that worker
-// later. A merger releases results in frame order below the lowest
-// watermark, so the output does not depend on scheduling.
+// Sharding. The calling goroutine only reads: it copies records, undecoded,
+// into chunks of consecutive frames and hands every chunk to every worker,
+// in order. Each chunk is decoded once, by the worker it falls to (chunk
+// k to worker k mod n), which also sorts its packets by flow hash into one
+// list a worker. Every worker then tracks, chunk after chunk, the packets
+// that hash to it, so decoding and tracking both spread over the cores.
+//
+// What needs every packet in frame order is done between the two, once a
+// chunk and all chunks before it are decoded, under one lock: the host
+// TTL table and the capture clock (the latest time read so far), which
+// the workers' trackers all follow so that they expire and judge as one
+// tracker would.
+//
+// After each chunk a worker reports the results it emitted, in frame
+// order, and a watermark: no result of a frame below it will come from
+// that worker later. A merger releases results in frame order below the
+// lowest watermark, so the output does not depend on scheduling.
 
-const batchSize = 512
+// Chunk limits: big enough that handing chunks around costs little per
+// packet, small enough that a few per worker stay in the cache.
+const (
+	chunkBytes   = 256 << 10
+	chunkRecords = 2048
+)
 
-type batch struct {
-	pkts   []Packet
-	nows   []int64  // the reader's clock at each packet, so workers expire as one tracker would
-	hashes []uint64 // each packet's flow hash, computed once to pick its worker
-	now    int64    // capture time reached by the reader
-	upTo   int64    // last frame the reader had read
-	last   bool
+type chunk struct {
+	seq   int64
+	data  []byte // the records' bytes, back to back
+	recs  []chunkRec
+	last  int64 // last frame read into the chunk
+	final bool  // the capture's last chunk
+
+	// Filled in by the decoding worker.
+	pkts   []Packet // Payload aliases data
+	hashes []uint64
+	nows   []int64   // the latest packet time in the chunk up to each packet
+	mine   [][]int32 // per worker: indices of the packets that hash to it
+	ttl    []int32   // packets the host TTL table looks at
+	maxTS  int64
+	stats  decodeStats
+	err    error
+
+	// Set by the ordered pass.
+	base  int64         // the capture clock before the chunk
+	ready chan struct{} // closed after the ordered pass
+
+	refs atomic.Int32 // workers yet to track the chunk
 }
 
-type judged[T any] struct {
-	frame int64
-	v     T
+type chunkRec struct {
+	frame, ts int64
+	off, n    int32
+	iface     uint32
+	link      layers.LinkType
+}
+
+// decodeStats counts the frames that gave no TCP segment.
+type decodeStats struct {
+	notTCP, undecodable int64
+	undecodableFrames   []int64
+}
+
+// merge adds o's counts to s. Each worker keeps its first frames, and
+// decodes its chunks in frame order, so the first of all are among the
+// workers' firsts.
+func (s *decodeStats) merge(o *decodeStats) {
+	s.notTCP += o.notTCP
+	s.undecodable += o.undecodable
+	for _, f := range o.undecodableFrames {
+		if len(s.undecodableFrames) < keepUndecodable {
+			s.undecodableFrames = append(s.undecodableFrames, f)
+		}
+	}
+}
+
+// decode decodes every record of c and deals its packets out to n
+// workers. It does what decodeLoop does for one tracker, except for the
+// host TTLs, which need the packets of earlier chunks first.
+func (c *chunk) decode(dec *Decoder, n int) {
+	c.pkts = slices.Grow(c.pkts[:0], len(c.recs))[:len(c.recs)]
+	c.hashes, c.nows, c.ttl = c.hashes[:0], c.nows[:0], c.ttl[:0]
+	if len(c.mine) != n {
+		c.mine = make([][]int32, n)
+	}
+	for i := range c.mine {
+		c.mine[i] = c.mine[i][:0]
+	}
+	c.maxTS, c.stats = 0, decodeStats{}
+	j := 0
+	for _, r := range c.recs {
+		p := &c.pkts[j]
+		p.Frame, p.TS = r.frame, r.ts
+		switch err := dec.Decode(r.link, c.data[r.off:r.off+r.n], p); {
+		case err == nil:
+			if p.Iface == 0 {
+				p.Iface = r.iface
+			}
+			c.maxTS = max(c.maxTS, p.TS)
+			h := flowHash(p)
+			c.hashes, c.nows = append(c.hashes, h), append(c.nows, c.maxTS)
+			c.mine[h%uint64(n)] = append(c.mine[h%uint64(n)], int32(j))
+			if p.Flags&(SYN|RST) != 0 || p.Frame&63 == 0 {
+				c.ttl = append(c.ttl, int32(j))
+			}
+			j++
+		case errors.Is(err, ErrNotTCP), errors.Is(err, ErrUnsupportedLink):
+			c.stats.notTCP++
+		default:
+			c.stats.undecodable++
+			if len(c.stats.undecodableFrames) < keepUndecodable {
+				c.stats.undecodableFrames = append(c.stats.undecodableFrames, r.frame)
+			}
+		}
+	}
+	c.pkts = c.pkts[:j]
+}
+
+// ordered runs the passes that need every packet in frame order, on each
+// chunk once it and all chunks before it are decoded.
+type ordered struct {
+	mu      sync.Mutex
+	next    int64
+	waiting map[int64]*chunk
+	hosts   hostTTLs
+	clock   int64
+}
+
+func (o *ordered) decoded(c *chunk) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.waiting[c.seq] = c
+	for {
+		c, ok := o.waiting[o.next]
+		if !ok {
+			return
+		}
+		delete(o.waiting, o.next)
+		o.next++
+		for _, i := range c.ttl {
+			o.hosts.see(&c.pkts[i])
+		}
+		c.base = o.clock
+		o.clock = max(o.clock, c.maxTS)
+		close(c.ready)
+	}
 }
 
 type report[T any] struct {
@@ -212,77 +373,94 @@ type report[T any] struct {
 	out    []judged[T]
 	mark   int64 // no later result from this worker has a frame below it
 	stats  TrackStats
+	decode decodeStats // of the chunks this worker decoded
 	err    error
+}
+
+type judged[T any] struct {
+	frame int64
+	v     T
 }
 
 func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(*Reset) T, emit func(T)) (res Result, err error) {
 	n := opt.Workers
-	in := make([]chan *batch, n)
-	free := make(chan *batch, 4*n)
+	in := make([]chan *chunk, n)
+	pool := 4 * n
+	free := make(chan *chunk, pool)
 	reports := make(chan report[T], 4*n)
+	o := &ordered{waiting: map[int64]*chunk{}}
 	var wg sync.WaitGroup
 	for i := range n {
-		in[i] = make(chan *batch, 2)
+		in[i] = make(chan *chunk, pool)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work(i, opt.tracker(n), in[i], free, reports, judge)
+			w := worker[T]{id: i, n: n, t: opt.tracker(n), in: in[i], free: free, reports: reports, order: o}
+			w.run(judge)
 		}()
 	}
 
 	mergeDone := make(chan error, 1)
 	var stats TrackStats
-	go func() { mergeDone <- merge(n, reports, emit, &stats) }()
+	var decoded decodeStats
+	go func() { mergeDone <- merge(n, reports, emit, &stats, &decoded) }()
 
-	cur := make([]*batch, n)
-	newBatch := func() *batch {
-		select {
-		case b := <-free:
-			b.pkts, b.nows, b.hashes, b.last = b.pkts[:0], b.nows[:0], b.hashes[:0], false
-			return b
-		default:
-			return &batch{pkts: make([]Packet, 0, batchSize), nows: make([]int64, 0, batchSize), hashes: make([]uint64, 0, batchSize)}
-		}
+	perChunk := chunkRecords
+	if opt.chunkRecords > 0 {
+		perChunk = opt.chunkRecords
 	}
-	for i := range cur {
-		cur[i] = newBatch()
-	}
-	var frame, now int64
-	pending := 0
-	flush := func(last bool) {
-		for i, b := range cur {
-			b.now, b.upTo, b.last = now, frame, last
-			in[i] <- b
-			if !last {
-				cur[i] = newBatch()
+	allocated := 0
+	newChunk := func(seq int64) *chunk {
+		var c *chunk
+		if allocated < pool {
+			select {
+			case c = <-free:
+			default:
+				allocated++
+				c = &chunk{data: make([]byte, 0, chunkBytes), recs: make([]chunkRec, 0, chunkRecords)}
 			}
+		} else {
+			c = <-free
 		}
-		pending = 0
+		c.seq, c.data, c.recs, c.last, c.err, c.final = seq, c.data[:0], c.recs[:0], 0, nil, false
+		c.ready = make(chan struct{})
+		c.refs.Store(int32(n))
+		return c
+	}
+	var seq int64
+	final := false
+	cur := newChunk(seq)
+	send := func() {
+		cur.final = final
+		for _, ch := range in {
+			ch <- cur
+		}
+		seq++
 	}
 	var loopErr error
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				loopErr = fmt.Errorf("internal error at frame %d: %v", frame, v)
+	for k := 0; ; k++ {
+		if k&1023 == 0 && ctx.Err() != nil {
+			loopErr = ctx.Err()
+			break
+		}
+		raw, rerr := rd.Next()
+		if rerr != nil {
+			if !errors.Is(rerr, io.EOF) {
+				res.Damage = rerr
 			}
-		}()
-		loopErr = decodeLoop(ctx, rd, &res, &frame, func(p *Packet) {
-			now = max(now, p.TS)
-			h := flowHash(p)
-			b := cur[int(h%uint64(n))]
-			b.pkts, b.nows, b.hashes = append(b.pkts, *p), append(b.nows, now), append(b.hashes, h)
-			q := &b.pkts[len(b.pkts)-1]
-			q.Payload = nil
-			if p.Flags&RST != 0 && len(p.Payload) > 0 {
-				q.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
-			}
-			pending++
-			if len(b.pkts) == batchSize || pending >= batchSize*n/2 {
-				flush(false)
-			}
-		})
-	}()
-	flush(true)
+			break
+		}
+		if len(cur.recs) == perChunk || len(cur.data)+len(raw.Data) > cap(cur.data) && len(cur.recs) > 0 {
+			send()
+			cur = newChunk(seq)
+		}
+		off := len(cur.data)
+		cur.data = append(cur.data, raw.Data...)
+		cur.recs = append(cur.recs, chunkRec{frame: raw.Frame, ts: raw.TS, off: int32(off), n: int32(len(raw.Data)), iface: raw.Iface, link: raw.Link})
+		cur.last = raw.Frame
+	}
+	final = true
+	send() // the last chunk, possibly empty: workers flush after it
 	for i := range in {
 		close(in[i])
 	}
@@ -291,56 +469,155 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 	if merr := <-mergeDone; merr != nil && loopErr == nil {
 		loopErr = merr
 	}
+	slices.Sort(decoded.undecodableFrames)
+	res.NotTCP, res.Undecodable = decoded.notTCP, decoded.undecodable
+	res.UndecodableFrames = decoded.undecodableFrames[:min(len(decoded.undecodableFrames), keepUndecodable)]
 	res.Read, res.Track = rd.Stats(), stats
 	return res, loopErr
 }
 
-// work owns one share of the flows.
-func work[T any](id int, t *Tracker, in <-chan *batch, free chan<- *batch, reports chan<- report[T], judge func(*Reset) T) {
+// worker decodes its share of the chunks and tracks its share of the
+// flows.
+type worker[T any] struct {
+	id, n   int
+	t       *Tracker
+	in      <-chan *chunk
+	free    chan<- *chunk
+	reports chan<- report[T]
+	order   *ordered
+	dec     Decoder
+	failed  error
+	queue   []*chunk // received, not yet tracked, in order
+	decoded int64    // chunks of this worker's up to this seq are decoded
+	stats   decodeStats
+}
+
+func (w *worker[T]) run(judge func(*Reset) T) {
 	var out []judged[T]
-	var failed error
-	t.Emit = func(r *Reset) { out = append(out, judged[T]{r.Packet.Frame, judge(r)}) }
-	for b := range in {
-		if failed == nil {
-			failed = workBatch(t, b)
+	w.t.Emit = func(r *Reset) { out = append(out, judged[T]{r.Packet.Frame, judge(r)}) }
+	w.decoded = -1
+	open := true
+	for {
+		// Take what has come, then decode this worker's chunks among it
+		// before waiting for anyone else's: every worker doing so is what
+		// keeps the chunks flowing.
+		for open {
+			select {
+			case c, ok := <-w.in:
+				if !ok {
+					open = false
+					continue
+				}
+				w.queue = append(w.queue, c)
+				continue
+			default:
+			}
+			break
 		}
-		mark := b.upTo + 1
-		if f := t.pendingFrame(); f != 0 && f < mark {
+		if w.decodeOwn() {
+			continue
+		}
+		if len(w.queue) == 0 {
+			c, ok := <-w.in
+			if !ok {
+				open = false
+				continue
+			}
+			w.queue = append(w.queue, c)
+			continue
+		}
+		head := w.queue[0]
+		if open {
+			select {
+			case <-head.ready:
+			case c, ok := <-w.in:
+				if !ok {
+					open = false
+				} else {
+					w.queue = append(w.queue, c)
+				}
+				continue
+			}
+		} else {
+			<-head.ready
+		}
+		w.queue = w.queue[1:]
+		if w.failed == nil {
+			w.failed = w.track(head)
+		}
+		mark := head.last + 1
+		if f := w.t.pendingFrame(); f != 0 && f < mark {
 			mark = f
 		}
-		rep := report[T]{worker: id, out: out, mark: mark, err: failed}
-		if b.last {
-			rep.mark, rep.stats = 1<<62, t.Stats()
+		rep := report[T]{worker: w.id, out: out, mark: mark, err: w.failed}
+		final := head.final
+		if final {
+			rep.mark, rep.stats, rep.decode = 1<<62, w.t.Stats(), w.stats
 		}
 		out = nil
-		reports <- rep
-		select {
-		case free <- b:
-		default:
+		if head.refs.Add(-1) == 0 {
+			w.free <- head // the reader may refill it at once
+		}
+		w.reports <- rep
+		if final {
+			return
 		}
 	}
 }
 
-func workBatch(t *Tracker, b *batch) (err error) {
+// decodeOwn decodes the first chunk in the queue that falls to this
+// worker and is not decoded yet, and reports whether there was one.
+func (w *worker[T]) decodeOwn() bool {
+	for _, c := range w.queue {
+		if c.seq <= w.decoded || int(c.seq%int64(w.n)) != w.id {
+			continue
+		}
+		w.decoded = c.seq
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					c.err = fmt.Errorf("internal error decoding frames up to %d: %v", c.last, v)
+					c.pkts, c.ttl = c.pkts[:0], c.ttl[:0]
+					for i := range c.mine {
+						c.mine[i] = c.mine[i][:0]
+					}
+				}
+			}()
+			c.decode(&w.dec, w.n)
+		}()
+		w.stats.merge(&c.stats)
+		w.order.decoded(c)
+		return true
+	}
+	return false
+}
+
+// track adds the chunk's packets that hash to this worker.
+func (w *worker[T]) track(c *chunk) (err error) {
 	var frame int64
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("internal error at frame %d: %v", frame, v)
 		}
 	}()
-	for i := range b.pkts {
-		frame = b.pkts[i].Frame
-		t.addAt(&b.pkts[i], b.nows[i], b.hashes[i])
+	if c.err != nil {
+		return c.err
 	}
-	t.Advance(b.now)
-	if b.last {
+	t := w.t
+	for _, i := range c.mine[w.id] {
+		p := &c.pkts[i]
+		frame = p.Frame
+		t.addAt(p, max(c.base, c.nows[i]), c.hashes[i])
+	}
+	t.Advance(max(c.base, c.maxTS))
+	if c.final {
 		t.Flush()
 	}
 	return nil
 }
 
 // merge releases the workers' results in frame order.
-func merge[T any](n int, reports <-chan report[T], emit func(T), stats *TrackStats) error {
+func merge[T any](n int, reports <-chan report[T], emit func(T), stats *TrackStats, decoded *decodeStats) error {
 	queues := make([][]judged[T], n)
 	marks := make([]int64, n)
 	var err error
@@ -352,6 +629,9 @@ func merge[T any](n int, reports <-chan report[T], emit func(T), stats *TrackSta
 		}
 		if rep.mark == 1<<62 {
 			stats.add(rep.stats)
+			decoded.notTCP += rep.decode.notTCP
+			decoded.undecodable += rep.decode.undecodable
+			decoded.undecodableFrames = append(decoded.undecodableFrames, rep.decode.undecodableFrames...)
 		}
 		low := marks[0]
 		for _, m := range marks[1:] {

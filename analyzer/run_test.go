@@ -3,9 +3,11 @@ package analyzer
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -48,19 +50,24 @@ func TestWorkersSameAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			one, res1 := resetsOf(t, data, Options{})
-			for _, w := range []int{2, 3, 8} {
-				many, res := resetsOf(t, data, Options{Workers: w})
+			for _, o := range []Options{{Workers: 2}, {Workers: 3}, {Workers: 8}, {Workers: 2, chunkRecords: 1}, {Workers: 3, chunkRecords: 7}} {
+				w := fmt.Sprintf("%d (%d records a chunk)", o.Workers, o.chunkRecords)
+				many, res := resetsOf(t, data, o)
 				if len(many) != len(one) {
-					t.Fatalf("workers=%d: %d resets, want %d", w, len(many), len(one))
+					t.Fatalf("workers=%s: %d resets, want %d", w, len(many), len(one))
 				}
 				for i := range one {
 					if !reflect.DeepEqual(one[i], many[i]) {
-						t.Fatalf("workers=%d: reset %d (frame %d) differs from the one-worker run:\n got %+v\nwant %+v",
+						t.Fatalf("workers=%s: reset %d (frame %d) differs from the one-worker run:\n got %+v\nwant %+v",
 							w, i, one[i].Packet.Frame, many[i], one[i])
 					}
 				}
 				if res.Track.Packets != res1.Track.Packets || res.Track.Resets != res1.Track.Resets || res.Track.Conns != res1.Track.Conns {
-					t.Errorf("workers=%d: stats %+v, want %+v", w, res.Track, res1.Track)
+					t.Errorf("workers=%s: stats %+v, want %+v", w, res.Track, res1.Track)
+				}
+				if res.NotTCP != res1.NotTCP || res.Undecodable != res1.Undecodable || !slices.Equal(res.UndecodableFrames, res1.UndecodableFrames) {
+					t.Errorf("workers=%s: not TCP %d, undecodable %d %v; want %d, %d %v", w,
+						res.NotTCP, res.Undecodable, res.UndecodableFrames, res1.NotTCP, res1.Undecodable, res1.UndecodableFrames)
 				}
 			}
 		})
