@@ -16,18 +16,25 @@ import "fmt"
 // tcp_timewait_state_process returns TCP_TW_RST, reason
 // TCP_TIMEWAIT_SOCKET; with a longer TCP_LINGER2 the full socket stays
 // and it is TCP_ABORT_ON_DATA again.
-var dataAfterCloseRule = Rule{Cause: DataAfterClose, Kernel: "TCP_ABORT_ON_DATA", Match: func(v *View) Finding {
+var dataAfterCloseRule = Rule{Cause: DataAfterClose, Kernel: "TCP_ABORT_ON_DATA", Match: func(v *View, explain bool) Finding {
 	if v.M.FINFrame == 0 || v.P.FINFrame != 0 && v.P.FINFrame < v.P.LastDataFrame || v.P.LastDataFrame <= v.M.FINFrame {
 		return Finding{}
 	}
-	ev := []string{
+	f := Finding{Confidence: 0.85}
+	a := v.M.FINAckedFrame
+	ackedFirst := a != 0 && a < v.P.LastDataFrame
+	if ackedFirst {
+		f.Kernel = "TCP_TIMEWAIT_SOCKET"
+	}
+	if !explain {
+		return f
+	}
+	f.Evidence = []string{
 		fmt.Sprintf("frame %d: the %s closed its side (FIN)", v.M.FINFrame, v.Me),
 		fmt.Sprintf("frame %d: the %s still sent data after it", v.P.LastDataFrame, v.Peer),
 		fmt.Sprintf("frame %d: the %s, which would read no more, reset", v.RST.Frame, v.Me),
 	}
-	f := Finding{Confidence: 0.85, Evidence: ev}
-	if a := v.M.FINAckedFrame; a != 0 && a < v.P.LastDataFrame {
-		f.Kernel = "TCP_TIMEWAIT_SOCKET"
+	if ackedFirst {
 		f.Evidence = append(f.Evidence, fmt.Sprintf(
 			"the %s had acknowledged the FIN on its own (frame %d): with default settings the closed socket was already a TIME_WAIT remnant",
 			v.Peer, a))

@@ -8,7 +8,8 @@
 // One rule per file. Each rule names the wire signature it looks for and
 // the kernel code path that produces it; rules read analyzer.Reset and
 // never raw packets, and do no I/O. The rule with the highest confidence
-// wins; ties go to the rule listed first in rules().
+// wins; ties go to the rule listed first in rules(). Only the winner
+// formats its evidence (see Rule.Match).
 //
 // Not a goal: guessing past "unknown" without evidence. A confident wrong
 // answer costs an incident more time than an honest "unknown".

@@ -84,8 +84,12 @@ type Rule struct {
 	// Kernel is the sk_rst_reason the signature points to on Linux.
 	Kernel string
 	// Match returns a Finding with a confidence in (0, 1] when the reset
-	// fits, or the zero Finding.
-	Match func(v *View) Finding
+	// fits, or the zero Finding. It formats Evidence only when explain is
+	// set, and its confidence and kernel must not depend on explain:
+	// Explain asks every rule without it and then only the winner with
+	// it, because most rules lose and formatting is most of what a rule
+	// costs.
+	Match func(v *View, explain bool) Finding
 }
 
 // Finding is a rule's answer for one reset.
@@ -115,70 +119,91 @@ func rules() []Rule {
 func Explain(r *analyzer.Reset) Verdict {
 	v := newView(r)
 	out := Verdict{
-		Cause:    Unknown,
 		Resetter: v.Me,
 		State:    r.Conn.StateOf(r.Sender),
 		Signals:  v.signals(),
 	}
-	if r.First != nil || r.CopyOf != 0 {
-		return v.followup(out)
+	v.judge(&out, true)
+	return out
+}
+
+// judge sets the verdict's cause, confidence, kernel reason and followup
+// flag, and with explain its evidence.
+func (v *View) judge(out *Verdict, explain bool) {
+	if v.R.First != nil || v.R.CopyOf != 0 {
+		v.followup(out, explain)
+		return
 	}
-	best := 0.0
+	v.match(out, explain)
+}
+
+// match asks every rule for its confidence alone; the highest wins, the
+// first listed on a tie, and only the winner is asked again for its
+// evidence. When no rule fits the cause is Unknown.
+func (v *View) match(out *Verdict, explain bool) {
+	var win Rule
+	var f Finding
 	for _, rule := range rules() {
-		f := rule.Match(v)
-		if f.Confidence > best {
-			best = f.Confidence
-			out.Cause, out.Confidence, out.KernelReason, out.Evidence = rule.Cause, f.Confidence, rule.Kernel, f.Evidence
-			if f.Kernel != "" {
-				out.KernelReason = f.Kernel
-			}
+		if g := rule.Match(v, false); g.Confidence > f.Confidence {
+			win, f = rule, g
 		}
 	}
-	if out.Cause == Unknown {
-		out.Confidence = 0
-		out.Evidence = v.unknownEvidence()
+	if f.Confidence == 0 {
+		out.Cause = Unknown
+		if explain {
+			out.Evidence = v.unknownEvidence()
+		}
+		return
 	}
-	return out
+	if explain {
+		f = win.Match(v, true)
+	}
+	out.Cause, out.Confidence, out.KernelReason, out.Evidence = win.Cause, f.Confidence, win.Kernel, f.Evidence
+	if f.Kernel != "" {
+		out.KernelReason = f.Kernel
+	}
 }
 
 // followup labels a RST of a connection that was already reset: it takes
 // the first reset's cause, and says what it answered.
-func (v *View) followup(out Verdict) Verdict {
+func (v *View) followup(out *Verdict, explain bool) {
 	r := v.R
 	first := r.First
 	if r.CopyOf != 0 && first == nil {
 		first = r
 	}
 	out.Followup = true
-	if r.CopyOf != 0 {
+	if r.CopyOf != 0 && explain {
 		out.Evidence = append(out.Evidence, fmt.Sprintf(
 			"frame %d is the RST of frame %d captured a second time (TTL %d): a copy seen on another interface, not a new reset",
 			r.Packet.Frame, r.CopyOf, r.Packet.TTL))
 	}
-	if first != r {
-		fv := Explain(first)
-		out.Cause, out.Confidence = fv.Cause, fv.Confidence
-		if r.CopyOf != 0 {
-			out.KernelReason = fv.KernelReason
-		}
-		if r.CopyOf == 0 {
-			out.Evidence = append(out.Evidence, fmt.Sprintf(
-				"follow-up of the RST at frame %d (%s, %s)", first.Packet.Frame, fv.Cause, v.nameOf(first.Sender)))
-			if v.replyShape() {
-				out.KernelReason = "NO_SOCKET"
-				out.Evidence = append(out.Evidence, fmt.Sprintf(
-					"it answers the %s's segment at frame %d: a reset connection has no socket left, so each later segment draws a RST",
-					v.Peer, v.LastPeer.Frame))
-			}
-		}
-		return out
+	var fv Verdict
+	if first == r {
+		// A copy of the first reset: the rules judge it as they would the
+		// original, since none reads CopyOf.
+		v.match(&fv, false)
+		out.Cause, out.Confidence, out.KernelReason = fv.Cause, fv.Confidence, fv.KernelReason
+		return
 	}
-	// A copy of the first reset: judge the original's evidence.
-	cp := *r
-	cp.CopyOf = 0
-	fv := Explain(&cp)
-	out.Cause, out.Confidence, out.KernelReason = fv.Cause, fv.Confidence, fv.KernelReason
-	return out
+	newView(first).judge(&fv, false)
+	out.Cause, out.Confidence = fv.Cause, fv.Confidence
+	if r.CopyOf != 0 {
+		out.KernelReason = fv.KernelReason
+		return
+	}
+	if explain {
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"follow-up of the RST at frame %d (%s, %s)", first.Packet.Frame, fv.Cause, v.nameOf(first.Sender)))
+	}
+	if v.replyShape() {
+		out.KernelReason = "NO_SOCKET"
+		if explain {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"it answers the %s's segment at frame %d: a reset connection has no socket left, so each later segment draws a RST",
+				v.Peer, v.LastPeer.Frame))
+		}
+	}
 }
 
 // View is a reset with the facts every rule needs worked out once.
@@ -301,7 +326,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // unknownEvidence says what was seen when no rule fits, so the user can
 // judge for themselves.
 func (v *View) unknownEvidence() []string {
-	var ev []string
+	ev := make([]string, 0, 3) // one allocation for at most three sentences
 	if !v.C.Handshake() {
 		ev = append(ev, "the capture starts mid-connection: no handshake seen")
 	}

@@ -14,17 +14,22 @@ import (
 // ACK of its FIN makes tcp_rcv_state_process abort (tcp_done), counted
 // as TCPABORTONDATA, so the tracepoint names TCP_ABORT_ON_DATA although
 // no data came.
-func finWait2Abort(v *View) Finding {
+func finWait2Abort(v *View, explain bool) Finding {
 	lp := v.LastPeer
 	if v.M.FINFrame == 0 || v.M.FINAckedFrame == 0 || lp == nil || lp.Frame != v.M.FINAckedFrame ||
 		lp.Len != 0 || lp.Flags&analyzer.FIN != 0 || v.P.LastDataFrame > v.M.FINFrame || !v.replyShape() {
 		return Finding{}
 	}
-	return Finding{Confidence: 0.8, Kernel: "TCP_ABORT_ON_DATA", Evidence: []string{
+	f := Finding{Confidence: 0.8, Kernel: "TCP_ABORT_ON_DATA"}
+	if !explain {
+		return f
+	}
+	f.Evidence = []string{
 		fmt.Sprintf("frame %d: the %s closed (FIN); frame %d: the %s acknowledged it, sending no data", v.M.FINFrame, v.Me, lp.Frame, v.Peer),
 		fmt.Sprintf("frame %d: the %s answered that ACK with a RST instead of waiting for the %s's FIN: an abortive close that skips FIN_WAIT2 (TCP_LINGER2 < 0)",
 			v.RST.Frame, v.Me, v.Peer),
-	}}
+	}
+	return f
 }
 
 // lingerRule: an abortive close with nothing left unread.
@@ -34,30 +39,39 @@ func finWait2Abort(v *View) Finding {
 // Linux: close() on a socket with SO_LINGER {on, 0} calls tcp_disconnect,
 // which sends tcp_send_active_reset with reason TCP_STATE; so do `ss -K`
 // and a listener closed with connections still in its accept queue.
-var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *View) Finding {
-	if f := finWait2Abort(v); f.Confidence > 0 {
+var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *View, explain bool) Finding {
+	if f := finWait2Abort(v, explain); f.Confidence > 0 {
 		return f
 	}
 	if v.M.FINFrame != 0 || !v.activeShape() {
 		return Finding{}
 	}
-	ev := []string{fmt.Sprintf("frame %d: RST+ACK from the %s at its next sequence number, with no FIN before it: an abortive close (SO_LINGER {on, 0})",
-		v.RST.Frame, v.Me)}
+	var ev []string
+	if explain {
+		ev = append(ev, fmt.Sprintf("frame %d: RST+ACK from the %s at its next sequence number, with no FIN before it: an abortive close (SO_LINGER {on, 0})",
+			v.RST.Frame, v.Me))
+	}
 	conf := 0.6
 	switch {
 	case v.P.Unanswered > 0 && v.Me == "client":
-		ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", byteCount(v.P.Unanswered), v.P.UnansweredFrame))
+		if explain {
+			ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", byteCount(v.P.Unanswered), v.P.UnansweredFrame))
+		}
 		conf = 0.5
 	case v.P.Unanswered > 0, v.oneReplyToMany():
 		return Finding{Confidence: 0.3, Evidence: ev}
 	case v.M.LastDataFrame != 0 && v.M.LastDataFrame >= v.P.LastDataFrame:
-		ev = append(ev, fmt.Sprintf("nothing was left unread: the %s's last data (frame %d) came after all of the %s's", v.Me, v.M.LastDataFrame, v.Peer))
+		if explain {
+			ev = append(ev, fmt.Sprintf("nothing was left unread: the %s's last data (frame %d) came after all of the %s's", v.Me, v.M.LastDataFrame, v.Peer))
+		}
 		conf = 0.7
 	case v.P.Bytes == 0:
-		ev = append(ev, fmt.Sprintf("the %s had sent no data to leave unread", v.Peer))
+		if explain {
+			ev = append(ev, fmt.Sprintf("the %s had sent no data to leave unread", v.Peer))
+		}
 		conf = 0.65
 	}
-	if v.LastAny != nil {
+	if v.LastAny != nil && explain {
 		ev = append(ev, fmt.Sprintf("%s after the previous packet (frame %d)", since(v.LastAny.TS, v.RST.TS), v.LastAny.Frame))
 	}
 	return Finding{Confidence: conf, Evidence: ev}

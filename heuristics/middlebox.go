@@ -10,11 +10,14 @@ import "fmt"
 // packets (another device, at another distance, built it).
 // Linux: none; a firewall (iptables REJECT --reject-with tcp-reset), an
 // IPS or a censor forged it. No tcp_send_reset event exists for it.
-var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View) Finding {
+var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View, explain bool) Finding {
 	var ev []string
 	conf := 0.0
-	if f := v.R.After.SenderLaterFrame; f != 0 {
-		ev = append(ev, fmt.Sprintf("frame %d: the %s went on sending after the RST at frame %d, as if it had not reset", f, v.Me, v.RST.Frame))
+	later := v.R.After.SenderLaterFrame
+	if later != 0 {
+		if explain {
+			ev = append(ev, fmt.Sprintf("frame %d: the %s went on sending after the RST at frame %d, as if it had not reset", later, v.Me, v.RST.Frame))
+		}
 		conf = 0.9
 	}
 	// Copies of forwarded packets are dropped before the range is kept,
@@ -25,11 +28,13 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View)
 		lo, hi, where = v.RST.SrcTTLMin, v.RST.SrcTTLMax, "on its other connections"
 	}
 	if hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
-		ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's packets %s (TTL %s): a device at another distance sent it",
-			v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi)))
+		if explain {
+			ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's packets %s (TTL %s): a device at another distance sent it",
+				v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi)))
+		}
 		conf = max(conf, 0.8)
-		if len(ev) == 2 {
-			conf = 0.95
+		if later != 0 {
+			conf = 0.95 // two independent signs
 		}
 	}
 	return Finding{Confidence: conf, Evidence: ev}

@@ -16,18 +16,23 @@ import (
 // Linux: tcp_rcv_synsent_state_process rejects the ACK: reason
 // TCP_INVALID_ACK_SEQUENCE. The cause is that the resetter's host lost
 // the old connection (crash, restart, an abort whose RST was dropped).
-func halfOpen(v *View) Finding {
+func halfOpen(v *View, explain bool) Finding {
 	lp := v.LastPeer
 	if lp == nil || lp.Flags&(analyzer.SYN|analyzer.ACK) != analyzer.ACK || v.M.SYNFrame == 0 ||
 		v.C.SYNACKFrame != 0 || v.M.Packets != 1 || !v.replyShape() {
 		return Finding{}
 	}
-	return Finding{Confidence: 0.85, Kernel: "TCP_INVALID_ACK_SEQUENCE", Evidence: []string{
+	f := Finding{Confidence: 0.85, Kernel: "TCP_INVALID_ACK_SEQUENCE"}
+	if !explain {
+		return f
+	}
+	f.Evidence = []string{
 		fmt.Sprintf("frame %d: the %s's SYN (seq %d)", v.M.SYNFrame, v.Me, v.M.ISN),
 		fmt.Sprintf("frame %d: the %s answered with a bare ACK of %d, not a SYN-ACK: it still held an older connection on these ports that the %s no longer had (a half-open connection)",
 			lp.Frame, v.Peer, lp.Ack, v.Me),
 		fmt.Sprintf("frame %d: the %s rejected it with a RST at that sequence number", v.RST.Frame, v.Me),
-	}}
+	}
+	return f
 }
 
 // noSocketRule: a RST from a host that no longer knows the connection.
@@ -38,27 +43,36 @@ func halfOpen(v *View) Finding {
 // traffic stopped long ago (crash, restart, lost NAT or load-balancer
 // state, a process gone after close).
 // Linux: tcp_v4_rcv finds no socket; tcp_v4_send_reset, reason NO_SOCKET.
-var noSocketRule = Rule{Cause: NoSocket, Kernel: "NO_SOCKET", Match: func(v *View) Finding {
-	if f := halfOpen(v); f.Confidence > 0 {
+var noSocketRule = Rule{Cause: NoSocket, Kernel: "NO_SOCKET", Match: func(v *View, explain bool) Finding {
+	if f := halfOpen(v, explain); f.Confidence > 0 {
 		return f
 	}
 	lp := v.LastPeer
 	if lp == nil || lp.Flags&analyzer.SYN != 0 && lp.Flags&analyzer.ACK == 0 || !v.replyShape() {
 		return Finding{}
 	}
-	ev := []string{fmt.Sprintf("frame %d: RST with seq %d = the ack of the %s's segment at frame %d, and no ACK flag: the reply of a host with no socket for it",
-		v.RST.Frame, v.RST.Seq, v.Peer, lp.Frame)}
+	var ev []string
+	if explain {
+		ev = append(ev, fmt.Sprintf("frame %d: RST with seq %d = the ack of the %s's segment at frame %d, and no ACK flag: the reply of a host with no socket for it",
+			v.RST.Frame, v.RST.Seq, v.Peer, lp.Frame))
+	}
 	switch {
 	case v.M.Packets == 0 && !v.C.Handshake():
-		ev = append(ev, fmt.Sprintf("the %s sent nothing on this connection before in the capture", v.Me))
+		if explain {
+			ev = append(ev, fmt.Sprintf("the %s sent nothing on this connection before in the capture", v.Me))
+		}
 		return Finding{Confidence: 0.8, Evidence: ev}
 	case v.M.Packets == 0:
-		ev = append(ev, fmt.Sprintf("the %s never answered the handshake it is now resetting", v.Me))
+		if explain {
+			ev = append(ev, fmt.Sprintf("the %s never answered the handshake it is now resetting", v.Me))
+		}
 		return Finding{Confidence: 0.75, Evidence: ev}
 	}
 	gap := time.Duration(v.RST.TS - v.M.LastTS)
-	ev = append(ev, fmt.Sprintf("the %s's previous packet was frame %d, %s before: it had the connection then and has lost it since (restart, crash, lost NAT or load-balancer state)",
-		v.Me, v.M.LastFrame, since(v.M.LastTS, v.RST.TS)))
+	if explain {
+		ev = append(ev, fmt.Sprintf("the %s's previous packet was frame %d, %s before: it had the connection then and has lost it since (restart, crash, lost NAT or load-balancer state)",
+			v.Me, v.M.LastFrame, since(v.M.LastTS, v.RST.TS)))
+	}
 	if gap > 5*time.Second {
 		return Finding{Confidence: 0.7, Evidence: ev}
 	}

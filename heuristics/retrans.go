@@ -11,19 +11,22 @@ import "fmt"
 // Linux itself closes silently when tcp_retries2 or TCP_USER_TIMEOUT runs
 // out; the RST comes from the application giving up first (a write
 // deadline, then close with SO_LINGER {on, 0}: reason TCP_STATE).
-var retransRule = Rule{Cause: RetransmissionTimeout, Kernel: "TCP_STATE", Match: func(v *View) Finding {
+var retransRule = Rule{Cause: RetransmissionTimeout, Kernel: "TCP_STATE", Match: func(v *View, explain bool) Finding {
 	n := v.M.RetransRun
 	if n < 2 || v.LastPeer != nil && v.LastPeer.Frame > v.M.RetransRunFrame {
 		return Finding{}
 	}
+	f := Finding{Confidence: 0.7}
+	if n >= 3 {
+		f.Confidence = 0.8
+	}
+	if !explain {
+		return f
+	}
 	ev := []string{fmt.Sprintf("from frame %d: the %s retransmitted %d times over %s with no acknowledgement from the %s",
 		v.M.RetransRunFrame, v.Me, n, since(tsOf(v, v.M.RetransRunFrame), v.RST.TS), v.Peer)}
-	ev = append(ev, fmt.Sprintf("frame %d: the %s gave up and reset", v.RST.Frame, v.Me))
-	conf := 0.7
-	if n >= 3 {
-		conf = 0.8
-	}
-	return Finding{Confidence: conf, Evidence: ev}
+	f.Evidence = append(ev, fmt.Sprintf("frame %d: the %s gave up and reset", v.RST.Frame, v.Me))
+	return f
 }}
 
 // tsOf finds the time of a frame among the recent packets, or the time of

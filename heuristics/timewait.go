@@ -10,20 +10,23 @@ import "fmt"
 // own FIN is data_after_close, whatever the kernel's substate.
 // Linux: tcp_timewait_state_process returns TCP_TW_RST for a segment it
 // cannot accept: reason TCP_TIMEWAIT_SOCKET.
-var timewaitRule = Rule{Cause: TimewaitRST, Kernel: "TCP_TIMEWAIT_SOCKET", Match: func(v *View) Finding {
+var timewaitRule = Rule{Cause: TimewaitRST, Kernel: "TCP_TIMEWAIT_SOCKET", Match: func(v *View, explain bool) Finding {
 	lp := v.LastPeer
 	if v.M.FINFrame == 0 || v.M.FINAckedFrame == 0 || v.P.FINFrame == 0 || lp == nil ||
 		lp.Frame <= v.M.FINAckedFrame || lp.Frame <= v.P.FINFrame {
 		return Finding{}
 	}
-	ev := []string{
+	f := Finding{Confidence: 0.8}
+	if !v.replyShape() {
+		f.Confidence = 0.6
+	}
+	if !explain {
+		return f
+	}
+	f.Evidence = []string{
 		fmt.Sprintf("frame %d: the %s closed (FIN); frame %d: the %s acknowledged it; frame %d: the %s closed too", v.M.FINFrame, v.Me, v.M.FINAckedFrame, v.Peer, v.P.FINFrame, v.Peer),
 		fmt.Sprintf("frame %d: a later segment of the %s (%s, %s) reached the closed socket's TIME_WAIT remnant", lp.Frame, v.Peer, lp.Flags, byteCount(int64(lp.Len))),
 		fmt.Sprintf("frame %d: the remnant answered with RST", v.RST.Frame),
 	}
-	conf := 0.8
-	if !v.replyShape() {
-		conf = 0.6
-	}
-	return Finding{Confidence: conf, Evidence: ev}
+	return f
 }}

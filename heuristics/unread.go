@@ -24,7 +24,7 @@ import (
 // TCP_ABORT_ON_CLOSE (RFC 2525 §2.17, RFC 1122 4.2.2.13). A listener
 // closed with the connection still in its accept queue leaves the request
 // unread too, with reason TCP_STATE; the wire cannot tell them apart.
-var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Match: func(v *View) Finding {
+var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Match: func(v *View, explain bool) Finding {
 	if v.M.FINFrame != 0 || !v.activeShape() {
 		return Finding{}
 	}
@@ -32,41 +32,54 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	conf := 0.0
 	shrunk := v.M.Scaled && v.M.MaxWindow > 0 && v.P.Bytes > 0 && v.M.Window <= v.M.MaxWindow*3/4
 	if shrunk {
-		ev = append(ev, fmt.Sprintf("the %s's advertised window fell from %s to %s as the %s's data arrived: its application was not reading",
-			v.Me, byteCount(int64(v.M.MaxWindow)), byteCount(int64(v.M.Window)), v.Peer))
+		if explain {
+			ev = append(ev, fmt.Sprintf("the %s's advertised window fell from %s to %s as the %s's data arrived: its application was not reading",
+				v.Me, byteCount(int64(v.M.MaxWindow)), byteCount(int64(v.M.Window)), v.Peer))
+		}
 		conf = 0.85
 	}
 	if v.P.Unanswered > 0 {
-		s := fmt.Sprintf("the %s sent %s from frame %d on that the %s never answered", v.Peer, byteCount(v.P.Unanswered), v.P.UnansweredFrame, v.Me)
-		if v.M.LastDataFrame != 0 {
-			s += fmt.Sprintf(" (its last data was frame %d)", v.M.LastDataFrame)
-		} else {
-			s += " (it never sent data; a listener closed with the connection in its accept queue looks the same)"
+		if explain {
+			s := fmt.Sprintf("the %s sent %s from frame %d on that the %s never answered", v.Peer, byteCount(v.P.Unanswered), v.P.UnansweredFrame, v.Me)
+			if v.M.LastDataFrame != 0 {
+				s += fmt.Sprintf(" (its last data was frame %d)", v.M.LastDataFrame)
+			} else {
+				s += " (it never sent data; a listener closed with the connection in its accept queue looks the same)"
+			}
+			ev = append(ev, s)
 		}
-		ev = append(ev, s)
 		if v.Me == "server" {
 			conf = max(conf, 0.8)
 		}
 	}
 	if v.P.Unanswered > 0 && v.M.HasAck && analyzer.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
-		ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
-			byteCount(analyzer.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+		if explain {
+			ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
+				byteCount(analyzer.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+		}
 		if v.Me == "client" {
 			// Clients that always close abortively (many Windows
 			// programs) look the same once they have read the response.
-			ev = append(ev, "a client that closes abortively after reading the whole response would look the same")
+			if explain {
+				ev = append(ev, "a client that closes abortively after reading the whole response would look the same")
+			}
 			conf = max(conf, 0.6)
 		} else {
 			conf = max(conf, 0.7)
 		}
 	}
 	if conf == 0 && v.oneReplyToMany() {
-		ev = append(ev, fmt.Sprintf("the %s sent %d messages; the %s answered them with a single reply (frame %d) and reset %s after it: read one, replied, closed with the rest unread",
-			v.Peer, v.M.AnsweredMsgs, v.Me, v.M.LastDataFrame, since(v.M.LastDataTS, v.RST.TS)))
+		if explain {
+			ev = append(ev, fmt.Sprintf("the %s sent %d messages; the %s answered them with a single reply (frame %d) and reset %s after it: read one, replied, closed with the rest unread",
+				v.Peer, v.M.AnsweredMsgs, v.Me, v.M.LastDataFrame, since(v.M.LastDataTS, v.RST.TS)))
+		}
 		conf = 0.55
 	}
 	if conf == 0 {
 		return Finding{}
+	}
+	if !explain {
+		return Finding{Confidence: conf}
 	}
 	ev = append(ev, fmt.Sprintf("frame %d: RST+ACK from the %s with no FIN before it, %s after the previous packet: close() with data unread",
 		v.RST.Frame, v.Me, since(v.LastAny.TS, v.RST.TS)))

@@ -16,7 +16,7 @@ import (
 // TCP_DISCONNECT_WITH_DATA on newer kernels, TCP_STATE for SO_LINGER
 // {on, 0}), or the reader that stopped reading closes with its buffer full
 // (TCP_ABORT_ON_CLOSE).
-var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: func(v *View) Finding {
+var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: func(v *View, explain bool) Finding {
 	var st analyzer.Stall
 	var who, kernel string
 	switch {
@@ -31,6 +31,10 @@ var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: fu
 	default:
 		return Finding{}
 	}
+	f := Finding{Confidence: 0.85, Kernel: kernel}
+	if !explain {
+		return f
+	}
 	ev := []string{fmt.Sprintf("the %s advertised a zero window from frame %d on (%d advertisements over %s) and had not opened it at the RST",
 		who, st.StartFrame, st.Adverts, since(st.StartTS, v.RST.TS))}
 	if st.Probes > 0 {
@@ -41,5 +45,6 @@ var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: fu
 	} else {
 		ev = append(ev, fmt.Sprintf("frame %d: the %s, blocked with data to send, gave up and reset", v.RST.Frame, v.Me))
 	}
-	return Finding{Confidence: 0.85, Evidence: ev, Kernel: kernel}
+	f.Evidence = ev
+	return f
 }}
