@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ type Writer interface {
 func NewWriter(format string, w io.Writer) (Writer, error) {
 	switch format {
 	case "jsonl":
-		return &jsonlWriter{enc: newEncoder(w)}, nil
+		return &jsonlWriter{w: w}, nil
 	case "json":
 		return &jsonWriter{w: w}, nil
 	case "table":
@@ -64,47 +65,123 @@ func newEncoder(w io.Writer) *json.Encoder {
 }
 
 // jsonlWriter streams one object a reset: a pipeline can act on the first
-// RST of a large capture before the last is read.
-type jsonlWriter struct{ enc *json.Encoder }
-
-func (j *jsonlWriter) Record(r Record) error          { return j.enc.Encode(r) }
-func (j *jsonlWriter) Close(captures []Capture) error { return nil }
-
-// jsonWriter collects everything into one document.
-type jsonWriter struct {
-	w    io.Writer
-	recs []Record
+// RST of a large capture before the last is read. Its bytes are what
+// json.Encoder wrote before appendRecord replaced it.
+type jsonlWriter struct {
+	w   io.Writer
+	buf []byte // one line, reused
+	err error  // the first failed write: later records are not written, as with json.Encoder
 }
 
-func (j *jsonWriter) Record(r Record) error { j.recs = append(j.recs, r); return nil }
+func (j *jsonlWriter) Record(r Record) error {
+	if j.err != nil {
+		return j.err
+	}
+	b, err := appendRecord(j.buf[:0], &r)
+	if err != nil {
+		return err
+	}
+	j.buf = append(b, '\n')
+	if _, err := j.w.Write(j.buf); err != nil {
+		j.err = err
+	}
+	return j.err
+}
 
+func (j *jsonlWriter) Close(captures []Capture) error { return nil }
+
+// jsonWriter collects everything into one document. Each record is
+// encoded and indented as it comes: the document's resets then cost their
+// bytes, not their Records with the packets kept for ladders.
+type jsonWriter struct {
+	w      io.Writer
+	resets bytes.Buffer   // indented records, comma-separated
+	line   []byte         // one compact record, reused
+	counts map[string]int // by summaryKey
+	err    error          // the first record that could not be encoded
+}
+
+// Indentation of the records: they are elements of the "resets" array,
+// two levels into the document.
+const (
+	resetsPrefix = "    "
+	jsonIndent   = "  "
+)
+
+func (j *jsonWriter) Record(r Record) error {
+	if j.err != nil {
+		return nil // Close reports it and writes nothing, as one Encode of the whole did
+	}
+	if j.line, j.err = appendRecord(j.line[:0], &r); j.err != nil {
+		return nil
+	}
+	if j.resets.Len() > 0 {
+		j.resets.WriteString(",\n" + resetsPrefix)
+	}
+	// json.Indent with the prefix of the record's depth writes what
+	// indenting the whole document did, which Encoder with SetIndent did.
+	if err := json.Indent(&j.resets, j.line, resetsPrefix, jsonIndent); err != nil {
+		return err
+	}
+	if j.counts == nil {
+		j.counts = map[string]int{}
+	}
+	j.counts[summaryKey(&r)]++
+	return nil
+}
+
+// Close writes the document, byte for byte as json.Encoder with SetIndent
+// wrote the struct below with the records as its last field "resets".
 func (j *jsonWriter) Close(captures []Capture) error {
-	if j.recs == nil {
-		j.recs = []Record{}
+	if j.err != nil {
+		return j.err
+	}
+	if j.counts == nil {
+		j.counts = map[string]int{}
 	}
 	doc := struct {
 		Schema   int            `json:"schema_version"`
 		Captures []Capture      `json:"captures"`
 		Summary  map[string]int `json:"summary"`
-		Resets   []Record       `json:"resets"`
-	}{SchemaVersion, captures, countCauses(j.recs), j.recs}
-	enc := newEncoder(j.w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	}{SchemaVersion, captures, j.counts}
+	var head bytes.Buffer
+	enc := newEncoder(&head)
+	enc.SetIndent("", jsonIndent)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	// head ends in "\n}\n"; resets is the last field, before the brace.
+	head.Truncate(head.Len() - len("\n}\n"))
+	head.WriteString(",\n" + jsonIndent + `"resets": [`)
+	tail := "]\n}\n"
+	if j.resets.Len() > 0 {
+		head.WriteString("\n" + resetsPrefix)
+		tail = "\n" + jsonIndent + tail
+	}
+	for _, b := range [][]byte{head.Bytes(), j.resets.Bytes(), []byte(tail)} {
+		if _, err := j.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // countCauses counts first resets by cause; follow-ups are consequences
 // and are counted apart.
 func countCauses(recs []Record) map[string]int {
 	m := map[string]int{}
-	for _, r := range recs {
-		if r.Followup {
-			m["followup"]++
-			continue
-		}
-		m[r.Cause]++
+	for i := range recs {
+		m[summaryKey(&recs[i])]++
 	}
 	return m
+}
+
+// summaryKey is what a record counts as in the summary by cause.
+func summaryKey(r *Record) string {
+	if r.Followup {
+		return "followup"
+	}
+	return r.Cause
 }
 
 // tableWriter prints one row a reset, then a summary by cause.
