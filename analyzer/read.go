@@ -122,7 +122,7 @@ const (
 // Reader reads the records of one pcap or pcapng stream, possibly
 // gzip- or zstd-compressed. Not safe for concurrent use.
 type Reader struct {
-	br    *bufio.Reader
+	br    *blockReader
 	off   int64 // offset of the next record in the decompressed stream
 	frame int64 // last frame number handed out or skipped
 	err   error // sticky: io.EOF or a *DamageError
@@ -183,7 +183,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		}
 		src, rd.stats.Compression = zr, "zstd"
 	}
-	rd.br = bufio.NewReaderSize(src, bufSize)
+	rd.br = newBlockReader(src, bufSize)
 	if err := rd.readHeader(); err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ type Options struct {
 	// reached. 0 or 1: everything on the calling goroutine.
 	Workers int
 
-	chunkRecords int // records a chunk with several workers; 0: chunkRecords (tests set it)
+	chunkBytes int // block size with several workers; 0: chunkBytes (tests set it small)
 }
 
 // Result sums up one capture.
@@ -272,7 +272,7 @@ type chunk struct {
 
 type chunkRec struct {
 	frame, ts int64
-	off, n    int32
+	data      []byte // in the block of this chunk or of one before it
 	iface     uint32
 	link      layers.LinkType
 }
@@ -313,7 +313,7 @@ func (c *chunk) decode(dec *Decoder, n int) {
 	for _, r := range c.recs {
 		p := &c.pkts[j]
 		p.Frame, p.TS = r.frame, r.ts
-		switch err := dec.Decode(r.link, c.data[r.off:r.off+r.n], p); {
+		switch err := dec.Decode(r.link, r.data, p); {
 		case err == nil:
 			if p.Iface == 0 {
 				p.Iface = r.iface
@@ -405,59 +405,85 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 	var decoded decodeStats
 	go func() { mergeDone <- merge(n, reports, emit, &stats, &decoded) }()
 
-	perChunk := chunkRecords
-	if opt.chunkRecords > 0 {
-		perChunk = opt.chunkRecords
+	// Every chunk owns a block of the reader's: when the reader needs a
+	// new block it takes the next chunk's, and the records read before
+	// are all in the blocks of chunks already begun. So records are never
+	// copied; a block is read into again once every worker is done with
+	// its chunk.
+	blockSize := chunkBytes
+	if opt.chunkBytes > 0 {
+		blockSize = opt.chunkBytes
 	}
 	allocated := 0
-	newChunk := func(seq int64) *chunk {
+	newChunk := func() *chunk {
 		var c *chunk
 		if allocated < pool {
 			select {
 			case c = <-free:
 			default:
 				allocated++
-				c = &chunk{data: make([]byte, 0, chunkBytes), recs: make([]chunkRec, 0, chunkRecords)}
+				c = &chunk{data: make([]byte, blockSize), recs: make([]chunkRec, 0, chunkRecords)}
 			}
 		} else {
 			c = <-free
 		}
-		c.seq, c.data, c.recs, c.last, c.err, c.final = seq, c.data[:0], c.recs[:0], 0, nil, false
+		clear(c.recs) // they point into other chunks' blocks
+		c.recs, c.last, c.err, c.final = c.recs[:0], 0, nil, false
 		c.ready = make(chan struct{})
 		c.refs.Store(int32(n))
 		return c
 	}
 	var seq int64
 	final := false
-	cur := newChunk(seq)
+	cur := newChunk()
 	send := func() {
-		cur.final = final
+		cur.seq, cur.final = seq, final
 		for _, ch := range in {
 			ch <- cur
 		}
 		seq++
 	}
+	var begun []*chunk // chunks whose blocks the reader moved to
+	rd.br.SetFresh(func(size int) []byte {
+		c := newChunk()
+		if len(c.data) < size {
+			c.data = make([]byte, size)
+		}
+		begun = append(begun, c)
+		return c.data
+	})
 	var loopErr error
-	for k := 0; ; k++ {
-		if k&1023 == 0 && ctx.Err() != nil {
-			loopErr = ctx.Err()
-			break
-		}
-		raw, rerr := rd.Next()
-		if rerr != nil {
-			if !errors.Is(rerr, io.EOF) {
-				res.Damage = rerr
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				loopErr = fmt.Errorf("internal error at frame %d: %v", cur.last+1, v)
 			}
-			break
+		}()
+		for k := 0; ; k++ {
+			if k&1023 == 0 && ctx.Err() != nil {
+				loopErr = ctx.Err()
+				return
+			}
+			raw, rerr := rd.Next()
+			for _, c := range begun {
+				// The records so far are in older blocks than c's.
+				send()
+				cur = c
+			}
+			begun = begun[:0]
+			if rerr != nil {
+				if !errors.Is(rerr, io.EOF) {
+					res.Damage = rerr
+				}
+				return
+			}
+			cur.recs = append(cur.recs, chunkRec{frame: raw.Frame, ts: raw.TS, data: raw.Data, iface: raw.Iface, link: raw.Link})
+			cur.last = raw.Frame
 		}
-		if len(cur.recs) == perChunk || len(cur.data)+len(raw.Data) > cap(cur.data) && len(cur.recs) > 0 {
-			send()
-			cur = newChunk(seq)
-		}
-		off := len(cur.data)
-		cur.data = append(cur.data, raw.Data...)
-		cur.recs = append(cur.recs, chunkRec{frame: raw.Frame, ts: raw.TS, off: int32(off), n: int32(len(raw.Data)), iface: raw.Iface, link: raw.Link})
-		cur.last = raw.Frame
+	}()
+	for _, c := range begun {
+		send()
+		cur = c
 	}
 	final = true
 	send() // the last chunk, possibly empty: workers flush after it

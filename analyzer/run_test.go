@@ -50,8 +50,8 @@ func TestWorkersSameAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			one, res1 := resetsOf(t, data, Options{})
-			for _, o := range []Options{{Workers: 2}, {Workers: 3}, {Workers: 8}, {Workers: 2, chunkRecords: 1}, {Workers: 3, chunkRecords: 7}} {
-				w := fmt.Sprintf("%d (%d records a chunk)", o.Workers, o.chunkRecords)
+			for _, o := range []Options{{Workers: 2}, {Workers: 3}, {Workers: 8}, {Workers: 2, chunkBytes: 1}, {Workers: 3, chunkBytes: 300}} {
+				w := fmt.Sprintf("%d (%d-byte blocks)", o.Workers, o.chunkBytes)
 				many, res := resetsOf(t, data, o)
 				if len(many) != len(one) {
 					t.Fatalf("workers=%s: %d resets, want %d", w, len(many), len(one))
