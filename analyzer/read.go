@@ -641,3 +641,37 @@ func pow10(n uint8) uint64 {
 	}
 	return p
 }
+
+// takeBuffered appends to recs, up to their capacity, the pcap records
+// that lie wholly in the reader's buffer, checked as nextPcap checks
+// them, and consumes them. It stops at the first that is not whole or
+// not plain (too long for the snap length, or of a link type the decoder
+// skips), which Next then reads, and returns at once on pcapng or after
+// an error. With several workers it saves Next's per-record layers on the
+// goroutine everything else waits for.
+func (r *Reader) takeBuffered(recs []chunkRec) []chunkRec {
+	if r.ng || r.err != nil || !supportedLink(r.link) {
+		return recs
+	}
+	b := r.br.buf[r.br.r:r.br.w]
+	limit := capLimit(r.snaplen)
+	off := 0
+	for len(recs) < cap(recs) && len(b)-off >= 16 {
+		h := b[off : off+16]
+		caplen := r.u32(h[8:])
+		n := 16 + int(caplen)
+		if caplen > limit || len(b)-off < n {
+			break
+		}
+		sec, frac := int64(r.u32(h[0:])), int64(r.u32(h[4:]))
+		if !r.nano {
+			frac *= 1000
+		}
+		r.frame++
+		recs = append(recs, chunkRec{frame: r.frame, ts: sec*1e9 + frac, data: b[off+16 : off+n : off+n], link: r.link})
+		off += n
+	}
+	r.br.r += off
+	r.off += int64(off)
+	return recs
+}

@@ -170,24 +170,15 @@ func decodeLoop(ctx context.Context, rd *Reader, res *Result, frame *int64, add 
 		dec   Decoder
 		p     Packet
 		hosts hostTTLs
+		recs  = make([]chunkRec, 0, 1024)
 	)
-	for n := 0; ; n++ {
-		if n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		raw, err := rd.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				res.Damage = err
-			}
-			return nil
-		}
-		*frame = raw.Frame
-		p.Frame, p.TS = raw.Frame, raw.TS
-		switch derr := dec.Decode(raw.Link, raw.Data, &p); {
+	one := func(r *chunkRec) {
+		*frame = r.frame
+		p.Frame, p.TS = r.frame, r.ts
+		switch derr := dec.Decode(r.link, r.data, &p); {
 		case derr == nil:
 			if p.Iface == 0 {
-				p.Iface = raw.Iface
+				p.Iface = r.iface
 			}
 			hosts.see(&p)
 			add(&p)
@@ -196,9 +187,29 @@ func decodeLoop(ctx context.Context, rd *Reader, res *Result, frame *int64, add 
 		default:
 			res.Undecodable++
 			if len(res.UndecodableFrames) < keepUndecodable {
-				res.UndecodableFrames = append(res.UndecodableFrames, raw.Frame)
+				res.UndecodableFrames = append(res.UndecodableFrames, r.frame)
 			}
 		}
+	}
+	for n := 0; ; n++ {
+		if n&255 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// Whole plain records already buffered, in one go; Next reads
+		// the rest (and refills the buffer) one at a time.
+		recs = rd.takeBuffered(recs[:0])
+		for i := range recs {
+			one(&recs[i])
+		}
+		raw, err := rd.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				res.Damage = err
+			}
+			return nil
+		}
+		r := chunkRec{frame: raw.Frame, ts: raw.TS, data: raw.Data, iface: raw.Iface, link: raw.Link}
+		one(&r)
 	}
 }
 
@@ -463,6 +474,11 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 			if k&1023 == 0 && ctx.Err() != nil {
 				loopErr = ctx.Err()
 				return
+			}
+			if k > 0 {
+				// What the reader holds of whole plain records, cheaply;
+				// Next then reads the one after, which begins a block.
+				cur.recs = rd.takeBuffered(cur.recs)
 			}
 			raw, rerr := rd.Next()
 			for _, c := range begun {
