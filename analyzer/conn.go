@@ -139,6 +139,9 @@ type Conn struct {
 	ring    [RingSize]Summary
 	ringLen int
 	ringPos int // next slot to write
+	// lastAt is, for each side, 1 + the slot of its latest summary in
+	// the ring, or 0 when the ring holds none of its packets.
+	lastAt [2]int8
 }
 
 // Handshake reports whether the client's SYN was seen.
@@ -160,20 +163,25 @@ func (c *Conn) Recent() []Summary {
 
 // last returns the most recent summary from side dir, if any.
 func (c *Conn) last(dir uint8) (*Summary, bool) {
-	for i := 1; i <= c.ringLen; i++ {
-		j := c.ringPos - i
-		if j < 0 {
-			j += RingSize
-		}
-		if c.ring[j].Dir == dir {
-			return &c.ring[j], true
-		}
+	if i := c.lastAt[dir&1]; i > 0 {
+		return &c.ring[i-1], true
 	}
 	return nil, false
 }
 
 func (c *Conn) push(s Summary) {
+	if c.ringLen == RingSize {
+		// The oldest summary goes. If it was a side's latest, the ring
+		// holds nothing newer of that side: everything after it is the
+		// other side's.
+		for d := range c.lastAt {
+			if int(c.lastAt[d]) == c.ringPos+1 {
+				c.lastAt[d] = 0
+			}
+		}
+	}
 	c.ring[c.ringPos] = s
+	c.lastAt[s.Dir&1] = int8(c.ringPos + 1)
 	c.ringPos = (c.ringPos + 1) % RingSize
 	if c.ringLen < RingSize {
 		c.ringLen++

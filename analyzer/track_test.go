@@ -58,3 +58,34 @@ func TestLazyExpiryBound(t *testing.T) {
 		t.Fatalf("at 16.9 s: %d connections, want 0", got)
 	}
 }
+
+// TestRingLast holds Conn.last, which remembers where each side's latest
+// summary is, to a scan of the ring, through sequences that wrap it many
+// times and leave one side out of it for long runs.
+func TestRingLast(t *testing.T) {
+	var c Conn
+	scan := func(dir uint8) (Summary, bool) {
+		r := c.Recent()
+		for i := len(r) - 1; i >= 0; i-- {
+			if r[i].Dir == dir {
+				return r[i], true
+			}
+		}
+		return Summary{}, false
+	}
+	dirs := "0001110000000000000001011111111111111110101000000000000001"
+	for i := range 500 {
+		d := uint8(dirs[i%len(dirs)] - '0')
+		if i%97 > 60 {
+			d = 1 // long runs of one side, longer than the ring
+		}
+		c.push(Summary{Frame: int64(i + 1), Dir: d})
+		for dir := range uint8(2) {
+			want, ok := scan(dir)
+			got, gotOK := c.last(dir)
+			if ok != gotOK || ok && got.Frame != want.Frame {
+				t.Fatalf("after frame %d: last(%d) = %v %v, want frame %d %v", i+1, dir, got, gotOK, want.Frame, ok)
+			}
+		}
+	}
+}
