@@ -27,16 +27,18 @@ func smallCaptures(tb testing.TB, maxSize int64) []string {
 // FuzzRun feeds arbitrary bytes to the whole pipeline: it must never
 // panic or report an internal error, must emit resets in frame order,
 // each one a RST, and must give the same answers with one worker as with
-// two.
+// two, whether the reader's blocks hold the whole input or a few records.
 func FuzzRun(f *testing.F) {
 	for _, name := range smallCaptures(f, 8<<10) {
 		f.Add(readTB(f, name))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		one := checkRun(t, data, Options{})
-		two := checkRun(t, data, Options{Workers: 2})
-		if !reflect.DeepEqual(frames(one), frames(two)) {
-			t.Fatalf("1 worker: frames %v; 2 workers: %v", frames(one), frames(two))
+		for _, opt := range []Options{{Workers: 2}, {Workers: 2, chunkBytes: 200}} {
+			two := checkRun(t, data, opt)
+			if !reflect.DeepEqual(frames(one), frames(two)) {
+				t.Fatalf("1 worker: frames %v; 2 workers (%d-byte blocks): %v", frames(one), opt.chunkBytes, frames(two))
+			}
 		}
 	})
 }
