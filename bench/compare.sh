@@ -9,6 +9,7 @@
 #   SEED=1           gencap seed
 #   CONNS=20000      gencap -conns
 #   SHORT=1          gencap -short: short connections, the packets/s worst case
+#   SNAPLEN=96       gencap -snaplen: cut every packet to this many bytes
 #   KEEP=1           keep the work directory under bench/out/
 #   SKIP_TSHARK=1    do not run tshark
 #   TSHARK_MAX=256M  above this size tshark reads a cut of the file (TSHARK_CUT)
@@ -28,6 +29,7 @@ SIZE=${1:-${SIZE:-1G}}
 SEED=${SEED:-1}
 CONNS=${CONNS:-20000}
 SHORT=${SHORT:-0}
+SNAPLEN=${SNAPLEN:-0}
 KEEP=${KEEP:-0}
 SKIP_TSHARK=${SKIP_TSHARK:-0}
 TSHARK_MAX=${TSHARK_MAX:-256M}
@@ -115,6 +117,7 @@ fi
 # --- capture -----------------------------------------------------------
 genflags=(-seed "$SEED" -conns "$CONNS")
 [[ $SHORT == 1 ]] && genflags+=(-short)
+[[ $SNAPLEN != 0 ]] && genflags+=(-snaplen "$SNAPLEN")
 file=$work/bench.pcap
 say "generating $SIZE (seed $SEED, $CONNS connections at once)"
 "$work/gencap" -size "$SIZE" "${genflags[@]}" -o "$file" 2>"$work/gencap.log"
@@ -211,6 +214,14 @@ if [[ -x $work/rstwhy ]]; then
 			set_last rsts "${lines// /} lines"
 		fi
 	done
+	# -j 1 runs one worker, but the Go runtime still collects garbage on
+	# the other cores: pinned to one CPU it is a one-core run.
+	if command -v taskset >/dev/null && ((last_rc == 0)); then
+		stdout=/dev/null
+		measure "rstwhy analyze -j 1, one CPU (taskset -c 0)" "$file_bytes" "$packets" \
+			taskset -c 0 "$work/rstwhy" analyze --format jsonl -j 1 "$file"
+		stdout=$work/out
+	fi
 else
 	skip "rstwhy analyze -j 1" "$rstwhy_note"
 	skip "rstwhy analyze -j $(nproc)" "$rstwhy_note"
@@ -315,5 +326,19 @@ for ((i = 0; i < n; i++)); do
 done
 echo
 echo "MB = 10^6 bytes of the capture file. × columns compare MB/s."
+j1= jn= pin=
+for ((i = 0; i < n; i++)); do
+	case ${row_name[i]} in
+	"rstwhy analyze -j 1") j1=${row_mbps[i]} ;;
+	"rstwhy analyze -j $(nproc)") jn=${row_mbps[i]} ;;
+	"rstwhy analyze -j 1, one CPU"*) pin=${row_mbps[i]} ;;
+	esac
+done
+if [[ -n $jn && -n $j1 ]] && (($(nproc) > 1)); then
+	line="rstwhy on all $(nproc) CPUs: $(ratio "$jn" "$j1")× -j 1"
+	[[ -n $pin ]] && line+=", $(ratio "$jn" "$pin")× -j 1 on one CPU"
+	echo
+	echo "$line."
+fi
 exit
 }
