@@ -216,6 +216,7 @@ func decodeLoop(ctx context.Context, rd *Reader, res *Result, frame *int64, add 
 func runOne[T any](ctx context.Context, rd *Reader, opt Options, judge func(*Reset) T, emit func(T)) (res Result, err error) {
 	t := opt.tracker(1)
 	t.Emit = func(r *Reset) { emit(judge(r)) }
+	defer t.discard()
 	var frame int64
 	defer func() {
 		// A bug must cost one capture, not the batch: report it with the
@@ -537,6 +538,7 @@ type worker[T any] struct {
 func (w *worker[T]) run(judge func(*Reset) T) {
 	var out []judged[T]
 	w.t.Emit = func(r *Reset) { out = append(out, judged[T]{r.Packet.Frame, judge(r)}) }
+	defer w.t.discard()
 	w.decoded = -1
 	open := true
 	for {

@@ -85,7 +85,8 @@ type Tracker struct {
 	Emit       func(*Reset)  // receives every reset, in frame order
 
 	conns       connTable
-	free        []*conn // dropped connections, reused to spare the allocator and GC
+	slabs       connSlabs
+	free        []*conn // dropped connections, for the next ones
 	live, ended connList
 	sched       schedule
 	out         []*Reset // frame order; out[head:] not yet emitted
@@ -101,15 +102,18 @@ type flowKey struct {
 	pa, pb uint16
 }
 
-// conn is one tracked connection. The fields the tracker touches on every
-// packet come first, pointers first of all: the garbage collector scans
-// an object only up to its last pointer, and the flow key shares a cache
-// line with them, so that a lookup's key check costs no extra miss.
+// conn is one tracked connection, in a slab outside the Go heap where
+// there is mmap (connSlabs). The fields the tracker touches on every
+// packet come first, pointers first of all (where a connection is on the
+// heap, the garbage collector scans it only up to its last pointer); the
+// flow key and hash share the second cache line, so that a lookup's key
+// check reads one line.
 type conn struct {
 	prev, next *conn
 	list       *connList
 	first      *Reset
-	open       []*Reset // resets still gathering their aftermath
+	open       []*Reset  // resets still gathering their aftermath
+	keep       *connKeep // first and open again, where the collector sees them
 	key        flowKey
 	hash       uint64
 	// seen is the tracker's clock at the connection's last packet. Expiry
@@ -229,12 +233,11 @@ func (t *Tracker) open(h uint64, k flowKey, p *Packet) *conn {
 	var c *conn
 	if n := len(t.free); n > 0 {
 		c, t.free = t.free[n-1], t.free[:n-1]
-		open := c.open[:0]
+		open, keep := c.open[:0], c.keep
 		clear(open[:cap(open)])
-		*c = conn{open: open}
+		*c = conn{open: open, keep: keep}
 	} else {
-		c = new(conn)
-		prefault(c)
+		c = t.slabs.get(t)
 	}
 	c.key, c.hash, c.heapIdx = k, h, -1
 	c.IPv6 = p.IPv6
@@ -273,17 +276,6 @@ func (t *Tracker) open(h uint64, k flowKey, p *Packet) *conn {
 	return c
 }
 
-// prefault writes all of a new connection before anything reads it.
-// Fresh memory that is read first maps the kernel's shared zero page, and
-// the first write after that copies the page and flushes the TLB of every
-// CPU running the process: with several workers, an interrupt to each
-// other core (perf: a tenth of their time went to it, from the ring's
-// first write after copyOf read its index). Out of line, so the compiler
-// cannot drop the stores as zeroing memory that new already zeroed.
-//
-//go:noinline
-func prefault(c *conn) { *c = conn{} }
-
 // drop removes c from the table, judging what it still holds.
 func (t *Tracker) drop(c *conn) {
 	if len(c.open) > 0 {
@@ -292,9 +284,20 @@ func (t *Tracker) drop(c *conn) {
 	c.list.remove(c)
 	t.sched.remove(c)
 	t.conns.del(c)
-	if len(t.free) < 1024 {
-		t.free = append(t.free, c)
+	c.setFirst(nil) // a reset judged and emitted must not stay reachable
+	t.free = append(t.free, c)
+}
+
+// discard returns the tracker's connections to the system once the
+// tracker is done: its slabs are outside the heap, and a batch of
+// captures must not wait for the collector to find them. Whatever the
+// tracker held is forgotten; using it again starts afresh.
+func (t *Tracker) discard() {
+	if t.slabs.mem != nil {
+		t.slabs.mem.unmapAll()
 	}
+	t.conns, t.slabs, t.free = connTable{}, connSlabs{}, nil
+	t.live, t.ended, t.sched = connList{}, connList{}, schedule{}
 }
 
 // Advance moves the tracker's clock to ts (capture time) without a
@@ -411,7 +414,8 @@ func (t *Tracker) add(c *conn, dir uint8, p *Packet) {
 			// Both sides carried on past the first RST: it never took
 			// effect (a forged RST the receiver dropped as out of
 			// window), so a later RST is not its consequence.
-			c.first, c.firstSenderOn = nil, false
+			c.setFirst(nil)
+			c.firstSenderOn = false
 		}
 	}
 
@@ -435,7 +439,7 @@ func (t *Tracker) reset(c *conn, dir int, p *Packet, copyOf int64) {
 		r.Packet.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
 	}
 	if c.first == nil {
-		c.first = r
+		c.setFirst(r)
 	}
 	me := &c.Sides[dir]
 	if me.RSTFrame == 0 {
@@ -450,7 +454,7 @@ func (t *Tracker) reset(c *conn, dir int, p *Packet, copyOf int64) {
 	if len(c.open) == 0 {
 		c.openSince = t.now
 	}
-	c.open = append(c.open, r)
+	c.addOpen(r)
 	t.out = append(t.out, r)
 	if c.heapIdx < 0 {
 		t.sched.set(c, t.closeAt(c))
