@@ -222,6 +222,19 @@ if [[ -x $work/rstwhy ]]; then
 			taskset -c 0 "$work/rstwhy" analyze --format jsonl -j 1 "$file"
 		stdout=$work/out
 	fi
+	# What the machine gives work like rstwhy's on all its CPUs: one
+	# one-worker process per CPU, each on the whole file, at once. The
+	# CPUs share caches and memory (and, on a VM, whatever the host
+	# shares), so this is the most -j N can hope for, measured.
+	np=$(nproc)
+	if ((np > 1)); then
+		stdout=/dev/null
+		measure "rstwhy analyze -j 1, $np processes at once" "$((file_bytes * np))" "$((packets * np))" \
+			bash -c 'for ((i = 0; i < $1; i++)); do "$2" analyze --format jsonl -j 1 "$3" >/dev/null & done
+				for ((i = 0; i < $1; i++)); do wait -n || exit 1; done' _ "$np" "$work/rstwhy" "$file"
+		set_last note "each on the whole file; figures for all $np together"
+		stdout=$work/out
+	fi
 else
 	skip "rstwhy analyze -j 1" "$rstwhy_note"
 	skip "rstwhy analyze -j $(nproc)" "$rstwhy_note"
@@ -326,17 +339,19 @@ for ((i = 0; i < n; i++)); do
 done
 echo
 echo "MB = 10^6 bytes of the capture file. × columns compare MB/s."
-j1= jn= pin=
+j1= jn= pin= par=
 for ((i = 0; i < n; i++)); do
 	case ${row_name[i]} in
 	"rstwhy analyze -j 1") j1=${row_mbps[i]} ;;
 	"rstwhy analyze -j $(nproc)") jn=${row_mbps[i]} ;;
 	"rstwhy analyze -j 1, one CPU"*) pin=${row_mbps[i]} ;;
+	"rstwhy analyze -j 1, "*" processes at once") par=${row_mbps[i]} ;;
 	esac
 done
 if [[ -n $jn && -n $j1 ]] && (($(nproc) > 1)); then
 	line="rstwhy on all $(nproc) CPUs: $(ratio "$jn" "$j1")× -j 1"
 	[[ -n $pin ]] && line+=", $(ratio "$jn" "$pin")× -j 1 on one CPU"
+	[[ -n $par ]] && line+="; $(nproc) one-worker processes at once: $(ratio "$par" "$j1")× -j 1"
 	echo
 	echo "$line."
 fi
