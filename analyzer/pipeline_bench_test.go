@@ -68,7 +68,7 @@ func synthCapture(tb testing.TB, n, resp int) []byte {
 			open = append(open, &conn{cport: uint16(1024 + next%60000), cip: 0x0b000000 + uint32(next), cseq: uint32(next) * 7919, sseq: uint32(next) * 104729, of: next})
 			next++
 		}
-		c := open[int(ts.UnixNano()/37000)%len(open)]
+		c := open[int(ts.UnixNano()/37000%int64(len(open)))]
 		switch s := c.step; {
 		case s == 0:
 			put(c, true, SYN, c.cseq, 0, 0)

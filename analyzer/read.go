@@ -372,7 +372,7 @@ func (r *Reader) damage(err error) error {
 }
 
 // cutShort is the damage of a record or block the stream ends inside.
-func (r *Reader) cutShort(what string, got, want int, err error) error {
+func (r *Reader) cutShort(what string, got, want int64, err error) error {
 	r.cutErr = err
 	if err == nil || err == io.EOF {
 		err = io.ErrUnexpectedEOF
@@ -402,7 +402,7 @@ func (r *Reader) nextPcap() (Raw, bool, error) {
 		if len(h) == 0 && err == io.EOF {
 			return Raw{}, false, io.EOF
 		}
-		return Raw{}, false, r.cutShort("record header", len(h), 16, err)
+		return Raw{}, false, r.cutShort("record header", int64(len(h)), 16, err)
 	}
 	caplen, orig := r.u32(h[8:]), r.u32(h[12:])
 	if caplen > capLimit(r.snaplen) {
@@ -411,7 +411,7 @@ func (r *Reader) nextPcap() (Raw, bool, error) {
 	n := 16 + int(caplen)
 	b, err := r.br.Peek(n)
 	if len(b) < n {
-		return Raw{}, false, r.cutShort("record", len(b), n, err)
+		return Raw{}, false, r.cutShort("record", int64(len(b)), int64(n), err)
 	}
 	// b, not h: the second Peek may have moved the buffered bytes.
 	sec, frac := int64(r.u32(b[0:])), int64(r.u32(b[4:]))
@@ -437,14 +437,14 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 			return Raw{}, false, io.EOF
 		}
 		if len(h) < 8 || string(h[:4]) != magicNg {
-			return Raw{}, false, r.cutShort("block header", len(h), 12, err)
+			return Raw{}, false, r.cutShort("block header", int64(len(h)), 12, err)
 		}
 	}
 	if string(h[:4]) == magicNg {
 		// A section header sets the byte order of everything up to the
 		// next one, its own length included.
 		if len(h) < 12 {
-			return Raw{}, false, r.cutShort("section header", len(h), 12, err)
+			return Raw{}, false, r.cutShort("section header", int64(len(h)), 12, err)
 		}
 		switch {
 		case string(h[8:12]) == ngBOMLittle:
@@ -482,7 +482,7 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 	n := int(blen)
 	b, err := r.br.Peek(n)
 	if len(b) < n {
-		return Raw{}, false, r.cutShort(fmt.Sprintf("block type 0x%x", typ), len(b), n, err)
+		return Raw{}, false, r.cutShort(fmt.Sprintf("block type 0x%x", typ), int64(len(b)), int64(n), err)
 	}
 	if end := r.u32(b[n-4:]); end != blen {
 		return Raw{}, false, r.damage(fmt.Errorf("block type 0x%x: length %d at start, %d at end", typ, blen, end))
@@ -566,20 +566,26 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 // skipBlock passes over a block without buffering it, checking that it
 // is all there and ends with its own length.
 func (r *Reader) skipBlock(typ, blen uint32) error {
-	n := int(blen) - 4
-	d, err := r.br.Discard(n)
-	r.off += int64(d)
-	if d < n {
-		r.off -= int64(d) // report the block's start
-		return r.cutShort(fmt.Sprintf("block type 0x%x", typ), d, int(blen), err)
+	// In int64 and in steps: a block length near 4 GiB must not wrap an
+	// int where it has 32 bits.
+	n, d := int64(blen)-4, int64(0)
+	for d < n {
+		step := int(min(n-d, 1<<30))
+		m, err := r.br.Discard(step)
+		d += int64(m)
+		r.off += int64(m)
+		if m < step {
+			r.off -= d // report the block's start
+			return r.cutShort(fmt.Sprintf("block type 0x%x", typ), d, int64(blen), err)
+		}
 	}
 	t, err := r.br.Peek(4)
 	if len(t) < 4 {
-		r.off -= int64(d)
-		return r.cutShort(fmt.Sprintf("block type 0x%x", typ), d+len(t), int(blen), err)
+		r.off -= d
+		return r.cutShort(fmt.Sprintf("block type 0x%x", typ), d+int64(len(t)), int64(blen), err)
 	}
 	if end := r.u32(t); end != blen {
-		r.off -= int64(d)
+		r.off -= d
 		return r.damage(fmt.Errorf("block type 0x%x: length %d at start, %d at end", typ, blen, end))
 	}
 	r.consume(4)
