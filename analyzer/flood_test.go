@@ -30,8 +30,8 @@ func heapAfterGC() uint64 {
 // TestFloodMemoryBudget feeds a SYN flood of three million distinct flows
 // and an RST storm of a million, and checks that the flow table's cap
 // holds the live heap and the connections' slabs within the budget the
-// README states: about 1.5 KB a
-// connection, so DefaultMaxConns connections stay under 256 MiB.
+// README states: about 1.5 KB a connection, so DefaultMaxConns
+// connections stay under 256 MiB.
 func TestFloodMemoryBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("floods millions of flows")

@@ -10,7 +10,7 @@ import (
 type region []byte
 
 // mapSlice returns n zero Ts in memory of their own outside the Go heap,
-// for the flow table: its connections and its slots. Such memory is read
+// for the flow table's connections (connSlabs). Such memory is read
 // one or two cache lines at a time out of tens of megabytes, and two
 // things make that cheaper than on the heap:
 //

@@ -284,7 +284,9 @@ func (t *Tracker) drop(c *conn) {
 	c.list.remove(c)
 	t.sched.remove(c)
 	t.conns.del(c)
-	c.setFirst(nil) // a reset judged and emitted must not stay reachable
+	if c.first != nil {
+		c.setFirst(nil) // a reset judged and emitted must not stay reachable
+	}
 	t.free = append(t.free, c)
 }
 
