@@ -126,6 +126,7 @@ func (h *hostTTLs) slot(k uint64) *hostSlot {
 func (h *hostTTLs) grow() {
 	old := h.slots
 	h.slots = make([]hostSlot, max(1024, 2*len(old)))
+	prefault(h.slots)
 	for _, s := range old {
 		if s.key != 0 {
 			*h.slot(s.key) = s

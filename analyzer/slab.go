@@ -66,7 +66,9 @@ func (s *connSlabs) get(owner *Tracker) *conn {
 		}
 		var r region
 		s.cur, r = mapSlice[conn](size)
-		s.keep, s.used = append(s.keep, make([]connKeep, size)), 0
+		keep := make([]connKeep, size)
+		prefault(keep) // its pointers are written with a barrier, which reads first
+		s.keep, s.used = append(s.keep, keep), 0
 		s.mem.list = append(s.mem.list, r)
 		s.n += size
 	}

@@ -1,5 +1,7 @@
 package analyzer
 
+import "unsafe"
+
 // connTable holds the tracked connections by flow hash: open addressing
 // with linear probing, a slot being the hash and the connection. A lookup
 // reads one slot, usually one cache line, before the connection itself; a
@@ -54,6 +56,7 @@ func (t *connTable) place(s connSlot) {
 func (t *connTable) grow() {
 	old := t.slots
 	t.slots = make([]connSlot, max(64, 2*len(old)))
+	prefault(t.slots)
 	for _, s := range old {
 		if s.c != nil {
 			t.place(s)
@@ -91,5 +94,26 @@ func (t *connTable) each(f func(*conn)) {
 		if s.c != nil {
 			f(s.c)
 		}
+	}
+}
+
+// prefault writes a zero into every 4 KiB page of s. A large slice fresh
+// from the system is not touched by make, and a table's probes read a
+// slot before they write one: the read maps the shared zero page, and the
+// write after it copies the page and flushes the TLB of every CPU running
+// the process, an interrupt each under a hypervisor (perf, with two
+// workers: most of their page-fault time outside the slabs). Written
+// first, each page faults once.
+func prefault[T any](s []T) {
+	size := int(unsafe.Sizeof(*new(T)))
+	if size == 0 {
+		return
+	}
+	var zero T
+	for i, step := 0, max(1, 4096/size); i < len(s); i += step {
+		s[i] = zero
+	}
+	if len(s) > 0 {
+		s[len(s)-1] = zero // the tail after the last step may cross a page
 	}
 }

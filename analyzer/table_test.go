@@ -2,7 +2,9 @@ package analyzer
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestConnTable holds the table to a map through random puts and deletes,
@@ -49,6 +51,31 @@ func TestConnTable(t *testing.T) {
 		k.pa++
 		if got := tab.get(c.hash, k); got != nil && got.key != k {
 			t.Fatalf("lookup of an absent key found %v", got.key)
+		}
+	}
+}
+
+// TestPrefaultEveryPage checks that prefault writes into every 4 KiB page
+// a slice spans, whatever the element size: smaller than a page, not
+// dividing it, or larger.
+func TestPrefaultEveryPage(t *testing.T) {
+	prefaultCase[[24]byte](t, 10000)
+	prefaultCase[[1464]byte](t, 100)
+	prefaultCase[[5000]byte](t, 20)
+}
+
+func prefaultCase[T any](t *testing.T, n int) {
+	t.Helper()
+	s := make([]T, n)
+	size := int(unsafe.Sizeof(s[0]))
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*size)
+	for i := range b {
+		b[i] = 1
+	}
+	prefault(s)
+	for p := 0; p < len(b); p += 4096 {
+		if !slices.Contains(b[p:min(p+4096, len(b))], 0) {
+			t.Errorf("element size %d: the page at byte %d of %d was not written", size, p, len(b))
 		}
 	}
 }
