@@ -127,47 +127,68 @@ file_bytes=$(stat -c %s "$file")
 # --- measuring ---------------------------------------------------------
 # Results, one row per tool, in run order.
 declare -a row_name row_secs row_bytes row_pkts row_rss row_rsts row_note
+pair_ratios=()
 
-# measure NAME BYTES PACKETS CMD...: run CMD under /usr/bin/time -v and
-# the timeout, stdout to $stdout, and add a row. A tool that fails gets a
-# row saying so; the script goes on.
-measure() {
-	local name=$1 nbytes=$2 npkts=$3
-	shift 3
-	local tv=$work/time rc=0 el rss best= best_rss= i
-	for ((i = 1; i <= REPEAT; i++)); do
-		if ((REPEAT > 1)); then say "running $name ($i/$REPEAT)"; else say "running $name"; fi
-		# Warm the page cache first: every row should time CPU work, not
-		# whichever disk read the row before it left undone.
-		cat "$warm" >/dev/null
-		rc=0
-		/usr/bin/time -v -o "$tv" timeout "$TIMEOUT" "$@" >"$stdout" 2>"$work/err" || rc=$?
-		el=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tv")
-		rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tv")
-		rm -f "$tv"
-		# h:mm:ss or m:ss.ss to seconds
-		el=$(awk -v t="$el" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')
-		((rc == 0)) || break
-		if [[ -z $best ]] || awk -v a="$el" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-			best=$el best_rss=$rss
-		fi
-	done
-	((rc == 0)) || best=$el best_rss=$rss
-	row_name+=("$name")
-	row_secs+=("$best")
-	row_bytes+=("$nbytes")
-	row_pkts+=("$npkts")
-	row_rss+=("$best_rss")
+# run_once CMD...: run CMD once under /usr/bin/time -v and the timeout,
+# stdout to $stdout; set run_rc, run_secs and run_rss.
+run_once() {
+	local tv=$work/time el
+	# Warm the page cache first: every row should time CPU work, not
+	# whichever disk read the row before it left undone.
+	cat "$warm" >/dev/null
+	run_rc=0
+	/usr/bin/time -v -o "$tv" timeout "$TIMEOUT" "$@" >"$stdout" 2>"$work/err" || run_rc=$?
+	el=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$tv")
+	run_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tv")
+	rm -f "$tv"
+	# h:mm:ss or m:ss.ss to seconds
+	run_secs=$(awk -v t="$el" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')
+}
+
+# keep_fastest VAR_SECS VAR_RSS: after run_once, keep its figures in the
+# two variables when it was the fastest run so far.
+keep_fastest() {
+	local -n ks=$1 kr=$2
+	if [[ -z $ks ]] || awk -v a="$run_secs" -v b="$ks" 'BEGIN { exit !(a < b) }'; then
+		ks=$run_secs kr=$run_rss
+	fi
+}
+
+# add_row NAME BYTES PACKETS SECS RSS RC: a row for a tool that ran.
+add_row() {
+	row_name+=("$1")
+	row_bytes+=("$2")
+	row_pkts+=("$3")
+	row_secs+=("$4")
+	row_rss+=("$5")
 	row_rsts+=("")
-	if ((rc == 124)); then
+	if (($6 == 124)); then
 		row_note+=("timed out after ${TIMEOUT}s")
-	elif ((rc != 0)); then
-		row_note+=("failed (exit $rc): $(head -c 120 "$work/err" | tr '\n|' '  ')")
+	elif (($6 != 0)); then
+		row_note+=("failed (exit $6): $(head -c 120 "$work/err" | tr '\n|' '  ')")
 	else
 		row_note+=("")
 	fi
-	last_rc=$rc
+	last_rc=$6
 }
+
+# measure NAME BYTES PACKETS CMD...: run CMD REPEAT times and add a row
+# with the fastest run. A tool that fails gets a row saying so; the
+# script goes on.
+measure() {
+	local name=$1 nbytes=$2 npkts=$3
+	shift 3
+	local best= best_rss= i
+	for ((i = 1; i <= REPEAT; i++)); do
+		if ((REPEAT > 1)); then say "running $name ($i/$REPEAT)"; else say "running $name"; fi
+		run_once "$@"
+		((run_rc == 0)) || break
+		keep_fastest best best_rss
+	done
+	((run_rc == 0)) || best=$run_secs best_rss=$run_rss
+	add_row "$name" "$nbytes" "$npkts" "$best" "$best_rss" "$run_rc"
+}
+
 set_last() { # set_last FIELD VALUE: fill the last row's RSTs or note
 	local i=$((${#row_name[@]} - 1))
 	case $1 in
@@ -202,11 +223,33 @@ row_pkts[0]=$packets
 row_pkts[1]=$packets
 
 if [[ -x $work/rstwhy ]]; then
-	for j in 1 "$(nproc)"; do
-		stdout=/dev/null
-		measure "rstwhy analyze -j $j" "$file_bytes" "$packets" \
-			"$work/rstwhy" analyze --format jsonl -j "$j" "$file"
-		stdout=$work/out
+	# -j 1 and -j N run in turn, REPEAT times: on a machine whose speed
+	# drifts, a ratio of runs taken side by side holds still where one of
+	# runs taken minutes apart does not. The ratio of each pair is kept
+	# and the summary gives their median.
+	np=$(nproc)
+	stdout=/dev/null
+	s1= r1= sn= rn= rc1=0 rcn=0 pair_ratios=()
+	for ((i = 1; i <= REPEAT; i++)); do
+		say "running rstwhy analyze -j 1 and -j $np ($i/$REPEAT)"
+		run_once "$work/rstwhy" analyze --format jsonl -j 1 "$file"
+		rc1=$run_rc
+		((rc1 == 0)) || { s1=$run_secs r1=$run_rss; break; }
+		keep_fastest s1 r1
+		one=$run_secs
+		run_once "$work/rstwhy" analyze --format jsonl -j "$np" "$file"
+		rcn=$run_rc
+		((rcn == 0)) || { sn=$run_secs rn=$run_rss; break; }
+		keep_fastest sn rn
+		pair_ratios+=("$(awk -v a="$one" -v b="$run_secs" 'BEGIN { if (b > 0) printf "%.3f", a / b }')")
+	done
+	for j in 1 "$np"; do
+		if ((j == 1)); then
+			add_row "rstwhy analyze -j 1" "$file_bytes" "$packets" "$s1" "$r1" "$rc1"
+		else
+			((rc1 == 0)) || { skip "rstwhy analyze -j $np" "not run: -j 1 failed"; continue; }
+			add_row "rstwhy analyze -j $np" "$file_bytes" "$packets" "$sn" "$rn" "$rcn"
+		fi
 		if ((last_rc == 0)); then
 			# Counted in a second, untimed run: the timed one writes
 			# to /dev/null like the others.
@@ -214,6 +257,7 @@ if [[ -x $work/rstwhy ]]; then
 			set_last rsts "${lines// /} lines"
 		fi
 	done
+	stdout=$work/out
 	# -j 1 runs one worker, but the Go runtime still collects garbage on
 	# the other cores: pinned to one CPU it is a one-core run.
 	if command -v taskset >/dev/null && ((last_rc == 0)); then
@@ -226,12 +270,11 @@ if [[ -x $work/rstwhy ]]; then
 	# one-worker process per CPU, each on the whole file, at once. The
 	# CPUs share caches and memory (and, on a VM, whatever the host
 	# shares), so this is the most -j N can hope for, measured.
-	np=$(nproc)
 	if ((np > 1)); then
 		stdout=/dev/null
 		measure "rstwhy analyze -j 1, $np processes at once" "$((file_bytes * np))" "$((packets * np))" \
-			bash -c 'for ((i = 0; i < $1; i++)); do "$2" analyze --format jsonl -j 1 "$3" >/dev/null & done
-				for ((i = 0; i < $1; i++)); do wait -n || exit 1; done' _ "$np" "$work/rstwhy" "$file"
+			bash -c 'pids=(); for ((i = 0; i < $1; i++)); do "$2" analyze --format jsonl -j 1 "$3" >/dev/null & pids+=($!); done
+				for p in "${pids[@]}"; do wait "$p" || exit 1; done' _ "$np" "$work/rstwhy" "$file"
 		set_last note "each on the whole file; figures for all $np together"
 		stdout=$work/out
 	fi
@@ -351,6 +394,10 @@ done
 if [[ -n $jn && -n $j1 ]] && (($(nproc) > 1)); then
 	line="rstwhy on all $(nproc) CPUs: $(ratio "$jn" "$j1")× -j 1"
 	[[ -n $pin ]] && line+=", $(ratio "$jn" "$pin")× -j 1 on one CPU"
+	if ((${#pair_ratios[@]} > 1)); then
+		line+=" (fastest runs); median of ${#pair_ratios[@]} side-by-side pairs with -j 1: $(printf '%s\n' "${pair_ratios[@]}" | sort -n |
+			awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')×"
+	fi
 	[[ -n $par ]] && line+="; $(nproc) one-worker processes at once: $(ratio "$par" "$j1")× -j 1"
 	echo
 	echo "$line."
