@@ -12,7 +12,10 @@ const hugePage = 2 << 20
 // connSlabs hands out new connections from slabs of many (mapSlice), not
 // one heap allocation each. The first slabs double from firstSlab
 // connections, so that a small capture stays small; past smallSlabs
-// connections each slab fills hugeSlab huge pages.
+// connections each slab fills hugeSlab huge pages. One: a fresh huge page
+// is the dearest memory there is under a hypervisor that takes freed
+// memory back (perf: 2-4 ms each to fault in, on this project's VM), and
+// every tracker's last slab is partly unused.
 //
 // A connection never goes back: the tracker keeps the dropped ones on its
 // free list for the next, so the memory is that of the most connections
@@ -49,7 +52,7 @@ type connKeep struct {
 const (
 	firstSlab  = 64
 	smallSlabs = 1024
-	hugeSlab   = 4
+	hugeSlab   = 1
 	connSize   = int(unsafe.Sizeof(conn{}))
 )
 
