@@ -401,6 +401,7 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 	pool := 4 * n
 	free := make(chan *chunk, pool)
 	reports := make(chan report[T], 4*n)
+	spare := make(chan []judged[T], 4*n)
 	o := &ordered{waiting: map[int64]*chunk{}}
 	var wg sync.WaitGroup
 	for i := range n {
@@ -408,7 +409,7 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := worker[T]{id: i, n: n, t: opt.tracker(n), in: in[i], free: free, reports: reports, order: o}
+			w := worker[T]{id: i, n: n, t: opt.tracker(n), in: in[i], free: free, reports: reports, spare: spare, order: o}
 			w.run(judge)
 		}()
 	}
@@ -416,7 +417,7 @@ func runSharded[T any](ctx context.Context, rd *Reader, opt Options, judge func(
 	mergeDone := make(chan error, 1)
 	var stats TrackStats
 	var decoded decodeStats
-	go func() { mergeDone <- merge(n, reports, emit, &stats, &decoded) }()
+	go func() { mergeDone <- merge(n, reports, spare, emit, &stats, &decoded) }()
 
 	// Every chunk owns a block of the reader's: when the reader needs a
 	// new block it takes the next chunk's, and the records read before
@@ -528,6 +529,7 @@ type worker[T any] struct {
 	in      <-chan *chunk
 	free    chan<- *chunk
 	reports chan<- report[T]
+	spare   <-chan []judged[T] // emitted result slices, to fill again
 	order   *ordered
 	dec     Decoder
 	failed  error
@@ -538,7 +540,15 @@ type worker[T any] struct {
 
 func (w *worker[T]) run(judge func(*Reset) T) {
 	var out []judged[T]
-	w.t.Emit = func(r *Reset) { out = append(out, judged[T]{r.Packet.Frame, judge(r)}) }
+	w.t.Emit = func(r *Reset) {
+		if out == nil {
+			select {
+			case out = <-w.spare: // one the merger is done with
+			default:
+			}
+		}
+		out = append(out, judged[T]{r.Packet.Frame, judge(r)})
+	}
 	defer w.t.discard()
 	w.decoded = -1
 	open := true
@@ -661,13 +671,22 @@ func (w *worker[T]) track(c *chunk) (err error) {
 	return nil
 }
 
-// merge releases the workers' results in frame order.
-func merge[T any](n int, reports <-chan report[T], emit func(T), stats *TrackStats, decoded *decodeStats) error {
-	queues := make([][]judged[T], n)
+// merge releases the workers' results in frame order. It emits them
+// from the slices the workers reported, without copying, and hands each
+// slice back through spare once it is emitted, for a worker to fill
+// again.
+func merge[T any](n int, reports <-chan report[T], spare chan<- []judged[T], emit func(T), stats *TrackStats, decoded *decodeStats) error {
+	type queue struct {
+		lists [][]judged[T] // not yet emitted, in order; none empty
+		pos   int           // the next in lists[0]
+	}
+	queues := make([]queue, n)
 	marks := make([]int64, n)
 	var err error
 	for rep := range reports {
-		queues[rep.worker] = append(queues[rep.worker], rep.out...)
+		if len(rep.out) > 0 {
+			queues[rep.worker].lists = append(queues[rep.worker].lists, rep.out)
+		}
 		marks[rep.worker] = rep.mark
 		if rep.err != nil && err == nil {
 			err = rep.err
@@ -683,18 +702,30 @@ func merge[T any](n int, reports <-chan report[T], emit func(T), stats *TrackSta
 			low = min(low, m)
 		}
 		for {
-			best := -1
-			for i, q := range queues {
-				if len(q) > 0 && q[0].frame < low && (best < 0 || q[0].frame < queues[best][0].frame) {
-					best = i
+			best, bestFrame := -1, int64(0)
+			for i := range queues {
+				q := &queues[i]
+				if len(q.lists) == 0 {
+					continue
+				}
+				if f := q.lists[0][q.pos].frame; f < low && (best < 0 || f < bestFrame) {
+					best, bestFrame = i, f
 				}
 			}
 			if best < 0 {
 				break
 			}
-			emit(queues[best][0].v)
-			queues[best][0] = judged[T]{}
-			queues[best] = queues[best][1:]
+			q := &queues[best]
+			emit(q.lists[0][q.pos].v)
+			q.lists[0][q.pos] = judged[T]{}
+			if q.pos++; q.pos == len(q.lists[0]) {
+				select {
+				case spare <- q.lists[0][:0]:
+				default:
+				}
+				q.lists[0] = nil
+				q.lists, q.pos = q.lists[1:], 0
+			}
 		}
 	}
 	return err
