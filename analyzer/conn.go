@@ -149,8 +149,10 @@ func (c *Conn) Handshake() bool { return c.Sides[c.Client].SYNFrame != 0 }
 
 // Recent returns the last packets of the connection, oldest first, at most
 // RingSize of them. It allocates; heuristics call it once per reset.
-func (c *Conn) Recent() []Summary {
-	out := make([]Summary, 0, c.ringLen)
+func (c *Conn) Recent() []Summary { return c.AppendRecent(make([]Summary, 0, c.ringLen)) }
+
+// AppendRecent appends what Recent returns to out.
+func (c *Conn) AppendRecent(out []Summary) []Summary {
 	start := c.ringPos - c.ringLen
 	if start < 0 {
 		start += RingSize

@@ -74,7 +74,7 @@ func NewRecord(capture string, r *analyzer.Reset, v heuristics.Verdict) Record {
 		Signals:       v.Signals,
 		Followup:      v.Followup,
 		CopyOf:        r.CopyOf,
-		Recent:        append(c.Recent(), analyzer.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID}),
+		Recent:        append(c.AppendRecent(make([]analyzer.Summary, 0, analyzer.RingSize+1)), analyzer.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID}),
 	}
 	if r.First != nil {
 		rec.FollowupOf = r.First.Packet.Frame
