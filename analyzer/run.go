@@ -334,7 +334,8 @@ func (c *chunk) decode(dec *Decoder, n int) {
 			c.maxTS = max(c.maxTS, p.TS)
 			h := flowHash(p)
 			c.hashes, c.nows = append(c.hashes, h), append(c.nows, c.maxTS)
-			c.mine[h%uint64(n)] = append(c.mine[h%uint64(n)], int32(j))
+			w := shardOf(h, n)
+			c.mine[w] = append(c.mine[w], int32(j))
 			if p.Flags&(SYN|RST) != 0 || p.Frame&63 == 0 {
 				c.ttl = append(c.ttl, int32(j))
 			}
@@ -740,6 +741,16 @@ func (s *TrackStats) add(o TrackStats) {
 	s.Copies += o.Copies
 	s.Resets += o.Resets
 	s.Early += o.Early
+}
+
+// shardOf returns the worker of n that tracks the flow with hash h. It
+// takes the hash's high bits (h*n / 2^64): the table a worker keeps its
+// flows in takes the low ones, which must stay uniform among the flows
+// that reach one worker. With h mod 2, every flow of a worker had the same
+// lowest bit, and so every flow's first slot was an even one.
+func shardOf(h uint64, n int) int {
+	hi, _ := bits.Mul64(h, uint64(n))
+	return int(hi)
 }
 
 // flowHash gives both directions of a connection the same worker and
