@@ -147,7 +147,9 @@ func (h *hostTTLs) see(p *Packet) {
 		h.grow()
 	}
 	k := endpointHash(p.Src, uint16(p.Iface)) ^ uint64(p.Iface)<<17
-	k |= 1 // never the empty key; the bit is as good as any other
+	// Never the empty key. The top bit, which no slot index reaches: the
+	// lowest one, set, made every home slot an odd one.
+	k |= 1 << 63
 	s := h.slot(k)
 	switch {
 	case rst:
