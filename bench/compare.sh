@@ -154,21 +154,26 @@ keep_fastest() {
 	fi
 }
 
-# add_row NAME BYTES PACKETS SECS RSS RC: a row for a tool that ran.
-add_row() {
+# push_row NAME BYTES PACKETS SECS RSS NOTE: append a row.
+push_row() {
 	row_name+=("$1")
 	row_bytes+=("$2")
 	row_pkts+=("$3")
 	row_secs+=("$4")
 	row_rss+=("$5")
 	row_rsts+=("")
+	row_note+=("$6")
+}
+
+# add_row NAME BYTES PACKETS SECS RSS RC: a row for a tool that ran.
+add_row() {
+	local note=
 	if (($6 == 124)); then
-		row_note+=("timed out after ${TIMEOUT}s")
+		note="timed out after ${TIMEOUT}s"
 	elif (($6 != 0)); then
-		row_note+=("failed (exit $6): $(head -c 120 "$work/err" | tr '\n|' '  ')")
-	else
-		row_note+=("")
+		note="failed (exit $6): $(head -c 120 "$work/err" | tr '\n|' '  ')"
 	fi
+	push_row "$1" "$2" "$3" "$4" "$5" "$note"
 	last_rc=$6
 }
 
@@ -197,13 +202,7 @@ set_last() { # set_last FIELD VALUE: fill the last row's RSTs or note
 	esac
 }
 skip() { # skip NAME NOTE: a row for a tool that did not run
-	row_name+=("$1")
-	row_secs+=("")
-	row_bytes+=("")
-	row_pkts+=("")
-	row_rss+=("")
-	row_rsts+=("")
-	row_note+=("$2")
+	push_row "$1" "" "" "" "" "$2"
 }
 
 warm=$file
