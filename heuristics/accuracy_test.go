@@ -9,16 +9,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rstwhy/rstwhy/analyzer"
 	"github.com/rstwhy/rstwhy/heuristics"
 	"github.com/rstwhy/rstwhy/internal/truth"
+	"github.com/rstwhy/rstwhy/pipeline"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 const corpus = "../testdata/pcaps"
 
 // judged is rstwhy's answer for one RST frame.
 type judged struct {
-	r *analyzer.Reset
+	r *track.Reset
 	v heuristics.Verdict
 }
 
@@ -30,7 +31,7 @@ func analyzeFile(tb testing.TB, path string) map[int64]judged {
 	}
 	defer f.Close()
 	got := map[int64]judged{}
-	res, err := analyzer.Run(context.Background(), f, analyzer.Options{}, func(r *analyzer.Reset) {
+	res, err := pipeline.Run(context.Background(), f, pipeline.Options{}, func(r *track.Reset) {
 		got[r.Packet.Frame] = judged{r, heuristics.Explain(r)}
 	})
 	if err != nil {

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/decode"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // Cause is a stable identifier for why a RST was sent. The strings are
@@ -44,7 +45,7 @@ type Verdict struct {
 	KernelReason string
 	Evidence     []string
 	Resetter     string // "client" or "server"
-	State        analyzer.State
+	State        track.State
 	Followup     bool
 	Signals      Signals
 }
@@ -116,7 +117,7 @@ func rules() []Rule {
 }
 
 // Explain judges one reset.
-func Explain(r *analyzer.Reset) Verdict {
+func Explain(r *track.Reset) Verdict {
 	v := newView(r)
 	out := Verdict{
 		Resetter: v.Me,
@@ -208,19 +209,19 @@ func (v *View) followup(out *Verdict, explain bool) {
 
 // View is a reset with the facts every rule needs worked out once.
 type View struct {
-	R         *analyzer.Reset
-	C         *analyzer.Conn
-	RST       *analyzer.Packet
+	R         *track.Reset
+	C         *track.Conn
+	RST       *decode.Packet
 	Me, Peer  string // "client" / "server": the resetter and its peer
-	M, P      *analyzer.Side
-	Recent    []analyzer.Summary
-	LastPeer  *analyzer.Summary // the peer's last packet before the RST
-	LastMe    *analyzer.Summary // the resetter's last packet before the RST
-	LastAny   *analyzer.Summary
+	M, P      *track.Side
+	Recent    []track.Summary
+	LastPeer  *track.Summary // the peer's last packet before the RST
+	LastMe    *track.Summary // the resetter's last packet before the RST
+	LastAny   *track.Summary
 	Exchanged bool // both sides had sent packets
 }
 
-func newView(r *analyzer.Reset) *View {
+func newView(r *track.Reset) *View {
 	v := &View{R: r, C: &r.Conn, RST: &r.Packet}
 	v.M, v.P = &r.Conn.Sides[r.Sender], &r.Conn.Sides[1-r.Sender]
 	v.Me, v.Peer = v.nameOf(r.Sender), v.nameOf(1-r.Sender)
@@ -257,25 +258,25 @@ func (v *View) replyShape() bool {
 		return false
 	}
 	lp := v.LastPeer
-	if lp.Flags&analyzer.ACK != 0 {
-		return v.RST.Flags&analyzer.ACK == 0 && v.RST.Seq == lp.Ack
+	if lp.Flags&decode.ACK != 0 {
+		return v.RST.Flags&decode.ACK == 0 && v.RST.Seq == lp.Ack
 	}
-	return v.RST.Flags&analyzer.ACK != 0 && v.RST.Seq == 0 && v.RST.Ack == lp.Seq+lp.Len+synfin(lp.Flags)
+	return v.RST.Flags&decode.ACK != 0 && v.RST.Seq == 0 && v.RST.Ack == lp.Seq+lp.Len+synfin(lp.Flags)
 }
 
 // activeShape: the RST continues the resetter's own sequence space, as an
 // abort from an open socket does (tcp_send_active_reset: seq = snd_nxt,
 // RST+ACK).
 func (v *View) activeShape() bool {
-	return v.M.HasSeq && v.RST.Flags&analyzer.ACK != 0 && v.RST.Seq == v.M.NextSeq
+	return v.M.HasSeq && v.RST.Flags&decode.ACK != 0 && v.RST.Seq == v.M.NextSeq
 }
 
-func synfin(f analyzer.Flags) uint32 {
+func synfin(f decode.Flags) uint32 {
 	n := uint32(0)
-	if f&analyzer.SYN != 0 {
+	if f&decode.SYN != 0 {
 		n++
 	}
-	if f&analyzer.FIN != 0 {
+	if f&decode.FIN != 0 {
 		n++
 	}
 	return n
@@ -303,10 +304,10 @@ func (v *View) signals() Signals {
 		IPID:           v.RST.IPID,
 	}
 	if v.P.HasSeq && v.M.HasAck {
-		s.PeerUnacked = max(0, analyzer.SeqDiff(v.M.AckHi, v.P.NextSeq))
+		s.PeerUnacked = max(0, track.SeqDiff(v.M.AckHi, v.P.NextSeq))
 	}
 	if v.M.HasSeq && v.P.HasAck {
-		s.ResetterUnacked = max(0, analyzer.SeqDiff(v.P.AckHi, v.M.NextSeq))
+		s.ResetterUnacked = max(0, track.SeqDiff(v.P.AckHi, v.M.NextSeq))
 	}
 	switch {
 	case v.M.Stall.StartFrame != 0:

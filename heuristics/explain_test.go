@@ -6,17 +6,18 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rstwhy/rstwhy/analyzer"
 	"github.com/rstwhy/rstwhy/heuristics"
 	"github.com/rstwhy/rstwhy/internal/truth"
+	"github.com/rstwhy/rstwhy/pipeline"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // labResets reads every lab capture that has a truth file and returns its
 // resets in file and frame order.
-func labResets(tb testing.TB) []*analyzer.Reset {
+func labResets(tb testing.TB) []*track.Reset {
 	tb.Helper()
 	files, _ := filepath.Glob(filepath.Join(corpus, "*.truth.json"))
-	var out []*analyzer.Reset
+	var out []*track.Reset
 	for _, tf := range files {
 		want, err := truth.Load(tf)
 		if err != nil {
@@ -27,7 +28,7 @@ func labResets(tb testing.TB) []*analyzer.Reset {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		_, err = analyzer.Run(context.Background(), f, analyzer.Options{}, func(r *analyzer.Reset) {
+		_, err = pipeline.Run(context.Background(), f, pipeline.Options{}, func(r *track.Reset) {
 			out = append(out, r)
 		})
 		f.Close()

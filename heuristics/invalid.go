@@ -3,7 +3,8 @@ package heuristics
 import (
 	"fmt"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/decode"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // invalidRule: a RST answering a segment the resetter could not accept.
@@ -16,11 +17,11 @@ import (
 // TCP_INVALID_ACK_SEQUENCE (TCP_FLAGS for an odd flag combination).
 var invalidRule = Rule{Cause: InvalidSegment, Kernel: "TCP_INVALID_ACK_SEQUENCE", Match: func(v *View, explain bool) Finding {
 	lp := v.LastPeer
-	if lp == nil || lp.Flags&analyzer.ACK == 0 || !v.replyShape() || v.M.SYNFrame == 0 || !v.M.HasSeq {
+	if lp == nil || lp.Flags&decode.ACK == 0 || !v.replyShape() || v.M.SYNFrame == 0 || !v.M.HasSeq {
 		return Finding{}
 	}
 	lo, hi := v.M.ISN+1, v.M.NextSeq
-	if analyzer.SeqDiff(lo, lp.Ack) >= 0 && analyzer.SeqDiff(lp.Ack, hi) >= 0 {
+	if track.SeqDiff(lo, lp.Ack) >= 0 && track.SeqDiff(lp.Ack, hi) >= 0 {
 		return Finding{}
 	}
 	f := Finding{Confidence: 0.75}

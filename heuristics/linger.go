@@ -3,7 +3,7 @@ package heuristics
 import (
 	"fmt"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/decode"
 )
 
 // finWait2Abort: a closer that does not wait in FIN_WAIT2.
@@ -17,7 +17,7 @@ import (
 func finWait2Abort(v *View, explain bool) Finding {
 	lp := v.LastPeer
 	if v.M.FINFrame == 0 || v.M.FINAckedFrame == 0 || lp == nil || lp.Frame != v.M.FINAckedFrame ||
-		lp.Len != 0 || lp.Flags&analyzer.FIN != 0 || v.P.LastDataFrame > v.M.FINFrame || !v.replyShape() {
+		lp.Len != 0 || lp.Flags&decode.FIN != 0 || v.P.LastDataFrame > v.M.FINFrame || !v.replyShape() {
 		return Finding{}
 	}
 	f := Finding{Confidence: 0.8, Kernel: "TCP_ABORT_ON_DATA"}

@@ -8,7 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/pipeline"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // TestMatchQuiet holds every rule to the contract Explain relies on when
@@ -33,7 +34,7 @@ func TestMatchQuiet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = analyzer.Run(context.Background(), f, analyzer.Options{}, func(r *analyzer.Reset) {
+		_, err = pipeline.Run(context.Background(), f, pipeline.Options{}, func(r *track.Reset) {
 			v := newView(r)
 			for _, rule := range rules() {
 				quiet, full := rule.Match(v, false), rule.Match(v, true)

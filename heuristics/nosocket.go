@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/decode"
 )
 
 // halfOpen: the peer still holds a connection the resetter lost.
@@ -18,7 +18,7 @@ import (
 // the old connection (crash, restart, an abort whose RST was dropped).
 func halfOpen(v *View, explain bool) Finding {
 	lp := v.LastPeer
-	if lp == nil || lp.Flags&(analyzer.SYN|analyzer.ACK) != analyzer.ACK || v.M.SYNFrame == 0 ||
+	if lp == nil || lp.Flags&(decode.SYN|decode.ACK) != decode.ACK || v.M.SYNFrame == 0 ||
 		v.C.SYNACKFrame != 0 || v.M.Packets != 1 || !v.replyShape() {
 		return Finding{}
 	}
@@ -48,7 +48,7 @@ var noSocketRule = Rule{Cause: NoSocket, Kernel: "NO_SOCKET", Match: func(v *Vie
 		return f
 	}
 	lp := v.LastPeer
-	if lp == nil || lp.Flags&analyzer.SYN != 0 && lp.Flags&analyzer.ACK == 0 || !v.replyShape() {
+	if lp == nil || lp.Flags&decode.SYN != 0 && lp.Flags&decode.ACK == 0 || !v.replyShape() {
 		return Finding{}
 	}
 	var ev []string

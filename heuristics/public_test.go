@@ -11,9 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rstwhy/rstwhy/analyzer"
 	"github.com/rstwhy/rstwhy/heuristics"
+	"github.com/rstwhy/rstwhy/pipeline"
 	"github.com/rstwhy/rstwhy/report"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // publicCorpus holds captures from other projects' test suites, each with
@@ -57,7 +58,7 @@ type pubRec struct {
 
 func (r *pubRec) conn() pubConn { return pubConnOf(r.src, r.dst) }
 
-func analyzePublic(tb testing.TB, path string) ([]pubRec, analyzer.Result, error) {
+func analyzePublic(tb testing.TB, path string) ([]pubRec, pipeline.Result, error) {
 	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -66,7 +67,7 @@ func analyzePublic(tb testing.TB, path string) ([]pubRec, analyzer.Result, error
 	defer f.Close()
 	var recs []pubRec
 	var bad error
-	res, err := analyzer.Run(context.Background(), f, analyzer.Options{}, func(r *analyzer.Reset) {
+	res, err := pipeline.Run(context.Background(), f, pipeline.Options{}, func(r *track.Reset) {
 		rec := report.NewRecord(filepath.Base(path), r, heuristics.Explain(r))
 		src, err1 := pubEndpoint(rec.Src, fmt.Sprint(rec.Sport))
 		dst, err2 := pubEndpoint(rec.Dst, fmt.Sprint(rec.Dport))

@@ -3,7 +3,7 @@ package heuristics
 import (
 	"fmt"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/decode"
 )
 
 // refusedRule: a RST answering a SYN.
@@ -15,7 +15,7 @@ import (
 // tcp_v4_send_reset answers with reason NO_SOCKET.
 var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: func(v *View, explain bool) Finding {
 	lp := v.LastPeer
-	if lp == nil || lp.Flags&(analyzer.SYN|analyzer.ACK) != analyzer.SYN || v.M.Packets > 0 {
+	if lp == nil || lp.Flags&(decode.SYN|decode.ACK) != decode.SYN || v.M.Packets > 0 {
 		return Finding{}
 	}
 	var ev []string
@@ -23,7 +23,7 @@ var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: fun
 		ev = append(ev, fmt.Sprintf("frame %d: the %s's SYN to port %d", lp.Frame, v.Peer, v.RST.SrcPort))
 	}
 	conf := 0.9
-	if v.RST.Flags&analyzer.ACK != 0 && v.RST.Ack == lp.Seq+1 {
+	if v.RST.Flags&decode.ACK != 0 && v.RST.Ack == lp.Seq+1 {
 		conf = 0.95
 		if explain {
 			ev = append(ev, fmt.Sprintf("frame %d: RST+ACK acknowledging exactly that SYN (ack %d), %s later: nothing listens on the port",

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // unreadRule: the resetter closed its socket with received data unread.
@@ -52,10 +52,10 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			conf = max(conf, 0.8)
 		}
 	}
-	if v.P.Unanswered > 0 && v.M.HasAck && analyzer.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
+	if v.P.Unanswered > 0 && v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
 		if explain {
 			ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
-				byteCount(analyzer.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+				byteCount(track.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
 		}
 		if v.Me == "client" {
 			// Clients that always close abortively (many Windows

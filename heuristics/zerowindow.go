@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // zeroWindowRule: the connection was stalled on a zero window when reset.
@@ -17,7 +17,7 @@ import (
 // {on, 0}), or the reader that stopped reading closes with its buffer full
 // (TCP_ABORT_ON_CLOSE).
 var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: func(v *View, explain bool) Finding {
-	var st analyzer.Stall
+	var st track.Stall
 	var who, kernel string
 	switch {
 	case v.M.Stall.Active() && v.RST.TS-v.M.Stall.StartTS < int64(time.Second):

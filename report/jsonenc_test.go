@@ -15,8 +15,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/rstwhy/rstwhy/analyzer"
+
 	"github.com/rstwhy/rstwhy/heuristics"
+	"github.com/rstwhy/rstwhy/pipeline"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 const pcaps = "../testdata/pcaps"
@@ -32,7 +34,7 @@ func captureRecords(tb testing.TB) []Record {
 			tb.Fatal(err)
 		}
 		// A damaged capture still yields the resets before the damage.
-		analyzer.Run(context.Background(), f, analyzer.Options{}, func(r *analyzer.Reset) {
+		pipeline.Run(context.Background(), f, pipeline.Options{}, func(r *track.Reset) {
 			recs = append(recs, NewRecord(name, r, heuristics.Explain(r)))
 		})
 		f.Close()

@@ -3,8 +3,9 @@ package report
 import (
 	"time"
 
-	"github.com/rstwhy/rstwhy/analyzer"
+	"github.com/rstwhy/rstwhy/decode"
 	"github.com/rstwhy/rstwhy/heuristics"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // SchemaVersion is the version of the JSON record schema. Fields may be
@@ -43,11 +44,11 @@ type Record struct {
 
 	// Recent is the connection's last packets up to the RST, for ladder
 	// diagrams; not part of the JSON schema yet.
-	Recent []analyzer.Summary `json:"-"`
+	Recent []track.Summary `json:"-"`
 }
 
 // NewRecord joins a reset and its verdict.
-func NewRecord(capture string, r *analyzer.Reset, v heuristics.Verdict) Record {
+func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 	p := &r.Packet
 	c := &r.Conn
 	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
@@ -74,7 +75,7 @@ func NewRecord(capture string, r *analyzer.Reset, v heuristics.Verdict) Record {
 		Signals:       v.Signals,
 		Followup:      v.Followup,
 		CopyOf:        r.CopyOf,
-		Recent:        append(c.AppendRecent(make([]analyzer.Summary, 0, analyzer.RingSize+1)), analyzer.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID}),
+		Recent:        append(c.AppendRecent(make([]track.Summary, 0, track.RingSize+1)), track.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID}),
 	}
 	if r.First != nil {
 		rec.FollowupOf = r.First.Packet.Frame
@@ -86,7 +87,7 @@ func NewRecord(capture string, r *analyzer.Reset, v heuristics.Verdict) Record {
 }
 
 func endpoint(a [16]byte, port uint16, v6 bool) string {
-	p := analyzer.Packet{Src: a, IPv6: v6}
+	p := decode.Packet{Src: a, IPv6: v6}
 	addr := p.SrcAddr()
 	if v6 {
 		return "[" + addr.String() + "]:" + itoa(int(port))

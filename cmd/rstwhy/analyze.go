@@ -14,9 +14,10 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/rstwhy/rstwhy/analyzer"
 	"github.com/rstwhy/rstwhy/heuristics"
+	"github.com/rstwhy/rstwhy/pipeline"
 	"github.com/rstwhy/rstwhy/report"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 func analyzeCommand() *cli.Command {
@@ -29,9 +30,9 @@ func analyzeCommand() *cli.Command {
 				Usage: "table, json or jsonl (default: table on a terminal, jsonl otherwise)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core)"},
-			&cli.DurationFlag{Name: "quiet", Value: analyzer.DefaultQuiet,
+			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
 				Usage: "judge a RST once its connection has been quiet this long (capture time)"},
-			&cli.IntFlag{Name: "max-conns", Value: analyzer.DefaultMaxConns,
+			&cli.IntFlag{Name: "max-conns", Value: track.DefaultMaxConns,
 				Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
 		},
 		Action: analyzeAction,
@@ -61,7 +62,7 @@ func analyzeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opt := analyzer.Options{Quiet: c.Duration("quiet"), MaxConns: c.Int("max-conns")}
+	opt := pipeline.Options{Quiet: c.Duration("quiet"), MaxConns: c.Int("max-conns")}
 	captures, err := analyzeAll(c.Context, files, c.App.Reader, opt, max(1, c.Int("jobs")), w, out)
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func analyzeAction(c *cli.Context) error {
 // analyzeAll runs the captures in parallel and writes their records in the
 // order of the files, so output never depends on scheduling. A bad file is
 // recorded in its Capture and never stops the others.
-func analyzeAll(ctx context.Context, files []string, stdin io.Reader, opt analyzer.Options, jobs int,
+func analyzeAll(ctx context.Context, files []string, stdin io.Reader, opt pipeline.Options, jobs int,
 	w report.Writer, out *bufio.Writer) ([]report.Capture, error) {
 	captures := make([]report.Capture, len(files))
 	seq := newSequencer(len(files), w, out)
@@ -112,7 +113,7 @@ func analyzeAll(ctx context.Context, files []string, stdin io.Reader, opt analyz
 }
 
 // analyzeFile analyses one capture: a function of its input alone.
-func analyzeFile(ctx context.Context, name string, stdin io.Reader, opt analyzer.Options, emit func(report.Record)) report.Capture {
+func analyzeFile(ctx context.Context, name string, stdin io.Reader, opt pipeline.Options, emit func(report.Record)) report.Capture {
 	cp := report.Capture{File: name}
 	var r io.Reader = stdin
 	if name != "-" {
@@ -127,8 +128,8 @@ func analyzeFile(ctx context.Context, name string, stdin io.Reader, opt analyzer
 		defer f.Close()
 		r = f
 	}
-	judge := func(rs *analyzer.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
-	res, err := analyzer.RunJudged(ctx, r, opt, judge, emit)
+	judge := func(rs *track.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
+	res, err := pipeline.RunJudged(ctx, r, opt, judge, emit)
 	cp.Format, cp.Compression = res.Read.Format, res.Read.Compression
 	cp.Frames, cp.TCP, cp.Conns, cp.Resets = res.Read.Frames, res.Track.Packets, res.Track.Conns, res.Track.Resets
 	cp.Undecodable, cp.UndecodableFrames = res.Undecodable, res.UndecodableFrames

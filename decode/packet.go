@@ -1,0 +1,105 @@
+package decode
+
+import "net/netip"
+
+// Flags are the TCP header flags, as on the wire (RFC 9293 §3.1).
+type Flags uint8
+
+const (
+	FIN Flags = 1 << iota
+	SYN
+	RST
+	PSH
+	ACK
+	URG
+	ECE
+	CWR
+)
+
+// Has reports whether all of want are set.
+func (f Flags) Has(want Flags) bool { return f&want == want }
+
+// String renders flags the way tcpdump does: "S", "S.", "R.", "FP.".
+func (f Flags) String() string {
+	var b [8]byte
+	n := 0
+	for _, c := range []struct {
+		f Flags
+		c byte
+	}{{SYN, 'S'}, {FIN, 'F'}, {PSH, 'P'}, {RST, 'R'}, {URG, 'U'}, {ECE, 'E'}, {CWR, 'W'}, {ACK, '.'}} {
+		if f&c.f != 0 {
+			b[n] = c.c
+			n++
+		}
+	}
+	if n == 0 {
+		return "none"
+	}
+	return string(b[:n])
+}
+
+// Packet is one decoded TCP segment: the IP and TCP header fields rstwhy
+// judges by, and nothing that needs an allocation. The decoder fills it in
+// place; the tracker copies what it keeps.
+//
+// Lengths come from the IP header, never from the captured length, so a
+// capture cut by a snap length (tcpdump -s 96) still gives exact sequence
+// arithmetic.
+type Packet struct {
+	Frame int64 // 1-based, as Wireshark numbers frames
+	TS    int64 // capture time, Unix nanoseconds
+
+	// Addresses are fixed arrays so that flow keys hash without
+	// allocating; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d).
+	Src, Dst [16]byte
+	IPv6     bool
+	TTL      uint8  // IPv4 TTL or IPv6 hop limit
+	IPID     uint16 // IPv4 identification; 0 for IPv6
+	DF       bool   // IPv4 don't-fragment
+
+	SrcPort, DstPort uint16
+	Seq, Ack         uint32
+	Flags            Flags
+	Window           uint16 // as on the wire, before window scaling
+	Len              int    // TCP payload length from the IP length field
+
+	// TCP options. WScale is -1 when the option is absent.
+	MSS      uint16
+	WScale   int8
+	SACKPerm bool
+	SACK     bool // carries SACK blocks
+	HasTS    bool
+	TSVal    uint32
+	TSEcr    uint32
+
+	// Iface is where the packet was captured: the Linux interface index
+	// of a LINUX_SLL2 header (tcpdump -i any), else the pcapng interface
+	// ID. On a router, a forwarded packet shows up once per interface.
+	Iface uint32
+
+	// SrcTTLMin and SrcTTLMax are the TTL range of earlier non-RST
+	// packets from Src, in any connection, captured on the same
+	// interface, or 0 when none was seen; Run fills them in for RSTs
+	// only. A RST forged by a device in the path carries that device's
+	// TTL, not the host's.
+	SrcTTLMin, SrcTTLMax uint8
+
+	// Payload is the captured part of the TCP payload (may be shorter
+	// than Len). It aliases the reader's buffer: valid until the next
+	// packet is read.
+	Payload []byte
+}
+
+// SrcAddr returns the source address in its natural form (IPv4 unmapped).
+func (p *Packet) SrcAddr() netip.Addr { return addrOf(p.Src, p.IPv6) }
+
+// DstAddr returns the destination address in its natural form.
+func (p *Packet) DstAddr() netip.Addr { return addrOf(p.Dst, p.IPv6) }
+
+func addrOf(a [16]byte, v6 bool) netip.Addr {
+	x := netip.AddrFrom16(a)
+	if !v6 {
+		return x.Unmap()
+	}
+	return x
+}

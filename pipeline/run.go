@@ -1,0 +1,311 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rstwhy/rstwhy/capture"
+	"github.com/rstwhy/rstwhy/decode"
+	"github.com/rstwhy/rstwhy/track"
+)
+
+// Options configure one capture's analysis. The zero value uses the
+// defaults of track.Tracker and one worker.
+type Options struct {
+	Quiet      time.Duration
+	MaxDelay   time.Duration
+	Idle       time.Duration
+	Linger     time.Duration
+	MaxConns   int // for the whole capture; each worker gets its share
+	MaxPending int
+	// Workers track connections in parallel, each owning the flows that
+	// hash to it. The file is still read once, in order, and the results
+	// are the same as with one worker unless MaxConns or MaxPending is
+	// reached. 0 means 1.
+	Workers int
+	// Live is for input from a pipe or a terminal (tcpdump -U -w - |):
+	// capture time moves with the wall clock while nothing arrives, so a
+	// RST is judged within Quiet of wall time after its connection went
+	// quiet, and what was read is passed on every Tick. Cancelling ctx
+	// ends a live capture as if the pipe had closed: what was read is
+	// judged and emitted.
+	Live bool
+	Tick time.Duration // with Live: 0 means DefaultTick
+
+	chunkBytes int // block size; 0: chunkBytes (tests set it small)
+}
+
+// DefaultTick is how often a live capture's reader wakes without data.
+const DefaultTick = 100 * time.Millisecond
+
+// Result sums up one capture.
+type Result struct {
+	Read  capture.ReadStats
+	Track track.Stats // with several workers: sums (Peak is the sum of their peaks)
+	// NotTCP counts frames without a TCP segment (ARP, UDP, ...).
+	NotTCP int64
+	// Undecodable counts frames that claim to carry TCP but are damaged;
+	// UndecodableFrames holds the first few frame numbers.
+	Undecodable       int64
+	UndecodableFrames []int64
+	// Damage is set when reading stopped before the end of the file:
+	// everything before it was analysed.
+	Damage error
+}
+
+const keepUndecodable = 8
+
+// Run analyses one capture: it reads r packet by packet and calls emit for
+// every RST, in frame order, from one goroutine at a time. It returns an
+// error when r is not a capture at all, when ctx is cancelled, or on an
+// internal error; damage later in the file is reported in Result.Damage
+// after the resets before it were emitted. When ctx is cancelled, reading
+// stops and the resets read so far are still judged and emitted before
+// Run returns ctx's error. Run keeps no state outside its own call: many
+// can run at once.
+func Run(ctx context.Context, r io.Reader, opt Options, emit func(*track.Reset)) (Result, error) {
+	return RunJudged(ctx, r, opt, func(r *track.Reset) *track.Reset { return r }, emit)
+}
+
+// RunJudged is Run with the judging split from the emitting: judge runs on
+// the worker that tracked the reset's connection (so with several workers,
+// concurrently), and emit receives judge's results in frame order from one
+// goroutine at a time.
+func RunJudged[T any](ctx context.Context, r io.Reader, opt Options, judge func(*track.Reset) T, emit func(T)) (Result, error) {
+	var (
+		rd  *capture.Reader
+		err error
+	)
+	if opt.Live {
+		tick := opt.Tick
+		if tick <= 0 {
+			tick = DefaultTick
+		}
+		rd, err = capture.NewLiveReader(r, tick, ctx.Done())
+	} else {
+		rd, err = capture.NewReader(r)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		return Result{}, err
+	}
+	rd.Keep(decode.Supported)
+	return run(ctx, rd, opt, judge, emit)
+}
+
+func (opt Options) tracker(share int) *track.Tracker {
+	t := &track.Tracker{Quiet: opt.Quiet, MaxDelay: opt.MaxDelay, Idle: opt.Idle, Linger: opt.Linger,
+		MaxConns: opt.MaxConns, MaxPending: opt.MaxPending}
+	if share > 1 {
+		if t.MaxConns > 0 {
+			t.MaxConns = max(1, t.MaxConns/share)
+		}
+		if t.MaxPending > 0 {
+			t.MaxPending = max(1, t.MaxPending/share)
+		}
+	}
+	return t
+}
+
+// guard turns a panic into an internal error that says where it happened:
+// a bug must cost one capture, not the batch. Defer it directly.
+func guard(err *error, where func() string) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("internal error %s: %v", where(), v)
+	}
+}
+
+// The pipeline. The calling goroutine only reads: it hands out records,
+// undecoded and uncopied, in chunks of consecutive frames, every chunk to
+// every worker, in order. Each chunk is decoded once, by the worker it
+// falls to (chunk k to worker k mod n), which also sorts its packets by
+// flow hash into one list a worker. Every worker then tracks, chunk after
+// chunk, the packets that hash to it, so decoding and tracking both
+// spread over the cores; with one worker, the same path runs on one
+// goroutine beside the reader.
+//
+// What needs every packet in frame order is done between the two, once a
+// chunk and all chunks before it are decoded, under one lock (ordered):
+// the host TTL table and the capture clock (the latest time read so far),
+// which the workers' trackers all follow so that they expire and judge as
+// one tracker would.
+//
+// After each chunk a worker reports the results it emitted, in frame
+// order, and a watermark: no result of a frame below it will come from
+// that worker later. A merger releases results in frame order below the
+// lowest watermark, so the output does not depend on scheduling.
+
+// Chunk limits: big enough that handing chunks around costs little per
+// packet, small enough that a few per worker stay in the cache.
+const (
+	chunkBytes   = 256 << 10
+	chunkRecords = 2048
+)
+
+func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func(*track.Reset) T, emit func(T)) (res Result, err error) {
+	n := max(1, opt.Workers)
+	in := make([]chan *chunk, n)
+	pool := 4 * n
+	free := make(chan *chunk, pool)
+	reports := make(chan report[T], 4*n)
+	spare := make(chan []judged[T], 4*n)
+	o := &ordered{waiting: map[int64]*chunk{}}
+	var wg sync.WaitGroup
+	for i := range n {
+		in[i] = make(chan *chunk, pool)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := worker[T]{id: i, n: n, t: opt.tracker(n), in: in[i], free: free, reports: reports, spare: spare, order: o}
+			w.run(judge)
+		}()
+	}
+
+	mergeDone := make(chan error, 1)
+	var stats track.Stats
+	var decoded decodeStats
+	go func() { mergeDone <- merge(n, reports, spare, emit, &stats, &decoded) }()
+
+	// Every chunk owns a block of the reader's: when the reader needs a
+	// new block it takes the next chunk's, and the records read before
+	// are all in the blocks of chunks already begun. So records are never
+	// copied; a block is read into again once every worker is done with
+	// its chunk.
+	blockSize := chunkBytes
+	if opt.chunkBytes > 0 {
+		blockSize = opt.chunkBytes
+	}
+	allocated := 0
+	newChunk := func() *chunk {
+		var c *chunk
+		if allocated < pool {
+			select {
+			case c = <-free:
+			default:
+				allocated++
+				c = &chunk{data: make([]byte, blockSize), recs: make([]capture.Raw, 0, chunkRecords)}
+			}
+		} else {
+			c = <-free
+		}
+		clear(c.recs) // they point into other chunks' blocks
+		c.recs, c.last, c.err, c.final, c.tick = c.recs[:0], 0, nil, false, 0
+		c.ready = make(chan struct{})
+		c.refs.Store(int32(n))
+		return c
+	}
+	var (
+		seq       int64
+		lastFrame int64 // the last frame handed out
+		readTS    int64 // the latest record time handed out
+	)
+	send := func(c *chunk) {
+		c.seq = seq
+		if c.last == 0 {
+			c.last = lastFrame
+		}
+		lastFrame = c.last
+		for _, ch := range in {
+			ch <- c
+		}
+		seq++
+	}
+	cur := newChunk()
+	var begun []*chunk // chunks whose blocks the reader moved to
+	rd.SetFresh(func(size int) []byte {
+		c := newChunk()
+		if len(c.data) < size {
+			c.data = make([]byte, size)
+		}
+		begun = append(begun, c)
+		return c.data
+	})
+	// passOn sends the chunks whose records are all read.
+	passOn := func() {
+		for _, c := range begun {
+			// The records so far are in older blocks than c's.
+			send(cur)
+			cur = c
+		}
+		begun = begun[:0]
+	}
+	if opt.Live {
+		// Every tick: pass on what was read, then move every worker's
+		// clock to the wall clock's idea of capture time, so that resets
+		// are judged while the pipe stays quiet.
+		rd.OnIdle(func(since time.Duration) {
+			for _, r := range cur.recs {
+				readTS = max(readTS, r.TS)
+			}
+			if len(cur.recs) > 0 {
+				rd.Detach()
+				passOn()
+			}
+			if readTS == 0 {
+				return // no packet yet: no clock to move
+			}
+			c := &chunk{tick: readTS + int64(since), ready: make(chan struct{}), lone: true}
+			c.refs.Store(int32(n))
+			send(c)
+		})
+	}
+
+	var loopErr error
+	func() {
+		defer guard(&loopErr, func() string { return fmt.Sprintf("at frame %d", cur.last+1) })
+		for k := 0; ; k++ {
+			if k&1023 == 0 && ctx.Err() != nil {
+				loopErr = ctx.Err()
+				return
+			}
+			if k > 0 {
+				// What the reader holds of whole plain records, cheaply;
+				// Next then reads the one after, which begins a block.
+				cur.recs = rd.TakeBuffered(cur.recs)
+				if n := len(cur.recs); n > 0 {
+					cur.last = cur.recs[n-1].Frame
+				}
+			}
+			raw, rerr := rd.Next()
+			passOn()
+			if rerr != nil {
+				if !errors.Is(rerr, io.EOF) {
+					res.Damage = rerr
+				}
+				return
+			}
+			cur.recs = append(cur.recs, raw)
+			cur.last = raw.Frame
+		}
+	}()
+	passOn()
+	cur.final = true
+	send(cur) // the last chunk, possibly empty: workers flush after it
+	for i := range in {
+		close(in[i])
+	}
+	wg.Wait()
+	close(reports)
+	if merr := <-mergeDone; merr != nil && loopErr == nil {
+		loopErr = merr
+	}
+	if loopErr == nil && ctx.Err() != nil {
+		// A live capture interrupted ends like a closed pipe; say so.
+		loopErr = ctx.Err()
+	}
+	if ctx.Err() != nil && res.Damage != nil {
+		res.Damage = nil // cut short by the interruption, not damaged
+	}
+	slices.Sort(decoded.undecodableFrames)
+	res.NotTCP, res.Undecodable = decoded.notTCP, decoded.undecodable
+	res.UndecodableFrames = decoded.undecodableFrames[:min(len(decoded.undecodableFrames), keepUndecodable)]
+	res.Read, res.Track = rd.Stats(), stats
+	return res, loopErr
+}

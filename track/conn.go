@@ -1,0 +1,235 @@
+package track
+
+import "github.com/rstwhy/rstwhy/decode"
+
+// RingSize is how many packet summaries a connection keeps: enough for a
+// ladder diagram of the moments before a reset, small enough that a table
+// of many connections stays cheap.
+const RingSize = 12
+
+// Kind classifies a segment the way the tracker understood it.
+type Kind uint8
+
+const (
+	KindNew       Kind = iota // new data or a pure control segment
+	KindRetrans               // repeats bytes already sent
+	KindKeepalive             // seq = snd_una-1, at most one byte, window open
+	KindProbe                 // zero-window probe: into a zero window
+	KindDupAck                // no data, same ACK and window as before
+)
+
+// Summary is what a connection remembers of one packet.
+type Summary struct {
+	Frame  int64
+	TS     int64
+	Seq    uint32
+	Ack    uint32
+	Len    uint32
+	Window uint32 // scaled when the scale is known
+	IPID   uint16
+	TTL    uint8
+	Flags  decode.Flags
+	Dir    uint8 // index in Conn.Sides of the sender
+	Kind   Kind
+}
+
+// Stall is a zero-window period advertised by one side.
+type Stall struct {
+	StartFrame int64 // first zero-window advertisement
+	StartTS    int64
+	EndFrame   int64 // first advertisement that opened the window again; 0 while stalled
+	EndTS      int64
+	Adverts    int64 // zero-window segments in the stall
+	Probes     int64 // the peer's probes into it
+}
+
+// Active reports whether the stall was still going on.
+func (s Stall) Active() bool { return s.StartFrame != 0 && s.EndFrame == 0 }
+
+// Side is one endpoint of a connection, as seen in its own packets.
+type Side struct {
+	Addr [16]byte
+	Port uint16
+
+	Packets     int64
+	DataPackets int64
+	Bytes       int64 // new payload bytes; retransmissions not counted again
+
+	SYNFrame int64 // first SYN; 0 when none was seen
+	ISN      uint32
+	WScale   int8 // announced in the SYN; -1 when unknown
+	MSS      uint16
+	SACKPerm bool
+	TSOpt    bool
+
+	HasSeq  bool
+	NextSeq uint32 // highest seq+len (with SYN and FIN) sent: snd_nxt as seen
+	HasAck  bool
+	AckHi   uint32 // highest ACK sent: the peer's bytes below it were received
+
+	Window    uint32 // last advertised window
+	MaxWindow uint32
+	Scaled    bool // Window is scaled (both SYNs carried the option)
+
+	FINFrame int64
+	FINTS    int64
+	FINSeq   uint32
+	// FINAckedFrame is the peer's first packet that acknowledged this
+	// side's FIN.
+	FINAckedFrame int64
+	RSTFrame      int64 // first RST this side sent
+
+	Retrans          int64
+	LastRetransFrame int64
+	// RetransRun counts retransmissions since the peer last acknowledged
+	// new data: the unanswered tail of a retransmission timeout.
+	RetransRun      int64
+	RetransRunFrame int64
+
+	ZeroWindows int64 // zero-window advertisements in all
+	Stall       Stall // the latest zero-window period this side advertised
+
+	Keepalives int64 // keepalive probes in all
+	// KeepaliveRun counts probes since the peer last sent data, SYN or
+	// FIN. Bare ACKs answering the probes do not end it: a prober that
+	// got them would not keep probing at the interval, so where they are
+	// captured they were lost on the way (KeepaliveAnswers counts them).
+	KeepaliveRun     int64
+	KeepaliveFrame   int64 // first probe of that run
+	KeepaliveAnswers int64
+
+	FirstTTL, LastTTL uint8 // of packets other than RSTs
+	MinTTL, MaxTTL    uint8
+	LastIPID          uint16
+	IPIDs             int64 // non-RST IPv4 packets, for LastIPID's meaning
+	ZeroIPIDs         int64
+
+	FirstDataFrame int64
+	LastDataFrame  int64
+	LastDataTS     int64
+	LastFrame      int64
+	LastTS         int64
+
+	// Unanswered counts new payload bytes this side sent since the peer
+	// last sent data; UnansweredFrame is the first frame of that run.
+	Unanswered      int64
+	UnansweredFrame int64
+	// UnansweredMsgs counts the pushed segments (application writes, as
+	// far as the wire shows them) in that run.
+	UnansweredMsgs int64
+	// AnsweredMsgs is how many of the peer's messages this side's latest
+	// run of data answered: one reply to six requests says something.
+	AnsweredMsgs int64
+}
+
+// Conn is the tracker's view of one TCP connection. The tracker hands
+// heuristics a copy taken at a reset, never the live value.
+type Conn struct {
+	Sides         [2]Side // Sides[0] sent the first packet seen
+	IPv6          bool
+	Client        int  // index of the client in Sides
+	ClientGuessed bool // no SYN seen: the client was guessed from the ports
+	SYNACKFrame   int64
+	AckedFrame    int64 // the client's ACK completing the handshake
+
+	FirstFrame, LastFrame int64
+	FirstTS, LastTS       int64
+	Packets               int64
+	Copies                int64 // packets captured twice (forwarded copies), ignored
+	Resets                int   // RSTs seen before this view was taken
+
+	ring    [RingSize]Summary
+	ringLen int
+	ringPos int // next slot to write
+	// lastAt is, for each side, 1 + the slot of its latest summary in
+	// the ring, or 0 when the ring holds none of its packets.
+	lastAt [2]int8
+}
+
+// Handshake reports whether the client's SYN was seen.
+func (c *Conn) Handshake() bool { return c.Sides[c.Client].SYNFrame != 0 }
+
+// Recent returns the last packets of the connection, oldest first, at most
+// RingSize of them. It allocates; heuristics call it once per reset.
+func (c *Conn) Recent() []Summary { return c.AppendRecent(make([]Summary, 0, c.ringLen)) }
+
+// AppendRecent appends what Recent returns to out.
+func (c *Conn) AppendRecent(out []Summary) []Summary {
+	start := c.ringPos - c.ringLen
+	if start < 0 {
+		start += RingSize
+	}
+	for i := 0; i < c.ringLen; i++ {
+		out = append(out, c.ring[(start+i)%RingSize])
+	}
+	return out
+}
+
+// last returns the most recent summary from side dir, if any.
+func (c *Conn) last(dir uint8) (*Summary, bool) {
+	if i := c.lastAt[dir&1]; i > 0 {
+		return &c.ring[i-1], true
+	}
+	return nil, false
+}
+
+func (c *Conn) push(s Summary) {
+	if c.ringLen == RingSize {
+		// The oldest summary goes. If it was a side's latest, the ring
+		// holds nothing newer of that side: everything after it is the
+		// other side's.
+		for d := range c.lastAt {
+			if int(c.lastAt[d]) == c.ringPos+1 {
+				c.lastAt[d] = 0
+			}
+		}
+	}
+	c.ring[c.ringPos] = s
+	c.lastAt[s.Dir&1] = int8(c.ringPos + 1)
+	c.ringPos = (c.ringPos + 1) % RingSize
+	if c.ringLen < RingSize {
+		c.ringLen++
+	}
+}
+
+// State is where a connection stood, from the resetter's point of view.
+type State string
+
+const (
+	StateSynSent     State = "syn_sent"     // the client's SYN is unanswered
+	StateSynReceived State = "syn_received" // SYN-ACK sent, handshake not complete
+	StateEstablished State = "established"
+	StateFinWait     State = "fin_wait"   // the resetter had sent FIN, the peer had not
+	StateCloseWait   State = "close_wait" // the peer had sent FIN, the resetter had not
+	StateClosing     State = "closing"    // both had sent FIN
+	StateUnknown     State = "unknown"
+)
+
+// StateOf returns the connection's state as seen by side dir.
+func (c *Conn) StateOf(dir int) State {
+	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	switch {
+	case me.FINFrame != 0 && peer.FINFrame != 0:
+		return StateClosing
+	case me.FINFrame != 0:
+		return StateFinWait
+	case peer.FINFrame != 0:
+		return StateCloseWait
+	case c.Packets == 0:
+		return StateUnknown
+	case c.SYNACKFrame != 0 && c.AckedFrame == 0:
+		return StateSynReceived
+	case c.Handshake() && c.SYNACKFrame == 0 && !c.Sides[c.Client].HasAck:
+		// A client that sends ACKs got the SYN-ACK, whether or not the
+		// capture holds it (one direction only, asymmetric routing).
+		return StateSynSent
+	}
+	return StateEstablished
+}
+
+// seq comparisons modulo 2^32 (RFC 9293 §3.4).
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
+
+// SeqDiff returns b-a as a signed distance in sequence space.
+func SeqDiff(a, b uint32) int64 { return int64(int32(b - a)) }

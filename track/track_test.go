@@ -1,0 +1,93 @@
+package track
+
+import (
+	"github.com/rstwhy/rstwhy/decode"
+
+	"testing"
+	"time"
+)
+
+// seg is a hand-built segment of a connection between 10.0.0.1:port and
+// 10.0.0.2:80, for the tracker's bookkeeping only.
+func seg(frame int64, ts time.Duration, port uint16, fromClient bool, flags decode.Flags, seq, ack uint32) *decode.Packet {
+	p := &decode.Packet{Frame: frame, TS: int64(ts), SrcPort: port, DstPort: 80, Flags: flags, Seq: seq, Ack: ack, TTL: 64, Window: 1000, WScale: -1}
+	p.Src = [16]byte{10: 0xff, 11: 0xff, 12: 10, 15: 1}
+	p.Dst = [16]byte{10: 0xff, 11: 0xff, 12: 10, 15: 2}
+	if !fromClient {
+		p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+	}
+	return p
+}
+
+// The two tests below share one timeline. Idle is 16 s, so a connection
+// moves in its list at most once a second. A opens at 0 and B at 10 ms;
+// A's packet at 900 ms does not move it, so A stays at the front, and B,
+// silent from 10 ms, waits behind it past its own idle time (16.01 s)
+// until A's (16.9 s).
+func lazyTimeline() *Tracker {
+	tr := &Tracker{Idle: 16 * time.Second}
+	tr.Add(seg(1, 0, 1000, true, decode.ACK, 1, 1))
+	tr.Add(seg(2, 10*time.Millisecond, 2000, true, decode.ACK, 1, 1))
+	tr.Add(seg(3, 900*time.Millisecond, 1000, true, decode.ACK, 1, 1))
+	return tr
+}
+
+// TestLazyExpiryIsExact: moving connections in the activity list only
+// now and then must not let a connection outlive its idle time where it
+// shows: B's packet at 16.5 s opens a new connection although expire has
+// not reached the old one yet.
+func TestLazyExpiryIsExact(t *testing.T) {
+	tr := lazyTimeline()
+	tr.Add(seg(4, 16*time.Second+500*time.Millisecond, 2000, true, decode.ACK, 1, 1))
+	if got := tr.Stats().Conns; got != 3 {
+		t.Errorf("a packet after the idle time joined the old connection: %d connections opened, want 3", got)
+	}
+	if got := tr.Stats().EvictedIdle; got != 1 {
+		t.Errorf("evicted idle %d, want 1", got)
+	}
+}
+
+// TestLazyExpiryBound: a connection behind the front of its list leaves
+// the table within a sixteenth of the idle time after it expired.
+func TestLazyExpiryBound(t *testing.T) {
+	tr := lazyTimeline()
+	tr.Advance(int64(16*time.Second + 500*time.Millisecond))
+	if got := tr.Len(); got != 2 {
+		t.Fatalf("at 16.5 s: %d connections, want 2 (B waits behind A)", got)
+	}
+	tr.Advance(int64(16*time.Second + 900*time.Millisecond))
+	if got := tr.Len(); got != 0 {
+		t.Fatalf("at 16.9 s: %d connections, want 0", got)
+	}
+}
+
+// TestRingLast holds Conn.last, which remembers where each side's latest
+// summary is, to a scan of the ring, through sequences that wrap it many
+// times and leave one side out of it for long runs.
+func TestRingLast(t *testing.T) {
+	var c Conn
+	scan := func(dir uint8) (Summary, bool) {
+		r := c.Recent()
+		for i := len(r) - 1; i >= 0; i-- {
+			if r[i].Dir == dir {
+				return r[i], true
+			}
+		}
+		return Summary{}, false
+	}
+	dirs := "0001110000000000000001011111111111111110101000000000000001"
+	for i := range 500 {
+		d := uint8(dirs[i%len(dirs)] - '0')
+		if i%97 > 60 {
+			d = 1 // long runs of one side, longer than the ring
+		}
+		c.push(Summary{Frame: int64(i + 1), Dir: d})
+		for dir := range uint8(2) {
+			want, ok := scan(dir)
+			got, gotOK := c.last(dir)
+			if ok != gotOK || ok && got.Frame != want.Frame {
+				t.Fatalf("after frame %d: last(%d) = %v %v, want frame %d %v", i+1, dir, got, gotOK, want.Frame, ok)
+			}
+		}
+	}
+}
