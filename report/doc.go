@@ -2,7 +2,7 @@
 // stable JSON schema, streamed JSON lines, one JSON document, or a
 // terminal table with a summary by cause.
 //
-// Start at NewRecord, which joins a reset (analyzer) and its verdict
+// Start at NewRecord, which joins a reset (track) and its verdict
 // (heuristics) into a Record, and at Writer, which every format
 // implements. Not a goal: judging anything; this package only renders.
 package report

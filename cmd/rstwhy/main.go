@@ -33,7 +33,7 @@ func main() {
 		// long: collecting at 50% growth instead of 100% keeps peak memory
 		// near the table's size for a few percent of CPU (1 GiB capture:
 		// 185 -> 94 MB). On Linux the table is outside the heap
-		// (analyzer/mem_linux.go) and the default costs only some 10 MB
+		// (internal/offheap) and the default costs only some 10 MB
 		// for 4-7% less time.
 		debug.SetGCPercent(50)
 	}
