@@ -56,7 +56,10 @@ func Supported(link layers.LinkType) bool {
 // Decoder turns captured frames into Packets. The zero value is ready to
 // use; it keeps no state between packets but is meant to be owned by one
 // worker, so that state added later (reassembly buffers) needs no lock.
-type Decoder struct{}
+type Decoder struct {
+	last   Skip // what the latest frame without TCP carried
+	greSeq bool // the GRE header being followed has a sequence number
+}
 
 // maxDepth bounds tunnels inside tunnels; real captures need two or
 // three levels, crafted ones would otherwise recurse as deep as their size.
@@ -73,6 +76,7 @@ const maxExtHeaders = 16
 // malformed or truncated packet. On error p holds no meaningful values.
 func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 	*p = Packet{Frame: p.Frame, TS: p.TS, WScale: -1}
+	d.greSeq = false
 	if len(data) == 0 {
 		return errors.New("empty frame")
 	}
@@ -177,7 +181,7 @@ func (d *Decoder) llc(b []byte, p *Packet, depth int) error {
 		return errShort("LLC header", len(b))
 	}
 	if b[0] != 0xaa || b[1] != 0xaa || b[2] != 0x03 {
-		return ErrNotTCP
+		return d.not(SkipLLC, uint16(b[0]))
 	}
 	if len(b) < 8 {
 		return errShort("SNAP header", len(b))
@@ -210,14 +214,18 @@ func (d *Decoder) ethertype(typ uint16, b []byte, p *Packet, depth int) error {
 			return errShort("VLAN tag", len(b))
 		}
 		return d.ethertype(binary.BigEndian.Uint16(b[2:]), b[4:], p, depth)
+	case 0x88be: // ERSPAN type II, or type I when GRE carries no sequence number
+		return d.erspan2(b, p, depth)
+	case 0x22eb: // ERSPAN type III
+		return d.erspan3(b, p, depth)
 	}
-	return ErrNotTCP
+	return d.not(SkipEthertype, typ)
 }
 
 // sll dispatches on the protocol field of a Linux cooked header.
 func (d *Decoder) sll(arphrd, proto uint16, b []byte, p *Packet) error {
 	if arphrd == 824 {
-		return ErrNotTCP // ARPHRD_NETLINK: the protocol is a netlink family
+		return d.not(SkipSLL, arphrd) // ARPHRD_NETLINK: the protocol is a netlink family
 	}
 	// Below 1536 the protocol is one of Linux's ETH_P_ pseudo-types, not an
 	// ethertype; of those only ETH_P_802_2 (4) can carry IP, in LLC/SNAP.
@@ -226,7 +234,7 @@ func (d *Decoder) sll(arphrd, proto uint16, b []byte, p *Packet) error {
 	case proto == 0x0004:
 		return d.llc(b, p, 0)
 	case proto < 1536:
-		return ErrNotTCP
+		return d.not(SkipSLL, proto)
 	}
 	return d.ethertype(proto, b, p, 0)
 }
@@ -250,7 +258,7 @@ func (d *Decoder) null(b []byte, p *Packet) error {
 	case 10, 24, 28, 30:
 		return d.ipv6(b[4:], p, 0)
 	}
-	return ErrNotTCP
+	return d.not(SkipLoopback, uint16(af))
 }
 
 // nflog decodes Linux NFLOG records (linktype_nflog): a 4-byte header,
@@ -281,11 +289,11 @@ func (d *Decoder) nflog(b []byte, p *Packet) error {
 			case 10:
 				return d.ipv6(v, p, 0)
 			}
-			return ErrNotTCP
+			return d.not(SkipNFLOG, uint16(family))
 		}
 		b = b[min((n+3)&^3, len(b)):]
 	}
-	return ErrNotTCP
+	return d.not(SkipNFLOG, uint16(family))
 }
 
 // ppp decodes a PPP protocol field (RFC 1661), compressed (1 byte) or not.
@@ -316,7 +324,7 @@ func (d *Decoder) ppp(b []byte, p *Packet, depth int) error {
 	case 0x0281, 0x0283:
 		return d.mpls(b, p, depth+1)
 	}
-	return ErrNotTCP
+	return d.not(SkipPPP, proto)
 }
 
 // mpls pops the label stack (RFC 3032) to its bottom and guesses the
@@ -389,7 +397,7 @@ func (d *Decoder) ipv4(b []byte, p *Packet, depth int) error {
 		return fmt.Errorf("IPv4 total length %d below header length %d", total, ihl)
 	}
 	if binary.BigEndian.Uint16(b[6:])&0x1fff != 0 {
-		return ErrNotTCP // a later fragment: the TCP header is in the first
+		return d.not(SkipFragment, 4) // a later fragment: the TCP header is in the first
 	}
 	// Ethernet pads short frames: the IP length wins over the capture.
 	seg := b[ihl:min(total, len(b))]
@@ -411,7 +419,7 @@ func (d *Decoder) ipv4(b []byte, p *Packet, depth int) error {
 	case 1:
 		// ICMP errors quote the TCP header that caused them; that quote
 		// is not this packet's segment.
-		return ErrNotTCP
+		return d.not(SkipIPProto, 1)
 	}
 	return d.tunnel(b[9], seg, p, depth)
 }
@@ -456,7 +464,7 @@ func (d *Decoder) ipv6(b []byte, p *Packet, depth int) error {
 				return errShort("IPv6 fragment header", len(seg))
 			}
 			if binary.BigEndian.Uint16(seg[2:])&0xfff8 != 0 {
-				return ErrNotTCP // a later fragment
+				return d.not(SkipFragment, 6) // a later fragment
 			}
 			next, seg, n = seg[0], seg[8:], n-8
 		case 51: // authentication header: length in 4-byte units, minus 2
@@ -469,7 +477,7 @@ func (d *Decoder) ipv6(b []byte, p *Packet, depth int) error {
 			}
 			next, seg, n = seg[0], seg[hl:], n-hl
 		case 58, 59, 50: // ICMPv6 (quotes are not segments), no next header, ESP
-			return ErrNotTCP
+			return d.not(SkipIPProto, uint16(next))
 		default:
 			return d.tunnel(next, seg, p, depth)
 		}
@@ -494,21 +502,21 @@ func (d *Decoder) tunnel(proto uint8, b []byte, p *Packet, depth int) error {
 	case 17:
 		return d.udp(b, p, depth)
 	}
-	return ErrNotTCP
+	return d.not(SkipIPProto, uint16(proto))
 }
 
 // udp follows the UDP tunnels Wireshark decodes by default port: Teredo
 // (3544, RFC 4380) and VXLAN (4789, RFC 7348).
 func (d *Decoder) udp(b []byte, p *Packet, depth int) error {
 	if len(b) < 8 {
-		return ErrNotTCP
+		return d.not(SkipIPProto, 17)
 	}
 	sport, dport := binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:])
 	b = b[8:]
 	switch {
 	case sport == 4789 || dport == 4789:
 		if len(b) < 8 || b[0]&0x08 == 0 {
-			return ErrNotTCP
+			return d.not(SkipIPProto, 17)
 		}
 		return d.ether(b[8:], p, depth)
 	case sport == 3544 || dport == 3544:
@@ -516,7 +524,7 @@ func (d *Decoder) udp(b []byte, p *Packet, depth int) error {
 		if len(b) >= 4 && b[0] == 0 && b[1] == 1 {
 			n := 4 + int(b[2]) + int(b[3]) + 8 + 1
 			if n > len(b) {
-				return ErrNotTCP
+				return d.not(SkipIPProto, 17)
 			}
 			b = b[n:]
 		}
@@ -524,11 +532,11 @@ func (d *Decoder) udp(b []byte, p *Packet, depth int) error {
 			b = b[8:]
 		}
 		if len(b) < 40 || b[0]>>4 != 6 {
-			return ErrNotTCP // Teredo bubbles and non-IPv6 payloads
+			return d.not(SkipIPProto, 17) // Teredo bubbles and non-IPv6 payloads
 		}
 		return d.ipv6(b, p, depth)
 	}
-	return ErrNotTCP
+	return d.not(SkipIPProto, 17)
 }
 
 // gre decodes GRE (RFC 2784, RFC 2890) and PPTP's enhanced GRE (RFC 2637).
@@ -571,11 +579,12 @@ func (d *Decoder) gre(b []byte, p *Packet, depth int) error {
 			hl += 4 // acknowledgment number
 		}
 	default:
-		return ErrNotTCP
+		return d.not(SkipGRE, flags&7)
 	}
 	if len(b) < hl {
 		return errShort("GRE header", len(b))
 	}
+	d.greSeq = flags&0x1000 != 0
 	b = b[hl:]
 	switch {
 	case proto == 0x880b: // PPP (PPTP)
@@ -595,11 +604,11 @@ func (d *Decoder) wlan(b []byte, p *Packet, depth int) error {
 	}
 	fc, flags := b[0], b[1]
 	if fc>>2&3 != 2 {
-		return ErrNotTCP // management and control frames
+		return d.not(SkipWLAN, uint16(fc)) // management and control frames
 	}
 	subtype := fc >> 4
 	if subtype&4 != 0 || flags&0x40 != 0 {
-		return ErrNotTCP // null data, or protected (encrypted) payload
+		return d.not(SkipWLAN, uint16(fc)|uint16(flags&0x40)<<8) // null data, or protected (encrypted) payload
 	}
 	hl := 24
 	if flags&3 == 3 {
@@ -680,5 +689,43 @@ func tcpOptions(o []byte, p *Packet) {
 			p.TSEcr = binary.BigEndian.Uint32(v[4:])
 		}
 		o = o[o[1]:]
+	}
+}
+
+// erspan2 decodes ERSPAN type II (an 8-byte header: version, VLAN, CoS,
+// session, index) before the mirrored Ethernet frame; type I, sent with
+// the same GRE protocol but without a GRE sequence number, has no header
+// (Wireshark packet-erspan.c).
+func (d *Decoder) erspan2(b []byte, p *Packet, depth int) error {
+	if !d.greSeq {
+		return d.ether(b, p, depth)
+	}
+	if len(b) < 8 {
+		return errShort("ERSPAN II header", len(b))
+	}
+	return d.ether(b[8:], p, depth)
+}
+
+// erspan3 decodes ERSPAN type III: a 12-byte header whose last bit (O)
+// announces an 8-byte platform subheader, and whose frame type (FT, 5
+// bits) says Ethernet (0) or IP (2) follows.
+func (d *Decoder) erspan3(b []byte, p *Packet, depth int) error {
+	if len(b) < 12 {
+		return errShort("ERSPAN III header", len(b))
+	}
+	hl := 12
+	if b[11]&1 != 0 {
+		hl += 8
+	}
+	if len(b) < hl {
+		return errShort("ERSPAN III subheader", len(b))
+	}
+	switch ft := b[10] >> 2 & 0x1f; ft {
+	case 0:
+		return d.ether(b[hl:], p, depth)
+	case 2:
+		return d.ip(b[hl:], p, depth)
+	default:
+		return d.not(SkipEthertype, 0x22eb)
 	}
 }

@@ -296,6 +296,14 @@ func encapTests(tb testing.TB) []decodeTest {
 		{"gre-aruba", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x8200}, gopacket.Payload(wlan)), want4(), nil, "zeek_tunnels_gre-aruba: GRE 0x8200, 802.11 QoS data, LLC/SNAP"},
 		{"gre-aruba-protected", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x8200},
 			gopacket.Payload(mutate(wlan, func(b []byte) { b[1] |= 0x40 }))), Packet{}, ErrNotTCP, "encrypted 802.11 payload"},
+		{"erspan-ii", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Seq: 7, Protocol: 0x88be},
+			gopacket.Payload(cat([]byte{0x10, 0x01, 0x00, 0x2a, 0, 0, 0, 0}, ether(tb, layers.EthernetTypeIPv4, ip4)))), want4(), nil, "ERSPAN type II: GRE with a sequence number, 8-byte header, mirrored Ethernet"},
+		{"erspan-i", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x88be},
+			gopacket.Payload(ether(tb, layers.EthernetTypeIPv6, ip6))), want6(), nil, "ERSPAN type I: no sequence number, no header"},
+		{"erspan-iii", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Protocol: 0x22eb},
+			gopacket.Payload(cat([]byte{0x20, 0x01, 0x00, 0x2a, 1, 2, 3, 4, 0, 0, 0x00, 0x01}, make([]byte, 8), ether(tb, layers.EthernetTypeIPv4, ip4)))), want4(), nil, "ERSPAN type III with the platform subheader (O bit), frame type Ethernet"},
+		{"erspan-iii-ip", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Protocol: 0x22eb},
+			gopacket.Payload(cat([]byte{0x20, 0x01, 0x00, 0x2a, 1, 2, 3, 4, 0, 0, 0x08, 0x00}, ip6))), want6(), nil, "ERSPAN type III, frame type IP"},
 		{"pptp", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), gopacket.Payload(cat([]byte{0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0x03, 0x00, 0x21}, ip4))),
 			want4(), nil, "PPTP enhanced GRE (version 1, key and sequence), PPP with HDLC address and control"},
 		{"ipip", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolIPv4), gopacket.Payload(ip4)), want4(), nil, "IP in IP"},
@@ -394,4 +402,44 @@ func TestDecodeAllocs(t *testing.T) {
 func onIface(p Packet, iface uint32) Packet {
 	p.Iface = iface
 	return p
+}
+
+// TestDecodeSkipNames: a frame without TCP says what it carried, so that
+// captures of encapsulations rstwhy does not follow are never silently
+// empty.
+func TestDecodeSkipNames(t *testing.T) {
+	tb := t
+	for _, tt := range []struct {
+		name  string
+		link  layers.LinkType
+		data  []byte
+		want  string
+		hides bool
+	}{
+		{"arp", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeARP, make([]byte, 28)), "ethertype 0x0806 (ARP)", false},
+		{"udp", layers.LinkTypeRaw, serialize(tb, udpIPv4(), &layers.UDP{SrcPort: 53, DstPort: 5353}, gopacket.Payload{1}), "UDP", false},
+		{"unknown-ethertype", layers.LinkTypeEthernet, ether(tb, 0x88b5, make([]byte, 40)), "ethertype 0x88b5", true},
+		{"wlan-beacon", layers.LinkTypeIEEE802_11, cat([]byte{0x80, 0, 0, 0}, make([]byte, 40)), "802.11 management", false},
+		{"wlan-protected", layers.LinkTypeIEEE802_11, cat([]byte{0x08, 0x40, 0, 0}, make([]byte, 40)), "802.11 protected (encrypted)", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var d Decoder
+			var p Packet
+			if err := d.Decode(tt.link, tt.data, &p); !errors.Is(err, ErrNotTCP) {
+				t.Fatalf("Decode: %v, want ErrNotTCP", err)
+			}
+			if got := d.Last().String(); got != tt.want {
+				t.Errorf("Last() = %q, want %q", got, tt.want)
+			}
+			if got := d.Last().Hides(); got != tt.hides {
+				t.Errorf("Hides() = %v, want %v", got, tt.hides)
+			}
+		})
+	}
+}
+
+func udpIPv4() *layers.IPv4 {
+	ip := testIPv4()
+	ip.Protocol = layers.IPProtocolUDP
+	return ip
 }

@@ -44,6 +44,40 @@ type chunk struct {
 type decodeStats struct {
 	notTCP, undecodable int64
 	undecodableFrames   []int64
+	skips               []skipCount // notTCP by what the frames carried
+}
+
+type skipCount struct {
+	what decode.Skip
+	n    int64
+}
+
+// maxSkips bounds the kinds counted apart; the rest count as decode.Skip{}.
+const maxSkips = 64
+
+// skip counts n frames that carried what instead of TCP.
+func (s *decodeStats) skip(what decode.Skip, n int64) {
+	for i := range s.skips {
+		if s.skips[i].what == what {
+			s.skips[i].n += n
+			return
+		}
+	}
+	if len(s.skips) >= maxSkips {
+		what = decode.Skip{}
+		for i := range s.skips {
+			if s.skips[i].what == what {
+				s.skips[i].n += n
+				return
+			}
+		}
+	}
+	s.skips = append(s.skips, skipCount{what, n})
+}
+
+// reset empties s, keeping its slices' room.
+func (s *decodeStats) reset() {
+	*s = decodeStats{undecodableFrames: s.undecodableFrames[:0], skips: s.skips[:0]}
 }
 
 // merge adds o's counts to s. Each worker keeps its first frames, and
@@ -52,6 +86,9 @@ type decodeStats struct {
 func (s *decodeStats) merge(o *decodeStats) {
 	s.notTCP += o.notTCP
 	s.undecodable += o.undecodable
+	for _, k := range o.skips {
+		s.skip(k.what, k.n)
+	}
 	for _, f := range o.undecodableFrames {
 		if len(s.undecodableFrames) < keepUndecodable {
 			s.undecodableFrames = append(s.undecodableFrames, f)
@@ -71,7 +108,8 @@ func (c *chunk) decode(dec *decode.Decoder, n int) {
 	for i := range c.mine {
 		c.mine[i] = c.mine[i][:0]
 	}
-	c.maxTS, c.stats = 0, decodeStats{}
+	c.maxTS = 0
+	c.stats.reset()
 	j := 0
 	for _, r := range c.recs {
 		p := &c.pkts[j]
@@ -90,7 +128,10 @@ func (c *chunk) decode(dec *decode.Decoder, n int) {
 				c.ttl = append(c.ttl, int32(j))
 			}
 			j++
-		case errors.Is(err, decode.ErrNotTCP), errors.Is(err, decode.ErrUnsupportedLink):
+		case errors.Is(err, decode.ErrNotTCP):
+			c.stats.notTCP++
+			c.stats.skip(dec.Last(), 1)
+		case errors.Is(err, decode.ErrUnsupportedLink):
 			c.stats.notTCP++
 		default:
 			c.stats.undecodable++

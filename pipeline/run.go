@@ -47,8 +47,10 @@ const DefaultTick = 100 * time.Millisecond
 type Result struct {
 	Read  capture.ReadStats
 	Track track.Stats // with several workers: sums (Peak is the sum of their peaks)
-	// NotTCP counts frames without a TCP segment (ARP, UDP, ...).
-	NotTCP int64
+	// NotTCP counts frames without a TCP segment (ARP, UDP, ...);
+	// NotTCPBy counts them by what they carried instead.
+	NotTCP   int64
+	NotTCPBy map[decode.Skip]int64
 	// Undecodable counts frames that claim to carry TCP but are damaged;
 	// UndecodableFrames holds the first few frame numbers.
 	Undecodable       int64
@@ -305,6 +307,12 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 	}
 	slices.Sort(decoded.undecodableFrames)
 	res.NotTCP, res.Undecodable = decoded.notTCP, decoded.undecodable
+	for _, k := range decoded.skips {
+		if res.NotTCPBy == nil {
+			res.NotTCPBy = map[decode.Skip]int64{}
+		}
+		res.NotTCPBy[k.what] += k.n
+	}
 	res.UndecodableFrames = decoded.undecodableFrames[:min(len(decoded.undecodableFrames), keepUndecodable)]
 	res.Read, res.Track = rd.Stats(), stats
 	return res, loopErr

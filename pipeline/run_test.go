@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -47,7 +48,7 @@ func TestWorkersSameAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			one, res1 := resetsOf(t, data, Options{})
-			for _, o := range []Options{{Workers: 2}, {Workers: 3}, {Workers: 8}, {Workers: 2, chunkBytes: 1}, {Workers: 3, chunkBytes: 300}} {
+			for _, o := range []Options{{Workers: 1, chunkBytes: 1}, {Workers: 2}, {Workers: 3}, {Workers: 8}, {Workers: 2, chunkBytes: 1}, {Workers: 3, chunkBytes: 300}} {
 				w := fmt.Sprintf("%d (%d-byte blocks)", o.Workers, o.chunkBytes)
 				many, res := resetsOf(t, data, o)
 				if len(many) != len(one) {
@@ -62,7 +63,8 @@ func TestWorkersSameAnswers(t *testing.T) {
 				if res.Track.Packets != res1.Track.Packets || res.Track.Resets != res1.Track.Resets || res.Track.Conns != res1.Track.Conns {
 					t.Errorf("workers=%s: stats %+v, want %+v", w, res.Track, res1.Track)
 				}
-				if res.NotTCP != res1.NotTCP || res.Undecodable != res1.Undecodable || !slices.Equal(res.UndecodableFrames, res1.UndecodableFrames) {
+				if res.NotTCP != res1.NotTCP || res.Undecodable != res1.Undecodable || !slices.Equal(res.UndecodableFrames, res1.UndecodableFrames) ||
+					!maps.Equal(res.NotTCPBy, res1.NotTCPBy) {
 					t.Errorf("workers=%s: not TCP %d, undecodable %d %v; want %d, %d %v", w,
 						res.NotTCP, res.Undecodable, res.UndecodableFrames, res1.NotTCP, res1.Undecodable, res1.UndecodableFrames)
 				}

@@ -173,6 +173,9 @@ func merge[T any](n int, reports <-chan report[T], spare chan<- []judged[T], emi
 			decoded.notTCP += rep.decode.notTCP
 			decoded.undecodable += rep.decode.undecodable
 			decoded.undecodableFrames = append(decoded.undecodableFrames, rep.decode.undecodableFrames...)
+			for _, k := range rep.decode.skips {
+				decoded.skip(k.what, k.n)
+			}
 		}
 		low := marks[0]
 		for _, m := range marks[1:] {

@@ -1,0 +1,20 @@
+// Package pipeline runs rstwhy's stages over one capture: it reads
+// records (capture), decodes them (decode) on several workers, tracks each
+// connection on the worker its flow hashes to (track), calls a judge on
+// every reset there, and hands the judged results to emit in frame order.
+//
+// Start with Run or RunJudged. Options.Workers spreads the work (one
+// worker is the same pipeline with one worker: the output is the same,
+// byte for byte, whatever the count); Options.Live is for a pipe or a
+// terminal, where capture time follows the wall clock while nothing
+// arrives. Cancelling the context stops reading; what was read is still
+// judged and emitted.
+//
+// What needs every packet in frame order runs between decoding and
+// tracking, once per chunk (the capture clock, the host TTL table the
+// middlebox rule reads); see run.go for the data flow.
+//
+// Not a goal: judging or rendering. The judge is the caller's function
+// (heuristics.Explain, then report.NewRecord, in the command), and so is
+// everything across resets (package correlate).
+package pipeline
