@@ -5,9 +5,10 @@
 // pipeline: capture -> decode -> track -> heuristics -> correlate ->
 // report.
 //
-// Start with NewReader (a file or any stream) or NewLiveReader (a pipe or
-// a terminal: the reader wakes every tick even when nothing arrives), then
-// call Next until io.EOF. Each Raw record carries its frame number as
+// Start with NewReader (a file or any stream), or Config.Open for limits
+// (the zstd window, a memory budget shared by the readers of a process) and
+// for live input (a pipe or a terminal: the reader wakes every tick even
+// when nothing arrives); then call Next until io.EOF, and Close. Each Raw record carries its frame number as
 // Wireshark counts (every record, from 1), its link type and its bytes;
 // Offset says where in the decompressed stream the next record starts.
 //

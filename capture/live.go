@@ -93,19 +93,10 @@ func (l *live) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// NewLiveReader is NewReader for a pipe or a terminal: data is read as it
-// comes, and every tick (whether or not data came) the Reader calls the
-// hook set with OnIdle, between two reads, with how long ago the latest
-// data arrived. Closing stop ends the capture as if the writer had closed
-// the pipe. The goroutine reading r ends when r's Read returns an error.
-func NewLiveReader(r io.Reader, tick time.Duration, stop <-chan struct{}) (*Reader, error) {
-	return newReader(r, func(src io.Reader) io.Reader { return newLive(src, tick, stop) })
-}
-
 // OnIdle sets the hook a live Reader calls every tick, on the goroutine
 // calling Next, between two reads of its source; since is how long ago
-// data last arrived. The hook may call Detach. Readers made by NewReader
-// never call it.
+// data last arrived. The hook may call Detach. Only live readers
+// (Config.Live) call it.
 func (r *Reader) OnIdle(f func(since time.Duration)) {
 	l, ok := r.br.src.(*live)
 	if !ok {

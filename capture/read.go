@@ -3,6 +3,7 @@ package capture
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -141,8 +142,28 @@ type Reader struct {
 	stats  ReadStats
 	cutErr error // what the stream returned when a record was cut short
 
-	keep func(layers.LinkType) bool
+	keep    func(layers.LinkType) bool
+	zstd    *zstd.Decoder
+	release func() // gives back what was taken of Config.Memory
 }
+
+// Close gives back what the reader holds beyond its buffers: the zstd
+// decoder and its share of Config.Memory. Reading after Close is an error.
+func (r *Reader) Close() {
+	if r.zstd != nil {
+		r.zstd.Close()
+		r.zstd = nil
+	}
+	if r.release != nil {
+		r.release()
+		r.release = nil
+	}
+	if r.err == nil {
+		r.err = errClosed
+	}
+}
+
+var errClosed = errors.New("reader closed")
 
 type ngIface struct {
 	link     layers.LinkType
@@ -156,11 +177,11 @@ type ngIface struct {
 // are decompressed, then a pcap (any of its four magics) or pcapng header
 // is read. Anything else is an error wrapping ErrNotCapture that says
 // what the input looks like.
-func NewReader(r io.Reader) (*Reader, error) { return newReader(r, nil) }
+func NewReader(r io.Reader) (*Reader, error) { return Config{}.Open(context.Background(), r) }
 
-// newReader is NewReader with wrap, when not nil, around the decompressed
-// stream.
-func newReader(r io.Reader, wrap func(io.Reader) io.Reader) (*Reader, error) {
+// newReader is NewReader with c's limits and wrap, when not nil, around the
+// decompressed stream.
+func newReader(ctx context.Context, r io.Reader, c Config, wrap func(io.Reader) io.Reader) (*Reader, error) {
 	var raw *bufio.Reader
 	if wrap != nil {
 		// A live source: reads of the input must not wait for 64 KiB.
@@ -185,21 +206,38 @@ func newReader(r io.Reader, wrap func(io.Reader) io.Reader) (*Reader, error) {
 		}
 		src, rd.stats.Compression = zr, "gzip"
 	case string(head) == magicZstd:
-		// Concurrency 1 decodes in the caller's goroutine: the Reader has
-		// no Close to stop others. The window cap is the zstd command's
-		// default (--memory=128MB); the library's own, 512 MiB, lets a
-		// 19-byte file allocate that much.
-		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
+		limit := c.MaxZstdWindow
+		if limit == 0 {
+			limit = DefaultMaxZstdWindow
+		}
+		fh, _ := raw.Peek(18) // the longest frame header
+		window, ok := zstdWindow(fh)
+		if ok && window > limit {
+			return nil, &WindowError{Window: window, Limit: limit}
+		}
+		if c.Memory != nil && ok {
+			took, err := c.Memory.take(ctx, int64(window))
+			if err != nil {
+				return nil, err
+			}
+			rd.release = func() { c.Memory.sem.Release(took) }
+		}
+		// Concurrency 1 decodes in the caller's goroutine: the Reader
+		// has nothing to stop others with but Close.
+		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(limit))
 		if err != nil {
+			rd.Close()
 			return nil, compressErr("zstd", err)
 		}
 		src, rd.stats.Compression = zr, "zstd"
+		rd.zstd = zr
 	}
 	if wrap != nil {
 		src = wrap(src)
 	}
 	rd.br = newBlockReader(src, bufSize)
 	if err := rd.readHeader(); err != nil {
+		rd.Close()
 		return nil, err
 	}
 	return rd, nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rstwhy/rstwhy/capture"
 	"github.com/rstwhy/rstwhy/internal/testcap"
 	"github.com/rstwhy/rstwhy/track"
 )
@@ -51,7 +52,7 @@ func TestLiveQuietPipe(t *testing.T) {
 				defer cancel()
 				got := make(chan int64, len(want))
 				done := make(chan error, 1)
-				opt := Options{Workers: workers, Live: true, Quiet: 200 * time.Millisecond, Tick: 20 * time.Millisecond}
+				opt := Options{Workers: workers, Quiet: 200 * time.Millisecond, Capture: capture.Config{Live: true, Tick: 20 * time.Millisecond}}
 				go func() {
 					_, err := Run(ctx, pr, opt, func(r *track.Reset) { got <- r.Packet.Frame })
 					done <- err
@@ -99,7 +100,7 @@ func TestLiveCancelKeepsPending(t *testing.T) {
 	var got []int64
 	done := make(chan error, 1)
 	// A quiet window far longer than the test: only the cancel ends it.
-	opt := Options{Live: true, Quiet: time.Hour, MaxDelay: time.Hour, Tick: 20 * time.Millisecond}
+	opt := Options{Quiet: time.Hour, MaxDelay: time.Hour, Capture: capture.Config{Live: true, Tick: 20 * time.Millisecond}}
 	go func() {
 		_, err := Run(ctx, pr, opt, func(r *track.Reset) { got = append(got, r.Packet.Frame) })
 		done <- err

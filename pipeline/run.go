@@ -28,20 +28,18 @@ type Options struct {
 	// are the same as with one worker unless MaxConns or MaxPending is
 	// reached. 0 means 1.
 	Workers int
-	// Live is for input from a pipe or a terminal (tcpdump -U -w - |):
-	// capture time moves with the wall clock while nothing arrives, so a
-	// RST is judged within Quiet of wall time after its connection went
-	// quiet, and what was read is passed on every Tick. Cancelling ctx
-	// ends a live capture as if the pipe had closed: what was read is
-	// judged and emitted.
-	Live bool
-	Tick time.Duration // with Live: 0 means DefaultTick
+	// Capture says how to open the input: the zstd window limit, a
+	// memory budget shared by captures read at once, and Live, for input
+	// from a pipe or a terminal (tcpdump -U -w - |): there capture time
+	// moves with the wall clock while nothing arrives, so a RST is judged
+	// within Quiet of wall time after its connection went quiet, and what
+	// was read is passed on every Tick. Cancelling ctx ends a live
+	// capture as if the pipe had closed: what was read is judged and
+	// emitted.
+	Capture capture.Config
 
 	chunkBytes int // block size; 0: chunkBytes (tests set it small)
 }
-
-// DefaultTick is how often a live capture's reader wakes without data.
-const DefaultTick = 100 * time.Millisecond
 
 // Result sums up one capture.
 type Result struct {
@@ -79,25 +77,14 @@ func Run(ctx context.Context, r io.Reader, opt Options, emit func(*track.Reset))
 // concurrently), and emit receives judge's results in frame order from one
 // goroutine at a time.
 func RunJudged[T any](ctx context.Context, r io.Reader, opt Options, judge func(*track.Reset) T, emit func(T)) (Result, error) {
-	var (
-		rd  *capture.Reader
-		err error
-	)
-	if opt.Live {
-		tick := opt.Tick
-		if tick <= 0 {
-			tick = DefaultTick
-		}
-		rd, err = capture.NewLiveReader(r, tick, ctx.Done())
-	} else {
-		rd, err = capture.NewReader(r)
-	}
+	rd, err := opt.Capture.Open(ctx, r)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
 		return Result{}, err
 	}
+	defer rd.Close()
 	rd.Keep(decode.Supported)
 	return run(ctx, rd, opt, judge, emit)
 }
@@ -238,7 +225,7 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 		}
 		begun = begun[:0]
 	}
-	if opt.Live {
+	if opt.Capture.Live {
 		// Every tick: pass on what was read, then move every worker's
 		// clock to the wall clock's idea of capture time, so that resets
 		// are judged while the pipe stays quiet.
