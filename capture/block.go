@@ -23,8 +23,11 @@ type blockReader struct {
 	idle    func()             // called when a live source returns ErrIdle
 }
 
+// newBlockReader returns a reader whose longest Peek is size bytes. Its
+// buffer starts small and grows as Peeks ask for more: a capture of a few
+// packets, or one whose blocks come from SetFresh, never needs the rest.
 func newBlockReader(src io.Reader, size int) *blockReader {
-	return &blockReader{src: src, buf: make([]byte, size), max: size}
+	return &blockReader{src: src, buf: make([]byte, min(size, 64<<10)), max: size}
 }
 
 // Peek returns the next n bytes without consuming them, or fewer with
@@ -83,7 +86,7 @@ func (b *blockReader) makeRoom(n int) {
 	case len(b.buf) >= n:
 		nb = b.buf
 	default:
-		nb = make([]byte, n)
+		nb = make([]byte, min(b.max, max(n, 2*len(b.buf))))
 	}
 	b.w = copy(nb, b.buf[b.r:b.w])
 	b.r, b.buf = 0, nb

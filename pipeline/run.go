@@ -179,7 +179,7 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 			case c = <-free:
 			default:
 				allocated++
-				c = &chunk{data: make([]byte, blockSize), recs: make([]capture.Raw, 0, chunkRecords)}
+				c = &chunk{}
 			}
 		} else {
 			c = <-free
@@ -208,11 +208,19 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 	}
 	cur := newChunk()
 	var begun []*chunk // chunks whose blocks the reader moved to
+	// Blocks start small and double up to blockSize, so that a capture of
+	// a few packets (or a fuzzer's input) allocates kilobytes, not the
+	// pool's megabytes.
+	want := min(blockSize, 16<<10)
 	rd.SetFresh(func(size int) []byte {
 		c := newChunk()
-		if len(c.data) < size {
-			c.data = make([]byte, size)
+		if len(c.data) < max(want, size) {
+			c.data = make([]byte, max(want, size))
+			if cap(c.recs) < chunkRecords {
+				c.recs = make([]capture.Raw, 0, min(chunkRecords, max(16, len(c.data)/1024)))
+			}
 		}
+		want = min(blockSize, 2*want)
 		begun = append(begun, c)
 		return c.data
 	})
