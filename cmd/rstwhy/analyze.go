@@ -57,7 +57,7 @@ func analyzeAction(c *cli.Context) error {
 	}
 	out := bufio.NewWriter(c.App.Writer)
 	defer out.Flush()
-	w, err := report.NewWriter(format, out)
+	w, err := report.NewWriter(format, out, report.Options{Files: files})
 	if err != nil {
 		return err
 	}
@@ -77,6 +77,15 @@ func analyzeAction(c *cli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "rstwhy: %s: %s\n", cp.File, cp.Error)
 		case cp.Warning != "":
 			fmt.Fprintf(c.App.ErrWriter, "rstwhy: warning: %s: %s (resets before it are reported)\n", cp.File, cp.Warning)
+		}
+		if cp.Undecodable > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "rstwhy: warning: %s: %d undecodable frames (first: %v)\n", cp.File, cp.Undecodable, cp.UndecodableFrames)
+		}
+		for link, n := range cp.Skipped {
+			fmt.Fprintf(c.App.ErrWriter, "rstwhy: warning: %s: %d frames of link type %s not decoded\n", cp.File, n, link)
+		}
+		if cp.Evicted > 0 || cp.Early > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "rstwhy: warning: %s: %d connections evicted at the --max-conns cap, %d resets judged early\n", cp.File, cp.Evicted, cp.Early)
 		}
 	}
 	if failed {

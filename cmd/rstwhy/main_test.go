@@ -235,7 +235,7 @@ func TestUsage(t *testing.T) {
 
 func TestTableAndJSON(t *testing.T) {
 	out, _, code := rstwhy(t, nil, "analyze", "-f", "table", sample)
-	if code != 0 || !strings.Contains(out, "unread_data_close") || !strings.Contains(out, "frame 28") {
+	if code != 0 || !strings.Contains(out, "unread_data_close") || !strings.Contains(out, "frame 28:") {
 		t.Errorf("table: exit %d:\n%s", code, out)
 	}
 	out, _, code = rstwhy(t, nil, "analyze", "-f", "json", sample)
@@ -310,8 +310,10 @@ func TestSkippedLinkType(t *testing.T) {
 	if skipped != 28 {
 		t.Errorf("skipped %v, want 28 frames of link type 147", doc.Captures[0].Skipped)
 	}
-	table, _, _ := rstwhy(t, nil, "analyze", "-f", "table", path)
-	if !strings.Contains(table, "skipped") {
-		t.Errorf("the table's summary does not say frames were skipped:\n%s", table)
+	for _, format := range []string{"table", "json", "jsonl"} {
+		_, errs, _ := rstwhy(t, nil, "analyze", "-f", format, path)
+		if !strings.Contains(errs, "28 frames of link type") {
+			t.Errorf("%s: stderr does not say frames were skipped:\n%s", format, errs)
+		}
 	}
 }
