@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/mattn/go-isatty"
@@ -48,8 +49,7 @@ func analyzeCommand() *cli.Command {
 
 // options checks the flags and turns them into the analyzer's options
 // and the number of workers.
-func options(c *cli.Context) (analyzer.Options, int, error) {
-	jobs, quiet, maxConns := c.Int("jobs"), c.Duration("quiet"), c.Int("max-conns")
+func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (analyzer.Options, int, error) {
 	switch {
 	case jobs < 1:
 		return analyzer.Options{}, 0, fmt.Errorf("-j %d: want at least 1 (see rstwhy help analyze)", jobs)
@@ -62,7 +62,7 @@ func options(c *cli.Context) (analyzer.Options, int, error) {
 		// More workers than CPUs only add memory (each file in flight
 		// has its own tables and buffers), and -j 99999999999 must not
 		// try to start that many.
-		fmt.Fprintf(c.App.ErrWriter, "rstwhy: -j %d is more than the %d CPUs: using %d\n", jobs, cpus, cpus)
+		fmt.Fprintf(stderr, "rstwhy: -j %d is more than the %d CPUs: using %d\n", jobs, cpus, cpus)
 		jobs = cpus
 	}
 	opt := analyzer.Options{Quiet: quiet, MaxConns: maxConns}
@@ -82,7 +82,7 @@ func analyzeAction(c *cli.Context) error {
 	if n := countStdin(files); n > 1 {
 		return fmt.Errorf("standard input (-) given %d times: it can be read once", n)
 	}
-	opt, jobs, err := options(c)
+	opt, jobs, err := options(c.Int("jobs"), c.Duration("quiet"), c.Int("max-conns"), c.App.ErrWriter)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,8 @@ func countStdin(files []string) int {
 type fileResult struct {
 	report.Capture
 	skipped map[layers.LinkType]int64
-	notRead bool // interrupted before it was read at all
+	notTCP  int64 // frames decoded that held no TCP segment
+	notRead bool  // interrupted before it was read at all
 }
 
 // diagnose writes a line on stderr for every capture that failed, was
@@ -198,6 +199,11 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		}
 		if r.Undecodable > 0 {
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d frames with TCP too damaged to decode (first: %v)\n", name, r.Undecodable, r.UndecodableFrames)
+		}
+		if r.Error == "" && r.TCP == 0 && r.notTCP > 0 {
+			// A capture of encrypted Wi-Fi, say: its output is empty for
+			// a reason the user must hear of.
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: none of its %d frames holds a TCP segment rstwhy can read (encrypted 802.11 holds none)\n", name, r.Frames)
 		}
 		if r.Evicted > 0 {
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d connections evicted at the --max-conns cap, %d resets judged early (raise --max-conns)\n", name, r.Evicted, r.Early)
@@ -265,7 +271,7 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt analyze
 	cp.Frames, cp.TCP, cp.Conns, cp.Resets = ar.Read.Frames, ar.Track.Packets, ar.Track.Conns, ar.Track.Resets
 	cp.Undecodable, cp.UndecodableFrames = ar.Undecodable, ar.UndecodableFrames
 	cp.Evicted, cp.Early = ar.Track.EvictedCap, ar.Track.Early
-	res.skipped = ar.Read.Skipped
+	res.skipped, res.notTCP = ar.Read.Skipped, ar.NotTCP
 	for link, n := range ar.Read.Skipped {
 		if cp.Skipped == nil {
 			cp.Skipped = map[string]int64{}
