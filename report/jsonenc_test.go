@@ -365,7 +365,7 @@ func TestJSONDocument(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := oldJSONDocument(t, tt.recs, tt.captures)
 			var got bytes.Buffer
-			w, _ := NewWriter("json", &got, Options{})
+			w, _ := NewWriter("json", &got, Options{Version: "v1.2.3 <&>"})
 			for _, r := range tt.recs {
 				if err := w.Record(r); err != nil {
 					t.Fatal(err)
@@ -383,7 +383,7 @@ func TestJSONDocument(t *testing.T) {
 		// A record JSON cannot hold is refused and left out: the records
 		// before it are already written, and the document stays valid.
 		var got bytes.Buffer
-		w, _ := NewWriter("json", &got, Options{})
+		w, _ := NewWriter("json", &got, Options{Version: "v1.2.3 <&>"})
 		bad := lab[0]
 		bad.Signals.SincePeerMS = math.NaN()
 		var uv *json.UnsupportedValueError
@@ -410,10 +410,11 @@ func oldJSONDocument(tb testing.TB, recs []Record, captures []Capture) string {
 	}
 	doc := struct {
 		Schema   int            `json:"schema_version"`
+		Version  string         `json:"rstwhy_version"`
 		Resets   []Record       `json:"resets"`
 		Captures []Capture      `json:"captures"`
 		Summary  map[string]int `json:"summary"`
-	}{SchemaVersion, recs, captures, countCauses(recs)}
+	}{SchemaVersion, "v1.2.3 <&>", recs, captures, countCauses(recs)}
 	var b bytes.Buffer
 	enc := newEncoder(&b)
 	enc.SetIndent("", "  ")

@@ -50,6 +50,8 @@ type Options struct {
 	// Files are the captures given, in order. With more than one the
 	// table has a capture column, as wide as their names (up to a limit).
 	Files []string
+	// Version is the tool's, which the JSON document names.
+	Version string
 }
 
 // NewWriter returns the writer for a format: "table", "json" or "jsonl".
@@ -125,11 +127,12 @@ const (
 func (j *jsonWriter) head() {
 	j.started = true
 	doc := struct {
-		Schema int `json:"schema_version"`
-	}{SchemaVersion}
+		Schema  int    `json:"schema_version"`
+		Version string `json:"rstwhy_version"`
+	}{SchemaVersion, j.opt.Version}
 	enc := newEncoder(&j.out)
 	enc.SetIndent("", jsonIndent)
-	enc.Encode(doc) // cannot fail: an int
+	enc.Encode(doc) // cannot fail: an int and a string
 	// The encoding ends in "\n}\n"; the resets array comes before the brace.
 	j.out.Truncate(j.out.Len() - len("\n}\n"))
 	j.out.WriteString(",\n" + jsonIndent + `"resets": [`)

@@ -99,7 +99,7 @@ func analyzeAction(c *cli.Context) error {
 		}
 	}
 	out := bufio.NewWriter(stdout)
-	w, err := report.NewWriter(format, out, report.Options{Files: files})
+	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version()})
 	if err != nil {
 		return err
 	}
