@@ -170,6 +170,7 @@ type fileResult struct {
 	skipped map[layers.LinkType]int64
 	notTCP  int64 // frames decoded that held no TCP segment
 	notRead bool  // interrupted before it was read at all
+	cut     bool  // interrupted while it was read
 }
 
 // diagnose writes a line on stderr for every capture that failed, was
@@ -186,6 +187,8 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		case r.Error != "":
 			failed = true
 			fmt.Fprintf(stderr, "rstwhy: %s: %s\n", name, report.Printable(r.Error))
+		case r.cut:
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %s\n", name, r.Warning)
 		case r.Warning != "":
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %s (resets before it are reported)\n", name, report.Printable(r.Warning))
 		}
@@ -286,6 +289,7 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt analyze
 		// A cut in the middle of a record is the interruption's, not
 		// damage.
 		cp.Warning = fmt.Sprintf("interrupted after %d frames: the rest was not read", ar.Read.Frames)
+		res.cut = true
 	case err != nil:
 		cp.Error = err.Error()
 	case ar.Damage != nil && ar.Read.Frames == 0:
