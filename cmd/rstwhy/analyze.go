@@ -126,14 +126,17 @@ func analyzeAction(c *cli.Context) error {
 	if werr == nil {
 		werr = out.Flush()
 	}
+	if werr != nil {
+		// The output is lost: one line says so (main), and what the
+		// captures' warnings would add is moot.
+		return werr
+	}
 	failed, notRead := diagnose(c.App.ErrWriter, results)
 	if seq.bad != nil {
 		fmt.Fprintf(c.App.ErrWriter, "rstwhy: internal error: %d records could not be written, the first: %v\n", seq.nbad, seq.bad)
 		failed = true
 	}
 	switch {
-	case werr != nil:
-		return werr
 	case c.Context.Err() != nil:
 		if notRead > 0 {
 			fmt.Fprintf(c.App.ErrWriter, "rstwhy: interrupted: %d %s not read\n", notRead, plural(notRead, "capture", "captures"))

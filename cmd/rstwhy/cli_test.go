@@ -178,9 +178,11 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space
 // TestWriteError: a stdout that cannot be written is exit 3 and one line,
 // in every format, never exit 2.
 func TestWriteError(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.pcap") // its error would be a second line
+	os.WriteFile(bad, []byte("not a capture"), 0o644)
 	for _, format := range []string{"table", "json", "jsonl"} {
 		var errb bytes.Buffer
-		code := run(context.Background(), []string{"rstwhy", "analyze", "-f", format, sample}, nil, failingWriter{}, &errb)
+		code := run(context.Background(), []string{"rstwhy", "analyze", "-f", format, sample, bad}, nil, failingWriter{}, &errb)
 		if code != exitWrite || errb.String() != "rstwhy: cannot write the output: no space left on device\n" {
 			t.Errorf("%s: exit %d, stderr %q; want %d and one line", format, code, errb.String(), exitWrite)
 		}
