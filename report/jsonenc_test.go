@@ -55,7 +55,7 @@ func encodingJSON(r Record) (string, error) {
 // jsonl is what jsonlWriter writes for r.
 func jsonl(r Record) (string, error) {
 	var b bytes.Buffer
-	w, _ := NewWriter("jsonl", &b)
+	w, _ := NewWriter("jsonl", &b, Options{})
 	err := w.Record(r)
 	return b.String(), err
 }
@@ -339,9 +339,10 @@ func FuzzAppendRecord(f *testing.F) {
 	})
 }
 
-// TestJSONDocument compares the json format with the document that one
-// json.Encoder with SetIndent wrote before: jsonWriter indents each record
-// alone and splices them under the rest, and must come to the same bytes.
+// TestJSONDocument compares the json format with the document one
+// json.Encoder with SetIndent writes: jsonWriter streams the head and
+// each record indented alone, then the rest, and must come to the same
+// bytes.
 func TestJSONDocument(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	lab := captureRecords(t)
@@ -366,7 +367,7 @@ func TestJSONDocument(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := oldJSONDocument(t, tt.recs, tt.captures)
 			var got bytes.Buffer
-			w, _ := NewWriter("json", &got)
+			w, _ := NewWriter("json", &got, Options{Version: "v1.2.3 <&>"})
 			for _, r := range tt.recs {
 				if err := w.Record(r); err != nil {
 					t.Fatal(err)
@@ -381,24 +382,29 @@ func TestJSONDocument(t *testing.T) {
 		})
 	}
 	t.Run("NaN", func(t *testing.T) {
+		// A record JSON cannot hold is refused and left out: the records
+		// before it are already written, and the document stays valid.
 		var got bytes.Buffer
-		w, _ := NewWriter("json", &got)
+		w, _ := NewWriter("json", &got, Options{Version: "v1.2.3 <&>"})
 		bad := lab[0]
 		bad.Signals.SincePeerMS = math.NaN()
-		for _, r := range []Record{lab[0], bad, lab[1]} {
-			if err := w.Record(r); err != nil {
-				t.Fatalf("Record: %v; want errors at Close, as before", err)
+		var uv *json.UnsupportedValueError
+		for i, r := range []Record{lab[0], bad, lab[1]} {
+			if err := w.Record(r); (i == 1) != errors.As(err, &uv) {
+				t.Errorf("record %d: %v", i, err)
 			}
 		}
-		err := w.Close(nil)
-		var uv *json.UnsupportedValueError
-		if !errors.As(err, &uv) || got.Len() != 0 {
-			t.Errorf("Close = %v with %d bytes written; want an UnsupportedValueError and nothing", err, got.Len())
+		if err := w.Close(nil); err != nil {
+			t.Fatal(err)
+		}
+		if want := oldJSONDocument(t, []Record{lab[0], lab[1]}, nil); got.String() != want {
+			t.Errorf("document differs (-want +got):\n%s", cmp.Diff(want, got.String()))
 		}
 	})
 }
 
-// oldJSONDocument is the json format as encoding/json wrote it.
+// oldJSONDocument is the json format as encoding/json writes it, the
+// document as one struct.
 func oldJSONDocument(tb testing.TB, recs []Record, captures []Capture) string {
 	tb.Helper()
 	if recs == nil {
@@ -406,10 +412,11 @@ func oldJSONDocument(tb testing.TB, recs []Record, captures []Capture) string {
 	}
 	doc := struct {
 		Schema   int            `json:"schema_version"`
+		Version  string         `json:"rstwhy_version"`
+		Resets   []Record       `json:"resets"`
 		Captures []Capture      `json:"captures"`
 		Summary  map[string]int `json:"summary"`
-		Resets   []Record       `json:"resets"`
-	}{SchemaVersion, captures, countCauses(recs), recs}
+	}{SchemaVersion, "v1.2.3 <&>", recs, captures, countCauses(recs)}
 	var b bytes.Buffer
 	enc := newEncoder(&b)
 	enc.SetIndent("", "  ")
@@ -417,6 +424,15 @@ func oldJSONDocument(tb testing.TB, recs []Record, captures []Capture) string {
 		tb.Fatal(err)
 	}
 	return b.String()
+}
+
+// countCauses counts records by summaryKey.
+func countCauses(recs []Record) map[string]int {
+	m := map[string]int{}
+	for i := range recs {
+		m[summaryKey(&recs[i])]++
+	}
+	return m
 }
 
 // failWriter fails every write after the first ok ones.
@@ -436,7 +452,7 @@ func (w *failWriter) Write(p []byte) (int, error) {
 // more and repeats the error, as json.Encoder did.
 func TestJSONLWriteError(t *testing.T) {
 	fw := &failWriter{ok: 1}
-	w, _ := NewWriter("jsonl", fw)
+	w, _ := NewWriter("jsonl", fw, Options{})
 	r := Record{Evidence: []string{}}
 	for i, want := range []error{nil, errDiskFull, errDiskFull, errDiskFull} {
 		if err := w.Record(r); !errors.Is(err, want) {
@@ -468,7 +484,7 @@ func BenchmarkRecordJSON(b *testing.B) {
 		}
 	})
 	b.Run("appendRecord", func(b *testing.B) {
-		w, _ := NewWriter("jsonl", io.Discard)
+		w, _ := NewWriter("jsonl", io.Discard, Options{})
 		b.SetBytes(int64(size / len(recs)))
 		b.ReportAllocs()
 		i := 0

@@ -5,13 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
-	"sort"
-	"strings"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
-	"github.com/rstwhy/rstwhy/heuristics"
 )
 
 // Capture sums up one input file.
@@ -39,21 +32,37 @@ type Capture struct {
 }
 
 // Writer renders records as they are judged, then the captures' summary.
+// No format keeps the records: what a Writer holds does not grow with
+// their number.
 type Writer interface {
+	// Record writes one record. An error from the underlying writer is
+	// returned by every later call too; a record that cannot be encoded
+	// is left out and its error returned, and the output stays well
+	// formed.
 	Record(r Record) error
 	// Close writes what comes after the records and flushes.
 	Close(captures []Capture) error
 }
 
+// Options are what a Writer needs to know before the first record.
+// The zero value works.
+type Options struct {
+	// Files are the captures given, in order. With more than one the
+	// table has a capture column, as wide as their names (up to a limit).
+	Files []string
+	// Version is the tool's, which the JSON document names.
+	Version string
+}
+
 // NewWriter returns the writer for a format: "table", "json" or "jsonl".
-func NewWriter(format string, w io.Writer) (Writer, error) {
+func NewWriter(format string, w io.Writer, opt Options) (Writer, error) {
 	switch format {
 	case "jsonl":
 		return &jsonlWriter{w: w}, nil
 	case "json":
-		return &jsonWriter{w: w}, nil
+		return &jsonWriter{w: w, opt: opt}, nil
 	case "table":
-		return &tableWriter{w: w}, nil
+		return newTableWriter(w, opt), nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want table, json or jsonl)", format)
 }
@@ -88,17 +97,22 @@ func (j *jsonlWriter) Record(r Record) error {
 	return j.err
 }
 
-func (j *jsonlWriter) Close(captures []Capture) error { return nil }
+func (j *jsonlWriter) Close(captures []Capture) error { return j.err }
 
-// jsonWriter collects everything into one document. Each record is
-// encoded and indented as it comes: the document's resets then cost their
-// bytes, not their Records with the packets kept for ladders.
+// jsonWriter streams one document: the head and each record as it comes,
+// then, at Close, the captures and the summary, which are known only
+// then. The bytes are what json.Encoder with SetIndent writes for the
+// document as one struct with the fields in that order; only the counts
+// by cause are kept between records.
 type jsonWriter struct {
-	w      io.Writer
-	resets bytes.Buffer   // indented records, comma-separated
-	line   []byte         // one compact record, reused
-	counts map[string]int // by summaryKey
-	err    error          // the first record that could not be encoded
+	w       io.Writer
+	opt     Options
+	started bool
+	n       int            // records written
+	line    []byte         // one compact record, reused
+	out     bytes.Buffer   // what one call writes, reused
+	counts  map[string]int // by summaryKey
+	err     error          // the first failed write
 }
 
 // Indentation of the records: they are elements of the "resets" array,
@@ -108,21 +122,48 @@ const (
 	jsonIndent   = "  "
 )
 
+// head puts the document's start, up to the resets array's bracket, in
+// j.out.
+func (j *jsonWriter) head() {
+	j.started = true
+	doc := struct {
+		Schema  int    `json:"schema_version"`
+		Version string `json:"rstwhy_version"`
+	}{SchemaVersion, j.opt.Version}
+	enc := newEncoder(&j.out)
+	enc.SetIndent("", jsonIndent)
+	enc.Encode(doc) // cannot fail: an int and a string
+	// The encoding ends in "\n}\n"; the resets array comes before the brace.
+	j.out.Truncate(j.out.Len() - len("\n}\n"))
+	j.out.WriteString(",\n" + jsonIndent + `"resets": [`)
+}
+
 func (j *jsonWriter) Record(r Record) error {
 	if j.err != nil {
-		return nil // Close reports it and writes nothing, as one Encode of the whole did
+		return j.err
 	}
-	if j.line, j.err = appendRecord(j.line[:0], &r); j.err != nil {
-		return nil
-	}
-	if j.resets.Len() > 0 {
-		j.resets.WriteString(",\n" + resetsPrefix)
-	}
-	// json.Indent with the prefix of the record's depth writes what
-	// indenting the whole document did, which Encoder with SetIndent did.
-	if err := json.Indent(&j.resets, j.line, resetsPrefix, jsonIndent); err != nil {
+	line, err := appendRecord(j.line[:0], &r)
+	if err != nil {
 		return err
 	}
+	j.line = line
+	j.out.Reset()
+	if !j.started {
+		j.head()
+	}
+	if j.n > 0 {
+		j.out.WriteByte(',')
+	}
+	j.out.WriteString("\n" + resetsPrefix)
+	// json.Indent with the prefix of the record's depth writes what
+	// indenting the whole document does.
+	if err := json.Indent(&j.out, j.line, resetsPrefix, jsonIndent); err != nil {
+		return err
+	}
+	if _, j.err = j.w.Write(j.out.Bytes()); j.err != nil {
+		return j.err
+	}
+	j.n++
 	if j.counts == nil {
 		j.counts = map[string]int{}
 	}
@@ -130,50 +171,36 @@ func (j *jsonWriter) Record(r Record) error {
 	return nil
 }
 
-// Close writes the document, byte for byte as json.Encoder with SetIndent
-// wrote the struct below with the records as its last field "resets".
+// Close ends the resets array and writes the captures and the summary.
 func (j *jsonWriter) Close(captures []Capture) error {
 	if j.err != nil {
 		return j.err
 	}
+	j.out.Reset()
+	if !j.started {
+		j.head()
+	}
+	if j.n > 0 {
+		j.out.WriteString("\n" + jsonIndent)
+	}
+	j.out.WriteString("],")
 	if j.counts == nil {
 		j.counts = map[string]int{}
 	}
-	doc := struct {
-		Schema   int            `json:"schema_version"`
+	tail := struct {
 		Captures []Capture      `json:"captures"`
 		Summary  map[string]int `json:"summary"`
-	}{SchemaVersion, captures, j.counts}
-	var head bytes.Buffer
-	enc := newEncoder(&head)
+	}{captures, j.counts}
+	var b bytes.Buffer
+	enc := newEncoder(&b)
 	enc.SetIndent("", jsonIndent)
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(tail); err != nil {
 		return err
 	}
-	// head ends in "\n}\n"; resets is the last field, before the brace.
-	head.Truncate(head.Len() - len("\n}\n"))
-	head.WriteString(",\n" + jsonIndent + `"resets": [`)
-	tail := "]\n}\n"
-	if j.resets.Len() > 0 {
-		head.WriteString("\n" + resetsPrefix)
-		tail = "\n" + jsonIndent + tail
-	}
-	for _, b := range [][]byte{head.Bytes(), j.resets.Bytes(), []byte(tail)} {
-		if _, err := j.w.Write(b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// countCauses counts first resets by cause; follow-ups are consequences
-// and are counted apart.
-func countCauses(recs []Record) map[string]int {
-	m := map[string]int{}
-	for i := range recs {
-		m[summaryKey(&recs[i])]++
-	}
-	return m
+	// Past its opening brace the tail's encoding is the document's end.
+	j.out.Write(b.Bytes()[1:])
+	_, j.err = j.w.Write(j.out.Bytes())
+	return j.err
 }
 
 // summaryKey is what a record counts as in the summary by cause.
@@ -182,155 +209,4 @@ func summaryKey(r *Record) string {
 		return "followup"
 	}
 	return r.Cause
-}
-
-// tableWriter prints one row a reset, then a summary by cause.
-type tableWriter struct {
-	w    io.Writer
-	recs []Record
-}
-
-func (t *tableWriter) Record(r Record) error { t.recs = append(t.recs, r); return nil }
-
-func (t *tableWriter) Close(captures []Capture) error {
-	multi := len(captures) > 1 || t.multiCapture()
-	header := []string{"frame", "time", "client -> server", "resetter", "state", "cause", "conf", "key evidence"}
-	if multi {
-		header = append([]string{"capture"}, header...)
-	}
-	tab := tablewriter.NewTable(t.w,
-		tablewriter.WithHeader(header),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-	)
-	for _, r := range t.recs {
-		cause := r.Cause
-		if r.Followup {
-			cause += " (follow-up)"
-		}
-		ev := ""
-		if len(r.Evidence) > 0 {
-			ev = clip(r.Evidence[0], 70)
-		}
-		row := []string{fmt.Sprint(r.Frame), r.Time[11:26], r.Client + " -> " + r.Server,
-			r.Resetter, r.State, cause, fmt.Sprintf("%.2f", r.Confidence), ev}
-		if multi {
-			row = append([]string{filepath.Base(r.Capture)}, row...)
-		}
-		if err := tab.Append(row); err != nil {
-			return err
-		}
-	}
-	if len(t.recs) > 0 {
-		if err := tab.Render(); err != nil {
-			return err
-		}
-	}
-	if err := t.evidence(); err != nil {
-		return err
-	}
-	return t.summary(captures)
-}
-
-// evidence lists every reset's full evidence under the table, so that a
-// pasted report carries the frames to check.
-func (t *tableWriter) evidence() error {
-	var b strings.Builder
-	for _, r := range t.recs {
-		if r.Followup {
-			continue
-		}
-		fmt.Fprintf(&b, "\n")
-		if t.multiCapture() {
-			fmt.Fprintf(&b, "%s ", filepath.Base(r.Capture))
-		}
-		fmt.Fprintf(&b, "frame %d: %s reset by the %s (%s, confidence %.2f", r.Frame, r.Cause, r.Resetter, r.State, r.Confidence)
-		if r.KernelReason != "" {
-			fmt.Fprintf(&b, ", Linux %s", r.KernelReason)
-		}
-		b.WriteString(")\n")
-		for _, e := range r.Evidence {
-			fmt.Fprintf(&b, "  - %s\n", e)
-		}
-	}
-	_, err := io.WriteString(t.w, b.String())
-	return err
-}
-
-func (t *tableWriter) multiCapture() bool {
-	for _, r := range t.recs {
-		if r.Capture != t.recs[0].Capture {
-			return true
-		}
-	}
-	return false
-}
-
-// clip shortens s to at most n runes, marking the cut.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-func (t *tableWriter) summary(captures []Capture) error {
-	var b strings.Builder
-	counts := countCauses(t.recs)
-	var total int
-	for _, n := range counts {
-		total += n
-	}
-	fmt.Fprintf(&b, "\n%d resets in %d capture(s)", total, len(captures))
-	if total > 0 {
-		b.WriteString(":")
-	}
-	b.WriteString("\n")
-	for _, c := range heuristics.Causes() {
-		if n := counts[string(c)]; n > 0 {
-			fmt.Fprintf(&b, "  %-24s %d\n", c, n)
-		}
-	}
-	if n := counts["followup"]; n > 0 {
-		fmt.Fprintf(&b, "  %-24s %d (answers drawn by an earlier reset)\n", "follow-ups", n)
-	}
-	sorted := append([]Capture(nil), captures...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Error == "" && sorted[j].Error != "" })
-	for _, c := range sorted {
-		switch {
-		case c.Error != "":
-			fmt.Fprintf(&b, "failed: %s: %s\n", c.File, c.Error)
-		case c.Warning != "":
-			fmt.Fprintf(&b, "damaged: %s: %s\n", c.File, c.Warning)
-		}
-		if c.Undecodable > 0 {
-			fmt.Fprintf(&b, "%s: %d undecodable frames (first: %v)\n", c.File, c.Undecodable, c.UndecodableFrames)
-		}
-		for link, n := range sortedCounts(c.Skipped) {
-			fmt.Fprintf(&b, "%s: %d frames of link type %s skipped: not decoded\n", c.File, n, link)
-		}
-		if c.Evicted > 0 || c.Early > 0 {
-			fmt.Fprintf(&b, "%s: %d connections evicted at the table cap, %d resets judged early\n", c.File, c.Evicted, c.Early)
-		}
-	}
-	_, err := io.WriteString(t.w, b.String())
-	return err
-}
-
-// sortedCounts yields a map's entries in key order, so output is stable.
-func sortedCounts(m map[string]int64) func(func(string, int64) bool) {
-	return func(yield func(string, int64) bool) {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !yield(k, m[k]) {
-				return
-			}
-		}
-	}
 }

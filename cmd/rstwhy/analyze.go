@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
+	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
@@ -23,13 +26,14 @@ import (
 func analyzeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "analyze",
+		Aliases:   []string{"analyse"},
 		Usage:     "explain every RST in the captures",
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
 				Usage: "table, json or jsonl (default: table on a terminal, jsonl otherwise)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
-				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core)"},
+				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
 				Usage: "judge a RST once its connection has been quiet this long (capture time)"},
 			&cli.IntFlag{Name: "max-conns", Value: track.DefaultMaxConns,
@@ -39,61 +43,192 @@ func analyzeCommand() *cli.Command {
 		// stdout carries results only: a usage error is one line on
 		// stderr (main prints it), not the help text.
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%w\n  see: rstwhy analyze --help", err)
+			return fmt.Errorf("%w (see rstwhy help analyze)", err)
 		},
 	}
+}
+
+// options checks the flags and turns them into the analyzer's options
+// and the number of workers.
+func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (pipeline.Options, int, error) {
+	switch {
+	case jobs < 1:
+		return pipeline.Options{}, 0, fmt.Errorf("-j %d: want at least 1 (see rstwhy help analyze)", jobs)
+	case quiet <= 0:
+		return pipeline.Options{}, 0, fmt.Errorf("--quiet %v: want a duration above 0, like 2s (see rstwhy help analyze)", quiet)
+	case maxConns < 0:
+		return pipeline.Options{}, 0, fmt.Errorf("--max-conns %d: want 0 (no cap) or more (see rstwhy help analyze)", maxConns)
+	}
+	if cpus := runtime.NumCPU(); jobs > cpus {
+		// More workers than CPUs only add memory (each file in flight
+		// has its own tables and buffers), and -j 99999999999 must not
+		// try to start that many.
+		fmt.Fprintf(stderr, "rstwhy: -j %d is more than the %d CPUs: using %d\n", jobs, cpus, cpus)
+		jobs = cpus
+	}
+	opt := pipeline.Options{Quiet: quiet, MaxConns: maxConns}
+	if quiet > track.DefaultMaxDelay {
+		// A RST is judged MaxDelay after it at the latest, whatever
+		// follows: a quiet window longer than that would mean nothing.
+		opt.MaxDelay = quiet
+	}
+	return opt, jobs, nil
 }
 
 func analyzeAction(c *cli.Context) error {
 	files := c.Args().Slice()
 	if len(files) == 0 {
-		return fmt.Errorf("analyze needs at least one capture\n  example: rstwhy analyze capture.pcap")
+		return errors.New("analyze needs at least one capture (example: rstwhy analyze capture.pcap)")
+	}
+	if n := countStdin(files); n > 1 {
+		return fmt.Errorf("standard input (-) given %d times: it can be read once", n)
+	}
+	opt, jobs, err := options(c.Int("jobs"), c.Duration("quiet"), c.Int("max-conns"), c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	stdout := c.App.Writer.(*stdoutWriter)
+	terminal := false
+	if f, ok := stdout.w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		terminal = true
 	}
 	format := c.String("format")
 	if format == "" {
 		format = "jsonl"
-		if f, ok := c.App.Writer.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		if terminal {
 			format = "table"
 		}
 	}
-	out := bufio.NewWriter(c.App.Writer)
-	defer out.Flush()
-	w, err := report.NewWriter(format, out)
+	out := bufio.NewWriter(stdout)
+	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version()})
 	if err != nil {
 		return err
 	}
-	opt := pipeline.Options{Quiet: c.Duration("quiet"), MaxConns: c.Int("max-conns")}
-	captures, err := analyzeAll(c.Context, files, c.App.Reader, opt, max(1, c.Int("jobs")), w, out)
-	if err != nil {
-		return err
+	// stop ends every input: on the first signal, or once the output
+	// cannot be written (reading on would be for nothing).
+	stop, cancel := context.WithCancelCause(c.Context)
+	defer cancel(nil)
+	// Someone may be watching: a terminal, or a live capture coming
+	// through a pipe. Each record is then written as it is judged.
+	live := terminal || slices.ContainsFunc(files, func(name string) bool {
+		fi, err := os.Stat(name)
+		return name == "-" || err == nil && !fi.Mode().IsRegular()
+	})
+	seq := newSequencer(len(files), w, out, live, cancel)
+	results := analyzeAll(stop, files, c.App.Reader, opt, jobs, seq)
+	captures := make([]report.Capture, 0, len(results))
+	for _, r := range results {
+		captures = append(captures, r.Capture)
 	}
-	if err := w.Close(captures); err != nil {
-		return err
+	werr := seq.err
+	if werr == nil {
+		werr = w.Close(captures)
 	}
-	failed := false
-	for _, cp := range captures {
-		switch {
-		case cp.Error != "":
-			failed = true
-			fmt.Fprintf(c.App.ErrWriter, "rstwhy: %s: %s\n", cp.File, cp.Error)
-		case cp.Warning != "":
-			fmt.Fprintf(c.App.ErrWriter, "rstwhy: warning: %s: %s (resets before it are reported)\n", cp.File, cp.Warning)
+	if werr == nil {
+		werr = out.Flush()
+	}
+	if werr != nil {
+		// The output is lost: one line says so (main), and what the
+		// captures' warnings would add is moot.
+		return werr
+	}
+	failed, notRead := diagnose(c.App.ErrWriter, results)
+	if seq.bad != nil {
+		fmt.Fprintf(c.App.ErrWriter, "rstwhy: internal error: %d records could not be written, the first: %v\n", seq.nbad, seq.bad)
+		failed = true
+	}
+	switch {
+	case c.Context.Err() != nil:
+		if notRead > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "rstwhy: interrupted: %d %s not read\n", notRead, plural(notRead, "capture", "captures"))
+		} else {
+			fmt.Fprintln(c.App.ErrWriter, "rstwhy: interrupted")
 		}
-	}
-	if failed {
+		return errInterrupted
+	case failed:
 		return errUnreadable
 	}
 	return nil
 }
 
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func countStdin(files []string) int {
+	n := 0
+	for _, f := range files {
+		if f == "-" {
+			n++
+		}
+	}
+	return n
+}
+
+// fileResult is one capture's summary and what only stderr shows.
+type fileResult struct {
+	report.Capture
+	skipped map[layers.LinkType]int64
+	notTCP  int64 // frames decoded that held no TCP segment
+	notRead bool  // interrupted before it was read at all
+	cut     bool  // interrupted while it was read
+}
+
+// diagnose writes a line on stderr for every capture that failed, was
+// damaged or interrupted, or was read only in part (link types not
+// decoded, undecodable frames, connections evicted at the cap), whatever
+// the format: no output is silently short.
+func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int) {
+	for _, r := range results {
+		name := report.Printable(r.File)
+		switch {
+		case r.notRead:
+			notRead++
+			continue
+		case r.Error != "":
+			failed = true
+			fmt.Fprintf(stderr, "rstwhy: %s: %s\n", name, report.Printable(r.Error))
+		case r.cut:
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %s\n", name, r.Warning)
+		case r.Warning != "":
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %s (resets before it are reported)\n", name, report.Printable(r.Warning))
+		}
+		links := make([]layers.LinkType, 0, len(r.skipped))
+		for l := range r.skipped {
+			links = append(links, l)
+		}
+		slices.Sort(links)
+		for _, l := range links {
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d frames of link type %s not decoded\n", name, r.skipped[l], linkTypeLabel(l))
+		}
+		if r.Undecodable > 0 {
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d frames with TCP too damaged to decode (first: %v)\n", name, r.Undecodable, r.UndecodableFrames)
+		}
+		if r.Error == "" && r.TCP == 0 && r.notTCP > 0 {
+			// A capture of encrypted Wi-Fi, say: its output is empty for
+			// a reason the user must hear of.
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: none of its %d frames holds a TCP segment rstwhy can read (encrypted 802.11 holds none)\n", name, r.Frames)
+		}
+		if r.Evicted > 0 {
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d connections evicted at the --max-conns cap, %d resets judged early (raise --max-conns)\n", name, r.Evicted, r.Early)
+		} else if r.Early > 0 {
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d resets judged early, before their quiet time\n", name, r.Early)
+		}
+	}
+	return failed, notRead
+}
+
 // analyzeAll runs the captures in parallel and writes their records in the
 // order of the files, so output never depends on scheduling. A bad file is
-// recorded in its Capture and never stops the others.
-func analyzeAll(ctx context.Context, files []string, stdin io.Reader, opt pipeline.Options, jobs int,
-	w report.Writer, out *bufio.Writer) ([]report.Capture, error) {
-	captures := make([]report.Capture, len(files))
-	seq := newSequencer(len(files), w, out)
-	g, ctx := errgroup.WithContext(ctx)
+// recorded in its result and never stops the others. Once stop is done,
+// captures being read end where they are, and captures not started are
+// not read.
+func analyzeAll(stop context.Context, files []string, stdin io.Reader, opt pipeline.Options, jobs int, seq *sequencer) []fileResult {
+	results := make([]fileResult, len(files))
+	var g errgroup.Group
 	// Whole files are the cheapest unit of parallel work; what is left of
 	// the cores goes to each file's own workers.
 	atOnce := min(jobs, len(files))
@@ -101,82 +236,145 @@ func analyzeAll(ctx context.Context, files []string, stdin io.Reader, opt pipeli
 	g.SetLimit(atOnce)
 	for i, name := range files {
 		g.Go(func() error {
-			captures[i] = analyzeFile(ctx, name, stdin, opt, func(r report.Record) { seq.add(i, r) })
+			results[i] = analyzeFile(stop, name, stdin, opt, func(r report.Record) { seq.add(i, r) })
 			seq.done(i)
-			return ctx.Err()
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return captures, err
-	}
-	return captures, seq.err
+	g.Wait()
+	return results
 }
 
 // analyzeFile analyses one capture: a function of its input alone.
-func analyzeFile(ctx context.Context, name string, stdin io.Reader, opt pipeline.Options, emit func(report.Record)) report.Capture {
-	cp := report.Capture{File: name}
-	var r io.Reader = stdin
+func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipeline.Options, emit func(report.Record)) fileResult {
+	res := fileResult{Capture: report.Capture{File: name}}
+	if stop.Err() != nil {
+		return notRead(res)
+	}
+	in := stdin
 	if name != "-" {
-		f, err := os.Open(name)
+		f, err := openCapture(stop, name)
+		if errors.Is(err, errNotOpened) {
+			return notRead(res)
+		}
 		if err != nil {
-			cp.Error = errors.Unwrap(err).Error()
-			if errors.Unwrap(err) == nil {
-				cp.Error = err.Error()
+			res.Error = err.Error()
+			if e := errors.Unwrap(err); e != nil {
+				res.Error = e.Error() // the file is named on the line already
 			}
-			return cp
+			return res
 		}
 		defer f.Close()
-		r = f
+		in = f
 	}
+	r := newCaptureReader(stop, in)
+	// A pipe, a FIFO or a terminal is live: what arrives is judged while
+	// the writer waits (tcpdump -U -w - | rstwhy analyze -), with capture
+	// time moving by the wall clock while nothing comes.
+	opt.Capture.Live = !isRegular(in)
 	judge := func(rs *track.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
-	res, err := pipeline.RunJudged(ctx, r, opt, judge, emit)
-	cp.Format, cp.Compression = res.Read.Format, res.Read.Compression
-	cp.Frames, cp.TCP, cp.Conns, cp.Resets = res.Read.Frames, res.Track.Packets, res.Track.Conns, res.Track.Resets
-	cp.Undecodable, cp.UndecodableFrames = res.Undecodable, res.UndecodableFrames
-	cp.Evicted, cp.Early = res.Track.EvictedCap, res.Track.Early
-	for link, n := range res.Read.Skipped {
+	// Never cancelled: an interruption ends the input instead, so that
+	// what was read is judged and emitted as at the end of a capture.
+	ctx := context.WithoutCancel(stop)
+	ar, err := pipeline.RunJudged(ctx, r, opt, judge, emit)
+	cp := &res.Capture
+	cp.Format, cp.Compression = ar.Read.Format, ar.Read.Compression
+	cp.Frames, cp.TCP, cp.Conns, cp.Resets = ar.Read.Frames, ar.Track.Packets, ar.Track.Conns, ar.Track.Resets
+	cp.Undecodable, cp.UndecodableFrames = ar.Undecodable, ar.UndecodableFrames
+	cp.Evicted, cp.Early = ar.Track.EvictedCap, ar.Track.Early
+	res.skipped, res.notTCP = ar.Read.Skipped, ar.NotTCP
+	for link, n := range ar.Read.Skipped {
 		if cp.Skipped == nil {
 			cp.Skipped = map[string]int64{}
 		}
-		cp.Skipped[link.String()] += n
-	}
-	if err != nil {
-		cp.Error = err.Error()
+		cp.Skipped[linkTypeKey(link)] += n
 	}
 	switch {
-	case res.Damage != nil && res.Read.Frames == 0:
+	case r.interrupted() && ar.Read.Frames == 0:
+		// Interrupted before a frame: there was nothing to read.
+		return notRead(res)
+	case r.interrupted():
+		// A cut in the middle of a record is the interruption's, not
+		// damage.
+		cp.Warning = fmt.Sprintf("interrupted after %d frames: the rest was not read", ar.Read.Frames)
+		res.cut = true
+	case err != nil:
+		cp.Error = err.Error()
+	case ar.Damage != nil && ar.Read.Frames == 0:
 		// Damaged before its first frame: nothing could be read.
-		cp.Error = res.Damage.Error()
-	case res.Damage != nil:
-		cp.Warning = res.Damage.Error()
+		cp.Error = ar.Damage.Error()
+	case ar.Damage != nil:
+		cp.Warning = ar.Damage.Error()
 	}
-	return cp
+	return res
 }
+
+func notRead(res fileResult) fileResult {
+	res.Capture = report.Capture{File: res.File, Warning: "interrupted before it was read"}
+	res.notRead = true
+	return res
+}
+
+// linkTypeKey names a link type in the JSON's skipped_frames: gopacket's
+// name as before, and where gopacket has none (it says
+// "UnknownLinkType" for all of them) tcpdump's, or the number.
+func linkTypeKey(l layers.LinkType) string {
+	if s := l.String(); s != "UnknownLinkType" {
+		return s
+	}
+	if s, ok := linkTypeNames[l]; ok {
+		return s
+	}
+	return fmt.Sprintf("LINKTYPE_%d", l)
+}
+
+// maxWaiting bounds the records a capture may hold while an earlier one
+// is still being written: past it, its analysis waits. A record is about
+// 2 KB (the evidence and the connection's recent packets), so records
+// waiting take at most some 8 MB a capture in flight (-j of them).
+const maxWaiting = 4096
 
 // sequencer passes records to the writer in file order: the current file's
-// records stream through, later files' wait until it is done.
+// records stream through, later files' wait until it is done, up to
+// maxWaiting each. It cannot deadlock: the current file never waits, and
+// every file before a waiting one has started (files start in order).
 type sequencer struct {
-	mu  sync.Mutex
-	w   report.Writer
-	out *bufio.Writer
-	cur int
-	buf [][]report.Record
-	fin []bool
-	err error
+	mu    sync.Mutex
+	moved sync.Cond // cur moved, or writing failed
+	w     report.Writer
+	out   *bufio.Writer
+	live  bool // flush after every record
+	fail  func(error)
+	cur   int
+	buf   [][]report.Record
+	fin   []bool
+	err   error // the first write error: nothing is written after it
+	bad   error // the first record that could not be encoded
+	nbad  int
 }
 
-func newSequencer(n int, w report.Writer, out *bufio.Writer) *sequencer {
-	return &sequencer{w: w, out: out, buf: make([][]report.Record, n), fin: make([]bool, n)}
+func newSequencer(n int, w report.Writer, out *bufio.Writer, live bool, fail func(error)) *sequencer {
+	s := &sequencer{w: w, out: out, live: live, fail: fail, buf: make([][]report.Record, n), fin: make([]bool, n)}
+	s.moved.L = &s.mu
+	return s
 }
 
 func (s *sequencer) add(i int, r report.Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for i != s.cur && len(s.buf[i]) >= maxWaiting && s.err == nil {
+		s.moved.Wait()
+	}
 	if i == s.cur {
 		s.write(r)
+		if s.live {
+			s.flush()
+		}
 		return
 	}
-	s.buf[i] = append(s.buf[i], r)
+	if s.err == nil {
+		s.buf[i] = append(s.buf[i], r)
+	}
 }
 
 func (s *sequencer) done(i int) {
@@ -192,13 +390,50 @@ func (s *sequencer) done(i int) {
 			s.buf[s.cur] = nil
 		}
 	}
-	if s.err == nil {
-		s.err = s.out.Flush()
-	}
+	s.flush()
+	s.moved.Broadcast()
 }
 
 func (s *sequencer) write(r report.Record) {
-	if s.err == nil {
-		s.err = s.w.Record(r)
+	if s.err != nil {
+		return
 	}
+	err := s.w.Record(r)
+	var werr *writeError
+	switch {
+	case errors.As(err, &werr):
+		s.failed(err)
+	case err != nil:
+		// Left out of the output, which stays well formed.
+		if s.bad == nil {
+			s.bad = fmt.Errorf("%s: frame %d: %w", report.Printable(r.Capture), r.Frame, err)
+		}
+		s.nbad++
+	}
+}
+
+func (s *sequencer) flush() {
+	if s.err == nil {
+		if err := s.out.Flush(); err != nil {
+			s.failed(err)
+		}
+	}
+}
+
+func (s *sequencer) failed(err error) {
+	s.err = err
+	s.fail(err)
+	s.moved.Broadcast()
+}
+
+// isRegular reports whether r is a regular file: anything else (standard
+// input, a pipe, a FIFO, a terminal, a device) may be written as it is
+// read.
+func isRegular(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
 }
