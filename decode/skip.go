@@ -35,8 +35,14 @@ func (s Skip) Hides() bool {
 	switch s.Kind {
 	case SkipEthertype:
 		switch s.Code {
-		case 0x0806, 0x8035, 0x88cc, 0x8809, 0x888e, 0x88f7, 0x9000, 0x8899, 0x88e5, 0x8863:
-			return false // ARP, RARP, LLDP, LACP, 802.1X, PTP, loopback, realtek, MACsec ctl, PPPoE discovery
+		case 0x0806, 0x8035, 0x88cc, 0x8809, 0x888e, 0x88f7, 0x9000, 0x8899, 0x88e5, 0x8863,
+			0x2000, 0x2003, 0x2004, 0x8808, 0x88a2, 0x8892, 0x88a4, 0x88ab, 0x88b8, 0x88ba, 0x88e1,
+			0x88f5, 0x88f6, 0x8906, 0x8914, 0x8137, 0x809b, 0x80f3, 0x0842, 0x6002, 0x6003, 0x6004:
+			// ARP, RARP, LLDP, LACP, 802.1X, PTP, loopback, Realtek, MACsec,
+			// PPPoE discovery, Cisco CDP/VTP/DTP, pause frames, AoE,
+			// PROFINET, EtherCAT, POWERLINK, GOOSE, SV, HomePlug, MRP,
+			// FCoE, FIP, IPX, AppleTalk, AARP, Wake-on-LAN, DEC: not TCP.
+			return false
 		}
 		return s.Code >= 1536
 	case SkipWLAN:
@@ -52,7 +58,7 @@ var ipProtos = map[uint16]string{1: "ICMP", 2: "IGMP", 17: "UDP", 50: "ESP", 51:
 
 var ethertypes = map[uint16]string{0x0806: "ARP", 0x8035: "RARP", 0x88cc: "LLDP", 0x8809: "LACP", 0x888e: "802.1X",
 	0x88f7: "PTP", 0x9000: "loopback", 0x8863: "PPPoE discovery", 0x88be: "ERSPAN", 0x22eb: "ERSPAN III",
-	0x8915: "RoCE", 0x88e7: "PBB", 0x8902: "CFM", 0x890d: "802.11 over Ethernet", 0x22f0: "AVTP"}
+	0x8915: "RoCE", 0x88e7: "PBB", 0x2000: "CDP", 0x8902: "CFM", 0x890d: "802.11 over Ethernet", 0x22f0: "AVTP"}
 
 // String names the skip the way the summary counts it: "UDP", "ethertype
 // 0x88be (ERSPAN)", "802.11 management".

@@ -126,6 +126,10 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		b = append(b, `,"copy_of":`...)
 		b = strconv.AppendInt(b, r.CopyOf, 10)
 	}
+	if r.Group != 0 {
+		b = append(b, `,"group":`...)
+		b = strconv.AppendInt(b, r.Group, 10)
+	}
 	return append(b, '}'), nil
 }
 

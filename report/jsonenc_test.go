@@ -213,7 +213,7 @@ func fill(tb testing.TB, rng *rand.Rand, v reflect.Value) {
 	tb.Helper()
 	for i := range v.NumField() {
 		f, sf := v.Field(i), v.Type().Field(i)
-		if sf.Tag.Get("json") == "-" {
+		if sf.Tag.Get("json") == "-" || !sf.IsExported() {
 			continue
 		}
 		zero := rng.IntN(4) == 0 // omitempty fields need zeros often

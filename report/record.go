@@ -1,8 +1,10 @@
 package report
 
 import (
+	"net/netip"
 	"time"
 
+	"github.com/rstwhy/rstwhy/correlate"
 	"github.com/rstwhy/rstwhy/decode"
 	"github.com/rstwhy/rstwhy/heuristics"
 	"github.com/rstwhy/rstwhy/track"
@@ -41,6 +43,14 @@ type Record struct {
 	Followup      bool               `json:"followup"`
 	FollowupOf    int64              `json:"followup_of,omitempty"` // frame of the connection's first RST
 	CopyOf        int64              `json:"copy_of,omitempty"`     // frame of the same RST captured earlier
+	// Group is the reset's group in its capture (package correlate): a
+	// storm, a repeat, a scan, or a group of its own. Summaries of the
+	// groups are in the capture's block.
+	Group int64 `json:"group,omitempty"`
+
+	// corr is what correlate needs of the reset, taken from the tracker's
+	// view when the record is made.
+	corr correlate.Reset
 
 	// Recent is the connection's last packets up to the RST, for ladder
 	// diagrams; not part of the JSON schema yet.
@@ -80,6 +90,7 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 	if r.First != nil {
 		rec.FollowupOf = r.First.Packet.Frame
 	}
+	rec.corr = correlateReset(r, v)
 	if rec.Evidence == nil {
 		rec.Evidence = []string{}
 	}
@@ -110,3 +121,39 @@ func itoa(n int) string {
 }
 
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+// correlateReset is what package correlate reads of a judged reset.
+func correlateReset(r *track.Reset, v heuristics.Verdict) correlate.Reset {
+	p, c := &r.Packet, &r.Conn
+	me, peer := &c.Sides[r.Sender], &c.Sides[1-r.Sender]
+	sv := &c.Sides[1-c.Client]
+	cr := correlate.Reset{
+		Frame:    p.Frame,
+		TS:       p.TS,
+		Resetter: addrPort(me.Addr, me.Port),
+		Peer:     addrPort(peer.Addr, peer.Port),
+		Server:   addrPort(sv.Addr, sv.Port),
+		Cause:    string(v.Cause),
+		// The RST answered a SYN: the peer's SYN is the last thing it
+		// sent and no SYN-ACK came, a refusal whatever its cause.
+		AnswersSYN: peer.SYNFrame != 0 && c.SYNACKFrame == 0 && peer.LastFrame == peer.SYNFrame,
+		Followup:   v.Followup || r.CopyOf != 0,
+	}
+	switch {
+	case r.CopyOf != 0:
+		cr.FollowupOf = r.CopyOf
+	case r.First != nil:
+		cr.FollowupOf = r.First.Packet.Frame
+	}
+	return cr
+}
+
+func addrPort(a [16]byte, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom16(a).Unmap(), port)
+}
+
+// Correlate gives the record its group from c, which must see every
+// record of one capture in frame order.
+func (r *Record) Correlate(c *correlate.Correlator) {
+	r.Group = c.Add(r.corr).Group
+}

@@ -238,6 +238,29 @@ func (t *tableWriter) Close(captures []Capture) error {
 	if n := t.counts["followup"]; n > 0 {
 		fmt.Fprintf(&b, "  %-24s %d (answers drawn by an earlier reset)\n", "follow-ups", n)
 	}
+	for _, c := range captures {
+		if len(c.Groups) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\ngroups in %s:\n", Printable(c.File))
+		for _, g := range c.Groups {
+			b.WriteString("  " + describeGroup(g) + "\n")
+		}
+	}
 	_, t.err = io.WriteString(t.w, b.String())
 	return t.err
+}
+
+// describeGroup says what a group is in one line.
+func describeGroup(g Group) string {
+	span := fmt.Sprintf("frames %d-%d, %s to %s", g.FirstFrame, g.LastFrame, g.FirstTime[11:26], g.LastTime[11:26])
+	switch g.Kind {
+	case "storm":
+		return fmt.Sprintf("group %d: storm: %s reset %d connections at once (%s)", g.ID, g.Resetter, g.Connections, span)
+	case "repeat":
+		return fmt.Sprintf("group %d: repeat: %s, %s to port %d, %d times (%s)", g.ID, g.Resetter, g.Cause, g.ServerPort, g.Resets, span)
+	case "scan":
+		return fmt.Sprintf("group %d: scan: %s refused %s on %d ports (%s)", g.ID, g.Resetter, g.Peer, g.Ports, span)
+	}
+	return fmt.Sprintf("group %d: %d resets (%s)", g.ID, g.Resets, span)
 }

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
+
+	"github.com/rstwhy/rstwhy/correlate"
 )
 
 // Capture sums up one input file.
@@ -24,11 +27,53 @@ type Capture struct {
 	Skipped map[string]int64 `json:"skipped_frames,omitempty"`
 	Evicted int64            `json:"evicted_connections"`
 	Early   int64            `json:"resets_judged_early"`
+	// NotTCP counts the frames without a TCP segment by what they carried
+	// instead ("UDP", "ethertype 0x0806 (ARP)", "802.11 management").
+	NotTCP map[string]int64 `json:"not_tcp,omitempty"`
+	// Groups are the capture's storms, repeats and scans, largest first
+	// (package correlate); records name theirs in "group".
+	Groups []Group `json:"groups,omitempty"`
 	// Warning says where a damaged capture stopped being readable;
 	// everything before it was analysed.
 	Warning string `json:"warning,omitempty"`
 	// Error says why a capture could not be read at all.
 	Error string `json:"error,omitempty"`
+}
+
+// Group sums up resets that belong together: one host resetting many
+// connections at once (storm), the same reset recurring (repeat), or a
+// scanner's refusals (scan).
+type Group struct {
+	ID          int64  `json:"id"`
+	Kind        string `json:"kind"`
+	Resets      int64  `json:"resets"`
+	Connections int64  `json:"connections"`
+	Resetter    string `json:"resetter"`
+	Peer        string `json:"peer,omitempty"`
+	ServerPort  uint16 `json:"server_port,omitempty"`
+	Cause       string `json:"cause,omitempty"`
+	Ports       int    `json:"ports,omitempty"` // distinct ports refused, for a scan (counted up to 64)
+	FirstFrame  int64  `json:"first_frame"`
+	LastFrame   int64  `json:"last_frame"`
+	FirstTime   string `json:"first_time"`
+	LastTime    string `json:"last_time"`
+}
+
+// NewGroup renders a correlate group.
+func NewGroup(g correlate.Group) Group {
+	out := Group{ID: g.ID, Kind: g.Kind, Resets: g.Count, Connections: g.Conns, Cause: g.Key.Cause,
+		ServerPort: g.Key.ServerPort, FirstFrame: g.FirstFrame, LastFrame: g.LastFrame,
+		FirstTime: time.Unix(0, g.FirstTS).UTC().Format(TimeFormat), LastTime: time.Unix(0, g.LastTS).UTC().Format(TimeFormat)}
+	if g.Key.Resetter.IsValid() {
+		out.Resetter = g.Key.Resetter.String()
+	}
+	if g.Key.Peer.IsValid() {
+		out.Peer = g.Key.Peer.String()
+	}
+	if g.Kind == correlate.Scan {
+		out.Ports = g.Ports
+	}
+	return out
 }
 
 // Writer renders records as they are judged, then the captures' summary.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rstwhy/rstwhy/correlate"
 	"github.com/rstwhy/rstwhy/heuristics"
 	"github.com/rstwhy/rstwhy/pipeline"
 	"github.com/rstwhy/rstwhy/report"
@@ -175,6 +177,9 @@ type fileResult struct {
 	notTCP  int64 // frames decoded that held no TCP segment
 	notRead bool  // interrupted before it was read at all
 	cut     bool  // interrupted while it was read
+	// hidden names the frames that may carry TCP rstwhy does not read (an
+	// encapsulation it does not follow, encrypted 802.11), with counts.
+	hidden []string
 }
 
 // diagnose writes a line on stderr for every capture that failed, was
@@ -206,6 +211,9 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		}
 		if r.Undecodable > 0 {
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d frames with TCP too damaged to decode (first: %v)\n", name, r.Undecodable, r.UndecodableFrames)
+		}
+		if len(r.hidden) > 0 {
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: not decoded, may hold TCP: %s\n", name, strings.Join(r.hidden, ", "))
 		}
 		if r.Error == "" && r.TCP == 0 && r.notTCP > 0 {
 			// A capture of encrypted Wi-Fi, say: its output is empty for
@@ -276,13 +284,34 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 	// Never cancelled: an interruption ends the input instead, so that
 	// what was read is judged and emitted as at the end of a capture.
 	ctx := context.WithoutCancel(stop)
-	ar, err := pipeline.RunJudged(ctx, r, opt, judge, emit)
+	// Records come in frame order: the correlator groups them as they
+	// pass, and sums the groups up at the end.
+	var corr correlate.Correlator
+	ar, err := pipeline.RunJudged(ctx, r, opt, judge, func(rec report.Record) {
+		rec.Correlate(&corr)
+		emit(rec)
+	})
 	cp := &res.Capture
 	cp.Format, cp.Compression = ar.Read.Format, ar.Read.Compression
 	cp.Frames, cp.TCP, cp.Conns, cp.Resets = ar.Read.Frames, ar.Track.Packets, ar.Track.Conns, ar.Track.Resets
 	cp.Undecodable, cp.UndecodableFrames = ar.Undecodable, ar.UndecodableFrames
 	cp.Evicted, cp.Early = ar.Track.EvictedCap, ar.Track.Early
 	res.skipped, res.notTCP = ar.Read.Skipped, ar.NotTCP
+	for _, g := range corr.Flush() {
+		if g.Kind != "" {
+			cp.Groups = append(cp.Groups, report.NewGroup(g))
+		}
+	}
+	for what, n := range ar.NotTCPBy {
+		if cp.NotTCP == nil {
+			cp.NotTCP = map[string]int64{}
+		}
+		cp.NotTCP[what.String()] += n
+		if what.Hides() {
+			res.hidden = append(res.hidden, fmt.Sprintf("%d frames of %s", n, what))
+		}
+	}
+	slices.Sort(res.hidden)
 	for link, n := range ar.Read.Skipped {
 		if cp.Skipped == nil {
 			cp.Skipped = map[string]int64{}
