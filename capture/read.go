@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"math/bits"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/gopacket/gopacket/layers"
@@ -77,7 +78,14 @@ type ReadStats struct {
 	// UnknownBlocks counts pcapng blocks of a type this reader does not
 	// know; they are skipped (pcapng §4: readers skip unknown blocks).
 	UnknownBlocks int64
+	// Links are the link types the file declares (the pcap header, the
+	// pcapng interfaces), in the order first declared.
+	Links []layers.LinkType
 }
+
+// maxLinks bounds ReadStats.Links: a file of interface blocks must not
+// hold memory in proportion to its size.
+const maxLinks = 16
 
 const (
 	// maxCaplen is libpcap's MAXIMUM_SNAPLEN and Wireshark's largest
@@ -303,6 +311,7 @@ func (r *Reader) readHeader() error {
 	// (pcap-linktype(7): LT_LINKTYPE masks with 0x03FFFFFF); the link
 	// type itself is the low 16 bits.
 	r.link = layers.LinkType(r.u32(h[20:]) & 0xffff)
+	r.declare(r.link)
 	r.consume(24)
 	return nil
 }
@@ -398,7 +407,15 @@ func (r *Reader) Stats() ReadStats {
 	s.Frames = r.frame
 	s.Bytes = r.off
 	s.Skipped = maps.Clone(r.stats.Skipped)
+	s.Links = slices.Clone(r.stats.Links)
 	return s
+}
+
+// declare notes a link type the file declares.
+func (r *Reader) declare(link layers.LinkType) {
+	if len(r.stats.Links) < maxLinks && !slices.Contains(r.stats.Links, link) {
+		r.stats.Links = append(r.stats.Links, link)
+	}
 }
 
 func (r *Reader) u16(b []byte) uint16 {
@@ -575,6 +592,7 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 			return Raw{}, false, r.damage(fmt.Errorf("more than %d interfaces in a section", maxIfaces))
 		}
 		r.ifaces = append(r.ifaces, r.parseIDB(body))
+		r.declare(r.ifaces[len(r.ifaces)-1].link)
 		r.consume(n)
 		return Raw{}, false, nil
 	case ngEPB, ngPB:

@@ -290,7 +290,7 @@ func TestReaderStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ReadStats{Format: "pcapng", Compression: "gzip", Frames: 6, Bytes: int64(len(c.data)),
-		Skipped: map[layers.LinkType]int64{147: 1}, UnknownBlocks: 1}
+		Skipped: map[layers.LinkType]int64{147: 1}, UnknownBlocks: 1, Links: []layers.LinkType{layers.LinkTypeEthernet, 147}}
 	if diff := cmp.Diff(want, r.Stats()); diff != "" {
 		t.Errorf("Stats (-want +got):\n%s", diff)
 	}

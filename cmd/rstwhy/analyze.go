@@ -180,6 +180,7 @@ type fileResult struct {
 	// hidden names the frames that may carry TCP rstwhy does not read (an
 	// encapsulation it does not follow, encrypted 802.11), with counts.
 	hidden []string
+	links  []layers.LinkType // declared by the file
 }
 
 // diagnose writes a line on stderr for every capture that failed, was
@@ -212,13 +213,18 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		if r.Undecodable > 0 {
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d frames with TCP too damaged to decode (first: %v)\n", name, r.Undecodable, r.UndecodableFrames)
 		}
-		if len(r.hidden) > 0 {
-			fmt.Fprintf(stderr, "rstwhy: warning: %s: not decoded, may hold TCP: %s\n", name, strings.Join(r.hidden, ", "))
-		}
-		if r.Error == "" && r.TCP == 0 && r.notTCP > 0 {
+		switch {
+		case r.Error == "" && r.TCP == 0 && r.notTCP > 0:
 			// A capture of encrypted Wi-Fi, say: its output is empty for
 			// a reason the user must hear of.
-			fmt.Fprintf(stderr, "rstwhy: warning: %s: none of its %d frames holds a TCP segment rstwhy can read (encrypted 802.11 holds none)\n", name, r.Frames)
+			why := ""
+			if len(r.hidden) > 0 {
+				why = "; not decoded, may hold TCP: " + strings.Join(r.hidden, ", ")
+			}
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: none of its %d frames holds a TCP segment rstwhy can read (%s)%s\n",
+				name, r.Frames, linkTypesLabel(r.links), why)
+		case len(r.hidden) > 0:
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: not decoded, may hold TCP: %s\n", name, strings.Join(r.hidden, ", "))
 		}
 		if r.Evicted > 0 {
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d connections evicted at the --max-conns cap, %d resets judged early (raise --max-conns)\n", name, r.Evicted, r.Early)
@@ -296,7 +302,7 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 	cp.Frames, cp.TCP, cp.Conns, cp.Resets = ar.Read.Frames, ar.Track.Packets, ar.Track.Conns, ar.Track.Resets
 	cp.Undecodable, cp.UndecodableFrames = ar.Undecodable, ar.UndecodableFrames
 	cp.Evicted, cp.Early = ar.Track.EvictedCap, ar.Track.Early
-	res.skipped, res.notTCP = ar.Read.Skipped, ar.NotTCP
+	res.skipped, res.notTCP, res.links = ar.Read.Skipped, ar.NotTCP, ar.Read.Links
 	for _, g := range corr.Flush() {
 		if g.Kind != "" {
 			cp.Groups = append(cp.Groups, report.NewGroup(g))
@@ -465,4 +471,16 @@ func isRegular(r io.Reader) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// linkTypesLabel names the link types a capture declares.
+func linkTypesLabel(links []layers.LinkType) string {
+	if len(links) == 0 {
+		return "no link type declared"
+	}
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = linkTypeLabel(l)
+	}
+	return "link type " + strings.Join(names, ", ")
 }

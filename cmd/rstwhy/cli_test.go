@@ -247,6 +247,12 @@ func TestRadiotapWarns(t *testing.T) {
 		if code != exitOK || !strings.HasPrefix(errs, want) || strings.Count(errs, "\n") != 1 {
 			t.Errorf("%s: exit %d, stderr %q; want one line %q...", format, code, errs, want)
 		}
+		// The line names the link type and what the frames held.
+		for _, part := range []string{"link type 127", "18 frames of 802.11 protected (encrypted)"} {
+			if !strings.Contains(errs, part) {
+				t.Errorf("%s: stderr %q does not say %q", format, errs, part)
+			}
+		}
 	}
 }
 
