@@ -10,7 +10,7 @@ import (
 // TestHoldsPointers: the check itself sees pointers at any depth.
 func TestHoldsPointers(t *testing.T) {
 	type inner struct {
-		a [3]struct{ b []byte }
+		A [3]struct{ B []byte }
 	}
 	for _, tt := range []struct {
 		v    any
