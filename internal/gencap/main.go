@@ -30,6 +30,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/rstwhy/rstwhy/internal/storm"
 )
 
 func main() {
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Snaplen, "snaplen", 0, "cut each packet to this many captured bytes (0: whole packets)")
 	fs.BoolVar(&cfg.Short, "short", false, "mostly short connections: the packet-rate worst case")
 	quiet := fs.Bool("q", false, "no summary on stderr")
+	rsts := fs.Int("rst-storm", 0, "instead: a capture of this many RSTs, each on a flow of its own (load for memory figures)")
+	oneConn := fs.Bool("one-conn", false, "with -rst-storm: every RST on one connection, after its handshake")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: gencap [flags]\n\n")
 		fs.PrintDefaults()
@@ -60,6 +64,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gencap: unexpected argument %q; hint: flags only, -o names the output\n", fs.Arg(0))
 		return 2
+	}
+	if *rsts > 0 {
+		w := stdout
+		if *out != "" {
+			f, err := os.Create(*out)
+			if err != nil {
+				fmt.Fprintf(stderr, "gencap: %v\n", err)
+				return 1
+			}
+			defer f.Close()
+			w = f
+		}
+		if err := storm.Write(w, *rsts, *oneConn); err != nil {
+			fmt.Fprintf(stderr, "gencap: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	n, err := parseSize(*size)
 	if err != nil {
