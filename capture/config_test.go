@@ -6,51 +6,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"math/bits"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/klauspost/compress/zstd"
+	"github.com/rstwhy/rstwhy/internal/testcap"
 )
-
-// zstdWithWindow compresses data into one zstd frame whose header
-// declares the given window (a power of two), as a stream compressed
-// with --long does; the encoder itself declares what the data needs.
-func zstdWithWindow(tb testing.TB, data []byte, window int) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	w, err := zstd.NewWriter(&buf, zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := w.Write(data); err != nil {
-		tb.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	z := buf.Bytes()
-	fhd := z[4]
-	hl := 5 + [4]int{0, 1, 2, 4}[fhd&3]
-	fcs := [4]int{0, 2, 4, 8}[fhd>>6]
-	if fhd&0x20 != 0 {
-		if fcs == 0 {
-			fcs = 1
-		}
-	} else {
-		hl++
-	}
-	hl += fcs
-	log := bits.Len(uint(window)) - 1
-	// No content size, not single-segment, the checksum flag kept.
-	head := []byte{z[0], z[1], z[2], z[3], fhd & 0x04, byte(log-10) << 3}
-	return append(head, z[hl:]...)
-}
 
 func TestZstdWindowLimit(t *testing.T) {
 	data := pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, testRecords(t)).data
-	big := zstdWithWindow(t, data, 256<<20)
+	big := testcap.ZstdWithWindow(t, data, 256<<20)
 	if w, ok := zstdWindow(big[:18]); !ok || w != 256<<20 {
 		t.Fatalf("zstdWindow = %d, %v; want 256 MiB", w, ok)
 	}
@@ -76,7 +41,7 @@ func TestZstdWindowLimit(t *testing.T) {
 // other's windows; Close gives a window back.
 func TestZstdMemoryShared(t *testing.T) {
 	data := pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, testRecords(t)).data
-	z := zstdWithWindow(t, data, 64<<20)
+	z := testcap.ZstdWithWindow(t, data, 64<<20)
 	mem := NewMemory(100 << 20) // room for one 64 MiB window, not two
 	cfg := Config{Memory: mem}
 	first, err := cfg.Open(context.Background(), bytes.NewReader(z))

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rstwhy/rstwhy/capture"
 	"github.com/rstwhy/rstwhy/correlate"
 	"github.com/rstwhy/rstwhy/heuristics"
 	"github.com/rstwhy/rstwhy/pipeline"
@@ -40,6 +41,8 @@ func analyzeCommand() *cli.Command {
 				Usage: "judge a RST once its connection has been quiet this long (capture time)"},
 			&cli.IntFlag{Name: "max-conns", Value: track.DefaultMaxConns,
 				Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
+			&cli.IntFlag{Name: "zstd-max-window", Value: capture.DefaultMaxZstdWindow >> 20,
+				Usage: "MiB: the largest zstd window read (what a zstd capture's decoder holds in memory)"},
 		},
 		Action: analyzeAction,
 		// stdout carries results only: a usage error is one line on
@@ -89,6 +92,15 @@ func analyzeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	window := c.Int("zstd-max-window")
+	if window < 1 || window > 1<<20 {
+		return fmt.Errorf("--zstd-max-window %d: want MiB from 1 up (see rstwhy help analyze)", window)
+	}
+	opt.Capture.MaxZstdWindow = uint64(window) << 20
+	// zstd captures read at once share one budget for their windows, so
+	// that -j of them wait for memory rather than exhaust it: the larger
+	// of 512 MiB and one window.
+	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	stdout := c.App.Writer.(*stdoutWriter)
 	terminal := false
 	if f, ok := stdout.w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
@@ -335,6 +347,9 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 		res.cut = true
 	case err != nil:
 		cp.Error = err.Error()
+		if we := (*capture.WindowError)(nil); errors.As(err, &we) {
+			cp.Error += fmt.Sprintf(" (--zstd-max-window %d reads it)", (we.Window+1<<20-1)>>20)
+		}
 	case ar.Damage != nil && ar.Read.Frames == 0:
 		// Damaged before its first frame: nothing could be read.
 		cp.Error = ar.Damage.Error()

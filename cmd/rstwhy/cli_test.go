@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/rstwhy/rstwhy/internal/testcap"
 	"github.com/rstwhy/rstwhy/track"
 )
 
@@ -275,5 +276,25 @@ func TestFileNameEscaped(t *testing.T) {
 	_, errs, code := rstwhy(t, nil, "analyze", "-f", "jsonl", name)
 	if code != exitUnreadable || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, `a\nb.pcap`) {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestZstdWindowHint: a zstd capture whose window is over the limit is
+// refused with both sizes and the flag that reads it; with the flag, it
+// reads.
+func TestZstdWindowHint(t *testing.T) {
+	data := readTB(t, filepath.Join(pcaps, "unread_data_close-primes-v4-eth-server.pcap"))
+	path := filepath.Join(t.TempDir(), "big-window.pcap.zst")
+	if err := os.WriteFile(path, testcap.ZstdWithWindow(t, data, 256<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := rstwhy(t, nil, "analyze", "-f", "jsonl", path)
+	want := "zstd window of 256 MiB is over the limit of 128 MiB (--zstd-max-window 256 reads it)"
+	if code != exitUnreadable || !strings.Contains(errs, want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, exitUnreadable, want)
+	}
+	out, errs, code := rstwhy(t, nil, "analyze", "-f", "jsonl", "--zstd-max-window", "256", path)
+	if code != exitOK || strings.Count(out, "\n") != 1 {
+		t.Errorf("with the flag: exit %d, %d records, stderr %q", code, strings.Count(out, "\n"), errs)
 	}
 }

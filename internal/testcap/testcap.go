@@ -5,10 +5,14 @@
 package testcap
 
 import (
+	"bytes"
+	"math/bits"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // root is the repository's top folder, found from this file's own path so
@@ -69,4 +73,38 @@ func Lab() []string {
 func All() []string {
 	more, _ := CorpusGlob()
 	return append(Lab(), more...)
+}
+
+// ZstdWithWindow compresses data into one zstd frame whose header
+// declares the given window (a power of two), as a stream compressed
+// with --long does; the encoder itself declares what the data needs.
+func ZstdWithWindow(tb testing.TB, data []byte, window int) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	w, err := zstd.NewWriter(&buf, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	z := buf.Bytes()
+	fhd := z[4]
+	hl := 5 + [4]int{0, 1, 2, 4}[fhd&3]
+	fcs := [4]int{0, 2, 4, 8}[fhd>>6]
+	if fhd&0x20 != 0 {
+		if fcs == 0 {
+			fcs = 1
+		}
+	} else {
+		hl++
+	}
+	hl += fcs
+	log := bits.Len(uint(window)) - 1
+	// No content size, not single-segment, the checksum flag kept.
+	head := []byte{z[0], z[1], z[2], z[3], fhd & 0x04, byte(log-10) << 3}
+	return append(head, z[hl:]...)
 }
