@@ -513,35 +513,11 @@ func (r *Reader) nextPcap() (Raw, bool, error) {
 }
 
 // nextNg reads one pcapng block. It reports ok for a packet the caller
-// gets; every other block, and packets of unsupported links, return !ok.
+// gets; every other block, and packets of link types not kept, return !ok.
 func (r *Reader) nextNg() (Raw, bool, error) {
-	h, err := r.br.Peek(12)
-	if len(h) < 12 {
-		if len(h) == 0 && err == io.EOF {
-			return Raw{}, false, io.EOF
-		}
-		if len(h) < 8 || string(h[:4]) != magicNg {
-			return Raw{}, false, r.cutShort("block header", int64(len(h)), 12, err)
-		}
-	}
-	if string(h[:4]) == magicNg {
-		// A section header sets the byte order of everything up to the
-		// next one, its own length included.
-		if len(h) < 12 {
-			return Raw{}, false, r.cutShort("section header", int64(len(h)), 12, err)
-		}
-		switch {
-		case string(h[8:12]) == ngBOMLittle:
-			r.big = false
-		case string(h[8:12]) == ngBOMBig:
-			r.big = true
-		default:
-			return Raw{}, false, r.damage(fmt.Errorf("section header byte-order magic 0x%x", h[8:12]))
-		}
-	}
-	typ, blen := r.u32(h[0:]), r.u32(h[4:])
-	if blen < 12 || blen%4 != 0 {
-		return Raw{}, false, r.damage(fmt.Errorf("block type 0x%x: bad length %d", typ, blen))
+	typ, blen, err := r.ngHeader()
+	if err != nil {
+		return Raw{}, false, err
 	}
 	switch typ {
 	case ngSHB, ngIDB, ngEPB, ngSPB, ngPB:
@@ -575,68 +551,20 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 	var raw Raw
 	switch typ {
 	case ngSHB:
-		if len(body) < 16 {
-			return Raw{}, false, r.damage(fmt.Errorf("section header too short (%d bytes)", blen))
-		}
-		if major := r.u16(body[4:]); major != 1 {
-			return Raw{}, false, r.damage(fmt.Errorf("pcapng version %d.%d", major, r.u16(body[6:])))
-		}
-		r.ifaces = r.ifaces[:0]
-		r.consume(n)
-		return Raw{}, false, nil
+		err = r.ngSection(body)
 	case ngIDB:
-		if len(body) < 8 {
-			return Raw{}, false, r.damage(fmt.Errorf("interface block too short (%d bytes)", blen))
-		}
-		if len(r.ifaces) >= maxIfaces {
-			return Raw{}, false, r.damage(fmt.Errorf("more than %d interfaces in a section", maxIfaces))
-		}
-		r.ifaces = append(r.ifaces, r.parseIDB(body))
-		r.declare(r.ifaces[len(r.ifaces)-1].link)
+		err = r.ngInterface(body)
+	case ngEPB, ngPB:
+		raw, err = r.ngPacket(typ, body)
+	case ngSPB:
+		raw, err = r.ngSimplePacket(body)
+	}
+	if err != nil {
+		return Raw{}, false, err
+	}
+	if typ == ngSHB || typ == ngIDB {
 		r.consume(n)
 		return Raw{}, false, nil
-	case ngEPB, ngPB:
-		if len(body) < 20 {
-			return Raw{}, false, r.damage(fmt.Errorf("packet block too short (%d bytes)", blen))
-		}
-		var id uint32
-		if typ == ngEPB {
-			id = r.u32(body)
-		} else {
-			id = uint32(r.u16(body))
-		}
-		if id >= uint32(len(r.ifaces)) {
-			return Raw{}, false, r.damage(fmt.Errorf("packet on interface %d, section has %d", id, len(r.ifaces)))
-		}
-		ifc := &r.ifaces[id]
-		caplen := r.u32(body[12:])
-		if caplen > uint32(len(body)-20) {
-			return Raw{}, false, r.damage(fmt.Errorf("packet length %d exceeds its block (%d bytes)", caplen, blen))
-		}
-		if caplen > capLimit(ifc.snaplen) {
-			return Raw{}, false, r.damage(fmt.Errorf("packet length %d exceeds snap length %d", caplen, ifc.snaplen))
-		}
-		ts := uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
-		raw = Raw{TS: ifc.nanos(ts), Link: ifc.link, Data: body[20 : 20+caplen : 20+caplen], OrigLen: int(r.u32(body[16:])), Iface: id}
-	case ngSPB:
-		if len(body) < 4 {
-			return Raw{}, false, r.damage(fmt.Errorf("simple packet block too short (%d bytes)", blen))
-		}
-		if len(r.ifaces) == 0 {
-			return Raw{}, false, r.damage(errors.New("simple packet block before any interface"))
-		}
-		ifc := &r.ifaces[0]
-		orig := r.u32(body)
-		// The SPB has no caplen: the packet is the original length cut to
-		// the snap length and to the block (pcapng §4.4).
-		caplen := min(orig, uint32(len(body)-4))
-		if ifc.snaplen != 0 {
-			caplen = min(caplen, ifc.snaplen)
-		}
-		if caplen > capLimit(ifc.snaplen) {
-			return Raw{}, false, r.damage(fmt.Errorf("packet length %d exceeds snap length %d", caplen, ifc.snaplen))
-		}
-		raw = Raw{Link: ifc.link, Data: body[4 : 4+caplen : 4+caplen], OrigLen: int(orig)}
 	}
 	r.frame++
 	raw.Frame = r.frame
@@ -646,6 +574,111 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 		return Raw{}, false, nil
 	}
 	return raw, true, nil
+}
+
+// ngHeader reads a block's type and length, and a section header's byte
+// order, which holds for everything up to the next one, its own length
+// included.
+func (r *Reader) ngHeader() (typ, blen uint32, err error) {
+	h, err := r.br.Peek(12)
+	if len(h) < 12 {
+		if len(h) == 0 && err == io.EOF {
+			return 0, 0, io.EOF
+		}
+		if len(h) < 8 || string(h[:4]) != magicNg {
+			return 0, 0, r.cutShort("block header", int64(len(h)), 12, err)
+		}
+		return 0, 0, r.cutShort("section header", int64(len(h)), 12, err)
+	}
+	if string(h[:4]) == magicNg {
+		switch {
+		case string(h[8:12]) == ngBOMLittle:
+			r.big = false
+		case string(h[8:12]) == ngBOMBig:
+			r.big = true
+		default:
+			return 0, 0, r.damage(fmt.Errorf("section header byte-order magic 0x%x", h[8:12]))
+		}
+	}
+	typ, blen = r.u32(h[0:]), r.u32(h[4:])
+	if blen < 12 || blen%4 != 0 {
+		return 0, 0, r.damage(fmt.Errorf("block type 0x%x: bad length %d", typ, blen))
+	}
+	return typ, blen, nil
+}
+
+// ngSection starts a section: its interfaces are new.
+func (r *Reader) ngSection(body []byte) error {
+	if len(body) < 16 {
+		return r.damage(fmt.Errorf("section header too short (%d bytes)", len(body)+12))
+	}
+	if major := r.u16(body[4:]); major != 1 {
+		return r.damage(fmt.Errorf("pcapng version %d.%d", major, r.u16(body[6:])))
+	}
+	r.ifaces = r.ifaces[:0]
+	return nil
+}
+
+// ngInterface adds an interface to the section.
+func (r *Reader) ngInterface(body []byte) error {
+	if len(body) < 8 {
+		return r.damage(fmt.Errorf("interface block too short (%d bytes)", len(body)+12))
+	}
+	if len(r.ifaces) >= maxIfaces {
+		return r.damage(fmt.Errorf("more than %d interfaces in a section", maxIfaces))
+	}
+	r.ifaces = append(r.ifaces, r.parseIDB(body))
+	r.declare(r.ifaces[len(r.ifaces)-1].link)
+	return nil
+}
+
+// ngPacket reads an enhanced packet block, or an obsolete packet block.
+func (r *Reader) ngPacket(typ uint32, body []byte) (Raw, error) {
+	if len(body) < 20 {
+		return Raw{}, r.damage(fmt.Errorf("packet block too short (%d bytes)", len(body)+12))
+	}
+	var id uint32
+	if typ == ngEPB {
+		id = r.u32(body)
+	} else {
+		id = uint32(r.u16(body))
+	}
+	if id >= uint32(len(r.ifaces)) {
+		return Raw{}, r.damage(fmt.Errorf("packet on interface %d, section has %d", id, len(r.ifaces)))
+	}
+	ifc := &r.ifaces[id]
+	caplen := r.u32(body[12:])
+	if caplen > uint32(len(body)-20) {
+		return Raw{}, r.damage(fmt.Errorf("packet length %d exceeds its block (%d bytes)", caplen, len(body)+12))
+	}
+	if caplen > capLimit(ifc.snaplen) {
+		return Raw{}, r.damage(fmt.Errorf("packet length %d exceeds snap length %d", caplen, ifc.snaplen))
+	}
+	ts := uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
+	return Raw{TS: ifc.nanos(ts), Link: ifc.link, Data: body[20 : 20+caplen : 20+caplen], OrigLen: int(r.u32(body[16:])), Iface: id}, nil
+}
+
+// ngSimplePacket reads a simple packet block, always of the first
+// interface.
+func (r *Reader) ngSimplePacket(body []byte) (Raw, error) {
+	if len(body) < 4 {
+		return Raw{}, r.damage(fmt.Errorf("simple packet block too short (%d bytes)", len(body)+12))
+	}
+	if len(r.ifaces) == 0 {
+		return Raw{}, r.damage(errors.New("simple packet block before any interface"))
+	}
+	ifc := &r.ifaces[0]
+	orig := r.u32(body)
+	// The SPB has no caplen: the packet is the original length cut to
+	// the snap length and to the block (pcapng §4.4).
+	caplen := min(orig, uint32(len(body)-4))
+	if ifc.snaplen != 0 {
+		caplen = min(caplen, ifc.snaplen)
+	}
+	if caplen > capLimit(ifc.snaplen) {
+		return Raw{}, r.damage(fmt.Errorf("packet length %d exceeds snap length %d", caplen, ifc.snaplen))
+	}
+	return Raw{Link: ifc.link, Data: body[4 : 4+caplen : 4+caplen], OrigLen: int(orig)}, nil
 }
 
 // skipBlock passes over a block without buffering it, checking that it
