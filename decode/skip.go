@@ -15,17 +15,17 @@ type Skip struct {
 type SkipKind uint8
 
 const (
-	SkipNone       SkipKind = iota
-	SkipEthertype           // Code: an ethertype the decoder does not follow (ARP, LLDP, ...)
-	SkipIPProto             // Code: an IP protocol other than TCP and the tunnels (UDP, ICMP, ...)
-	SkipFragment            // a later IP fragment: its TCP header was in the first
-	SkipLLC                 // 802.2 LLC without SNAP (spanning tree, NetBIOS, ...)
-	SkipSLL                 // Code: a Linux cooked protocol below 1536, or netlink (824)
-	SkipLoopback            // Code: a BSD loopback address family other than IP
-	SkipNFLOG               // Code: an NFLOG record of another family, or without payload
-	SkipPPP                 // Code: a PPP protocol other than IP and MPLS (LCP, IPCP, ...)
-	SkipWLAN                // Code: 802.11 frame control: management, control, null or protected frames
-	SkipGRE                 // Code: a GRE version other than 0 and 1
+	SkipNone      SkipKind = iota
+	SkipEthertype          // Code: an ethertype the decoder does not follow (ARP, LLDP, ...)
+	SkipIPProto            // Code: an IP protocol other than TCP and the tunnels (UDP, ICMP, ...)
+	SkipFragment           // a later IP fragment: its TCP header was in the first
+	SkipLLC                // 802.2 LLC without SNAP (spanning tree, NetBIOS, ...)
+	SkipSLL                // Code: a Linux cooked protocol below 1536, or netlink (824)
+	SkipLoopback           // Code: a BSD loopback address family other than IP
+	SkipNFLOG              // Code: an NFLOG record of another family, or without payload
+	SkipPPP                // Code: a PPP protocol other than IP and MPLS (LCP, IPCP, ...)
+	SkipWLAN               // Code: 802.11 frame control: management, control, null or protected frames
+	SkipGRE                // Code: a GRE version other than 0 and 1
 )
 
 // Hides reports whether frames of this kind may carry TCP that rstwhy

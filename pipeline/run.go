@@ -146,8 +146,22 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 	reports := make(chan report[T], 4*n)
 	spare := make(chan []judged[T], 4*n)
 	o := &ordered{waiting: map[int64]*chunk{}}
-	var wg sync.WaitGroup
+	var (
+		wg      sync.WaitGroup
+		stats   track.Stats
+		decoded decodeStats
+		m       = newMerger(n, spare, emit, &stats, &decoded)
+		only    *worker[T] // the one worker, stepped on this goroutine
+	)
+	if n == 1 {
+		only = &worker[T]{n: 1, t: opt.tracker(1), free: free, spare: spare, order: o}
+		only.start(judge)
+		defer only.t.Close()
+	}
 	for i := range n {
+		if only != nil {
+			break
+		}
 		in[i] = make(chan *chunk, pool)
 		wg.Add(1)
 		go func() {
@@ -156,11 +170,13 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 			w.run(judge)
 		}()
 	}
-
-	mergeDone := make(chan error, 1)
-	var stats track.Stats
-	var decoded decodeStats
-	go func() { mergeDone <- merge(n, reports, spare, emit, &stats, &decoded) }()
+	mergeDone := make(chan struct{})
+	go func() {
+		defer close(mergeDone)
+		for rep := range reports {
+			m.take(rep)
+		}
+	}()
 
 	// Every chunk owns a block of the reader's: when the reader needs a
 	// new block it takes the next chunk's, and the records read before
@@ -201,10 +217,14 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 			c.last = lastFrame
 		}
 		lastFrame = c.last
+		seq++
+		if only != nil {
+			only.step(c, m)
+			return
+		}
 		for _, ch := range in {
 			ch <- c
 		}
-		seq++
 	}
 	cur := newChunk()
 	var begun []*chunk // chunks whose blocks the reader moved to
@@ -286,12 +306,15 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 	cur.final = true
 	send(cur) // the last chunk, possibly empty: workers flush after it
 	for i := range in {
-		close(in[i])
+		if in[i] != nil {
+			close(in[i])
+		}
 	}
 	wg.Wait()
 	close(reports)
-	if merr := <-mergeDone; merr != nil && loopErr == nil {
-		loopErr = merr
+	<-mergeDone
+	if m.err != nil && loopErr == nil {
+		loopErr = m.err
 	}
 	if loopErr == nil && ctx.Err() != nil {
 		// A live capture interrupted ends like a closed pipe; say so.

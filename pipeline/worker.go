@@ -23,21 +23,29 @@ type worker[T any] struct {
 	queue   []*chunk // received, not yet tracked, in order
 	decoded int64    // chunks of this worker's up to this seq are decoded
 	stats   decodeStats
+	out     []judged[T] // emitted since the last report
 }
 
-func (w *worker[T]) run(judge func(*track.Reset) T) {
-	var out []judged[T]
+// start makes the worker's tracker judge each reset it emits and keep
+// the result for the next report.
+func (w *worker[T]) start(judge func(*track.Reset) T) {
 	w.t.Emit = func(r *track.Reset) {
-		if out == nil {
+		if w.out == nil {
 			select {
-			case out = <-w.spare: // one the merger is done with
+			case w.out = <-w.spare: // one the merger is done with
 			default:
 			}
 		}
-		out = append(out, judged[T]{r.Packet.Frame, judge(r)})
+		w.out = append(w.out, judged[T]{r.Packet.Frame, judge(r)})
 	}
-	defer w.t.Close()
 	w.decoded = -1
+}
+
+// run takes chunks from in until the final one, decoding its own and
+// tracking every one, and sends a report after each.
+func (w *worker[T]) run(judge func(*track.Reset) T) {
+	w.start(judge)
+	defer w.t.Close()
 	open := true
 	for {
 		// Take what has come, then decode this worker's chunks among it
@@ -83,28 +91,51 @@ func (w *worker[T]) run(judge func(*track.Reset) T) {
 		} else {
 			<-head.ready
 		}
-		w.queue = w.queue[1:]
-		if w.failed == nil {
-			w.failed = w.track(head)
-		}
-		mark := head.last + 1
-		if f := w.t.PendingFrame(); f != 0 && f < mark {
-			mark = f
-		}
-		rep := report[T]{worker: w.id, out: out, mark: mark, err: w.failed}
-		final := head.final
-		if final {
-			rep.mark, rep.stats, rep.decode = 1<<62, w.t.Stats(), w.stats
-		}
-		out = nil
-		if head.refs.Add(-1) == 0 && !head.lone {
-			w.free <- head // the reader may refill it at once
-		}
+		rep := w.finish()
 		w.reports <- rep
-		if final {
+		if rep.mark == finalMark {
 			return
 		}
 	}
+}
+
+// step is run for a worker that is the only one, on the reader's
+// goroutine: c, the next chunk, is decoded, tracked and reported at once,
+// with no goroutine to hand it to. The work and its order are the same as
+// run's; only the handing over is left out, which cost the one-worker
+// run a fifth more CPU time.
+func (w *worker[T]) step(c *chunk, m *merger[T]) {
+	w.queue = append(w.queue, c)
+	w.decodeOwn()
+	m.take(w.finish())
+}
+
+// finalMark is the watermark of a worker's last report.
+const finalMark = 1 << 62
+
+// finish tracks the chunk at the head of the queue, which is decoded and
+// past the ordered pass, hands it back when no worker needs it any more,
+// and returns the report of what it emitted.
+func (w *worker[T]) finish() report[T] {
+	head := w.queue[0]
+	w.queue[0] = nil
+	w.queue = w.queue[1:]
+	if w.failed == nil {
+		w.failed = w.track(head)
+	}
+	mark := head.last + 1
+	if f := w.t.PendingFrame(); f != 0 && f < mark {
+		mark = f
+	}
+	rep := report[T]{worker: w.id, out: w.out, mark: mark, err: w.failed}
+	if head.final {
+		rep.mark, rep.stats, rep.decode = finalMark, w.t.Stats(), w.stats
+	}
+	w.out = nil
+	if head.refs.Add(-1) == 0 && !head.lone {
+		w.free <- head // the reader may refill it at once
+	}
+	return rep
 }
 
 // decodeOwn decodes the first chunk in the queue that falls to this
@@ -148,67 +179,77 @@ func (w *worker[T]) track(c *chunk) (err error) {
 	return nil
 }
 
-// merge releases the workers' results in frame order. It emits them
+// merger releases the workers' results in frame order. It emits them
 // from the slices the workers reported, without copying, and hands each
 // slice back through spare once it is emitted, for a worker to fill
 // again.
-func merge[T any](n int, reports <-chan report[T], spare chan<- []judged[T], emit func(T), stats *track.Stats, decoded *decodeStats) error {
-	type queue struct {
-		lists [][]judged[T] // not yet emitted, in order; none empty
-		pos   int           // the next in lists[0]
+type merger[T any] struct {
+	queues  []mergeQueue[T]
+	marks   []int64
+	spare   chan<- []judged[T]
+	emit    func(T)
+	stats   *track.Stats
+	decoded *decodeStats
+	err     error
+}
+
+type mergeQueue[T any] struct {
+	lists [][]judged[T] // not yet emitted, in order; none empty
+	pos   int           // the next in lists[0]
+}
+
+func newMerger[T any](n int, spare chan<- []judged[T], emit func(T), stats *track.Stats, decoded *decodeStats) *merger[T] {
+	return &merger[T]{queues: make([]mergeQueue[T], n), marks: make([]int64, n), spare: spare, emit: emit, stats: stats, decoded: decoded}
+}
+
+// take adds a worker's report and emits what no later report can precede.
+func (m *merger[T]) take(rep report[T]) {
+	if len(rep.out) > 0 {
+		m.queues[rep.worker].lists = append(m.queues[rep.worker].lists, rep.out)
 	}
-	queues := make([]queue, n)
-	marks := make([]int64, n)
-	var err error
-	for rep := range reports {
-		if len(rep.out) > 0 {
-			queues[rep.worker].lists = append(queues[rep.worker].lists, rep.out)
-		}
-		marks[rep.worker] = rep.mark
-		if rep.err != nil && err == nil {
-			err = rep.err
-		}
-		if rep.mark == 1<<62 {
-			stats.Add(rep.stats)
-			decoded.notTCP += rep.decode.notTCP
-			decoded.undecodable += rep.decode.undecodable
-			decoded.undecodableFrames = append(decoded.undecodableFrames, rep.decode.undecodableFrames...)
-			for _, k := range rep.decode.skips {
-				decoded.skip(k.what, k.n)
-			}
-		}
-		low := marks[0]
-		for _, m := range marks[1:] {
-			low = min(low, m)
-		}
-		for {
-			best, bestFrame := -1, int64(0)
-			for i := range queues {
-				q := &queues[i]
-				if len(q.lists) == 0 {
-					continue
-				}
-				if f := q.lists[0][q.pos].frame; f < low && (best < 0 || f < bestFrame) {
-					best, bestFrame = i, f
-				}
-			}
-			if best < 0 {
-				break
-			}
-			q := &queues[best]
-			emit(q.lists[0][q.pos].v)
-			q.lists[0][q.pos] = judged[T]{}
-			if q.pos++; q.pos == len(q.lists[0]) {
-				select {
-				case spare <- q.lists[0][:0]:
-				default:
-				}
-				q.lists[0] = nil
-				q.lists, q.pos = q.lists[1:], 0
-			}
+	m.marks[rep.worker] = rep.mark
+	if rep.err != nil && m.err == nil {
+		m.err = rep.err
+	}
+	if rep.mark == finalMark {
+		m.stats.Add(rep.stats)
+		m.decoded.notTCP += rep.decode.notTCP
+		m.decoded.undecodable += rep.decode.undecodable
+		m.decoded.undecodableFrames = append(m.decoded.undecodableFrames, rep.decode.undecodableFrames...)
+		for _, k := range rep.decode.skips {
+			m.decoded.skip(k.what, k.n)
 		}
 	}
-	return err
+	low := m.marks[0]
+	for _, mk := range m.marks[1:] {
+		low = min(low, mk)
+	}
+	for {
+		best, bestFrame := -1, int64(0)
+		for i := range m.queues {
+			q := &m.queues[i]
+			if len(q.lists) == 0 {
+				continue
+			}
+			if f := q.lists[0][q.pos].frame; f < low && (best < 0 || f < bestFrame) {
+				best, bestFrame = i, f
+			}
+		}
+		if best < 0 {
+			return
+		}
+		q := &m.queues[best]
+		m.emit(q.lists[0][q.pos].v)
+		q.lists[0][q.pos] = judged[T]{}
+		if q.pos++; q.pos == len(q.lists[0]) {
+			select {
+			case m.spare <- q.lists[0][:0]:
+			default:
+			}
+			q.lists[0] = nil
+			q.lists, q.pos = q.lists[1:], 0
+		}
+	}
 }
 
 // shardOf returns the worker of n that tracks the flow with hash h. It
