@@ -264,6 +264,26 @@ func (v *View) replyShape() bool {
 	return v.RST.Flags&decode.ACK != 0 && v.RST.Seq == 0 && v.RST.Ack == lp.Seq+lp.Len+synfin(lp.Flags)
 }
 
+// answered returns the peer's segment a reply-shaped RST answers: a RST
+// without ACK takes its seq from the ack of the segment it answers (RFC
+// 9293 §3.10.7.1, Linux tcp_v4_send_reset), so it is the latest of the
+// peer's recent segments with ACK whose ack is the RST's seq, whatever
+// came between them in the capture (a segment captured on the peer's
+// side before the resetter's FIN may reach the resetter after it). nil
+// for a RST with ACK or when none fits.
+func (v *View) answered() *track.Summary {
+	if v.RST.Flags&decode.ACK != 0 {
+		return nil
+	}
+	for i := len(v.Recent) - 1; i >= 0; i-- {
+		s := &v.Recent[i]
+		if int(s.Dir) != v.R.Sender && s.Flags&decode.RST == 0 && s.Flags&decode.ACK != 0 && s.Ack == v.RST.Seq {
+			return s
+		}
+	}
+	return nil
+}
+
 // activeShape: the RST continues the resetter's own sequence space, as an
 // abort from an open socket does (tcp_send_active_reset: seq = snd_nxt,
 // RST+ACK).

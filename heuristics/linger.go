@@ -43,8 +43,22 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	if f := finWait2Abort(v, explain); f.Confidence > 0 {
 		return f
 	}
-	if v.M.FINFrame != 0 || !v.activeShape() {
+	if !v.activeShape() {
 		return Finding{}
+	}
+	if v.M.FINFrame != 0 {
+		// After its own FIN only close() sends an active reset: with
+		// SO_LINGER {on, 0} (tcp_disconnect), or with data unread, which
+		// unreadRule claims where the wire shows it.
+		f := Finding{Confidence: 0.45}
+		if explain {
+			f.Evidence = []string{
+				fmt.Sprintf("frame %d: the %s half-closed (FIN); frame %d: RST+ACK at its next sequence number after it: an active reset from close()",
+					v.M.FINFrame, v.Me, v.RST.Frame),
+				fmt.Sprintf("no data of the %s is seen unread: an abortive close (SO_LINGER {on, 0}); data read by neither, which the wire does not show, would look the same", v.Peer),
+			}
+		}
+		return f
 	}
 	var ev []string
 	if explain {

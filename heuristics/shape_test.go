@@ -1,0 +1,115 @@
+package heuristics
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rstwhy/rstwhy/decode"
+)
+
+const psh = decode.PSH | decode.ACK
+
+// An early answer, a half-close, then close() with the request body
+// unread (Go net/http, Python http.server, HAProxy): tcp_close finds data
+// unread in FIN_WAIT1/2 and sends an active reset, RST+ACK at snd_nxt =
+// FIN + 1, acknowledging the body it throws away (TCP_ABORT_ON_CLOSE).
+func TestFINThenActiveResetIsUnreadData(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 300)                    // headers: Content-Length too large
+	c.after(time.Millisecond).send(srv, psh, 120)                    // 413
+	c.after(10*time.Microsecond).send(srv, decode.FIN|decode.ACK, 0) // CloseWrite
+	c.after(200*time.Microsecond).send(cli, decode.ACK, 1400)        // the body goes on
+	c.after(10*time.Microsecond).send(cli, decode.ACK, 1400)
+	rst := c.after(30 * time.Microsecond).active(srv)
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, UnreadDataClose, 0.7, 1)
+	if v.KernelReason != "TCP_ABORT_ON_CLOSE" {
+		t.Errorf("kernel %q, want TCP_ABORT_ON_CLOSE", v.KernelReason)
+	}
+}
+
+// The same close, but the RST answers the body the way a socket that is
+// closed answers data (tcp_v4_send_reset: no ACK flag, seq = the
+// segment's ack): data after close, TCP_ABORT_ON_DATA.
+func TestFINThenReplyResetIsDataAfterClose(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 300)
+	c.after(time.Millisecond).send(srv, psh, 120)
+	c.after(10*time.Microsecond).send(srv, decode.FIN|decode.ACK, 0)
+	body := c.after(200*time.Microsecond).send(cli, decode.ACK, 1400)
+	rst := c.after(30*time.Microsecond).reply(srv, body)
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, DataAfterClose, 0.7, 1)
+	if v.KernelReason != "TCP_ABORT_ON_DATA" {
+		t.Errorf("kernel %q, want TCP_ABORT_ON_DATA", v.KernelReason)
+	}
+}
+
+// FIN, then RST+ACK at FIN + 1 with nothing of the peer's pending: an
+// abortive close after a half-close, not data after close.
+func TestFINThenActiveResetNothingPending(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 300)
+	c.after(time.Millisecond).send(srv, psh, 120)
+	c.after(10*time.Microsecond).send(srv, decode.FIN|decode.ACK, 0)
+	c.after(200*time.Microsecond).send(cli, decode.ACK, 0)
+	rst := c.after(30 * time.Microsecond).active(srv)
+	wantVerdict(t, c.verdict(rst.Frame), LingerAbort, 0.3, 0.5)
+}
+
+// A resetter in FIN_WAIT2 never acknowledged the peer's FIN: it was not
+// in TIME_WAIT (RFC 9293 §3.10.7.4), and the peer's retransmitted data it
+// had never acknowledged drew a data-after-close reset.
+func TestFinWait2RetransmissionIsDataAfterClose(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 100)
+	c.after(time.Millisecond).send(srv, psh, 100)
+	c.after(time.Millisecond).send(srv, decode.FIN|decode.ACK, 0)
+	c.after(100*time.Microsecond).send(cli, decode.ACK, 0) // the FIN acknowledged: FIN_WAIT2
+	seq := c.nxt[0]
+	c.after(5*time.Millisecond).send(cli, decode.PSH|decode.FIN|decode.ACK, 50) // lost on the way
+	re := c.after(200*time.Millisecond).raw(cli, decode.PSH|decode.FIN|decode.ACK, seq, c.nxt[1], 50)
+	rst := c.after(100*time.Microsecond).reply(srv, re)
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, DataAfterClose, 0.7, 1)
+	if !evidenceHas(v, "retransmitted") {
+		t.Errorf("evidence does not name the retransmission: %q", v.Evidence)
+	}
+}
+
+// The same with the peer's FIN acknowledged by the resetter: a true
+// TIME_WAIT.
+func TestTimewaitNeedsPeerFINAcked(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 100)
+	c.after(time.Millisecond).send(srv, psh, 100)
+	c.after(time.Millisecond).send(srv, decode.FIN|decode.ACK, 0)
+	c.after(100*time.Microsecond).send(cli, decode.FIN|decode.ACK, 0)
+	c.after(100*time.Microsecond).send(srv, decode.ACK, 0)
+	late := c.after(500*time.Millisecond).raw(cli, decode.ACK, c.nxt[0], c.nxt[1], 0)
+	late.Seq -= 10 // an old segment the TIME_WAIT socket cannot accept
+	late.Len = 10
+	rst := c.after(100*time.Microsecond).reply(srv, late)
+	wantVerdict(t, c.verdict(rst.Frame), TimewaitRST, 0.6, 1)
+}
+
+// Captured on the client's side: the client's data leaves before the
+// server's FIN arrives, but reaches the server after it (it crossed the
+// FIN on the wire: its ack does not cover the FIN). The server's bare RST
+// 6 µs after its FIN answers that data (seq = its ack): data after close,
+// never a connection lost in 6 µs.
+func TestCrossingDataIsDataAfterClose(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 100)
+	c.after(time.Millisecond).send(srv, psh, 100)
+	data := c.after(time.Millisecond).send(cli, psh, 60)
+	fin := c.after(5*time.Microsecond).raw(srv, decode.FIN|decode.ACK, c.nxt[1], data.Seq, 0) // crossed: acks nothing of it
+	c.nxt[1]++
+	rst := c.after(6*time.Microsecond).reply(srv, data)
+	_ = fin
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, DataAfterClose, 0.7, 1)
+	if evidenceHas(v, "lost it since") {
+		t.Errorf("a gap of microseconds called a lost connection: %q", v.Evidence)
+	}
+}
