@@ -215,7 +215,7 @@ type View struct {
 	Me, Peer  string // "client" / "server": the resetter and its peer
 	M, P      *track.Side
 	Recent    []track.Summary
-	LastPeer  *track.Summary // the peer's last packet before the RST
+	LastPeer  *track.Summary // the peer's last packet before the RST, RSTs left out
 	LastMe    *track.Summary // the resetter's last packet before the RST
 	LastAny   *track.Summary
 	Exchanged bool // both sides had sent packets
@@ -234,7 +234,9 @@ func newView(r *track.Reset) *View {
 		if int(s.Dir) == r.Sender && v.LastMe == nil {
 			v.LastMe = s
 		}
-		if int(s.Dir) != r.Sender && v.LastPeer == nil {
+		// A RST is never what a RST answers (RFC 9293 §3.10.7): the
+		// peer's last segment is its last other than a RST.
+		if int(s.Dir) != r.Sender && v.LastPeer == nil && s.Flags&decode.RST == 0 {
 			v.LastPeer = s
 		}
 	}

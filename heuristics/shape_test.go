@@ -113,3 +113,42 @@ func TestCrossingDataIsDataAfterClose(t *testing.T) {
 		t.Errorf("a gap of microseconds called a lost connection: %q", v.Evidence)
 	}
 }
+
+// Resets from both sides 5 µs apart, each at its own next sequence
+// number: a RST is never answered (RFC 9293 §3.10.7), so the second is an
+// abort of its own, judged on its own, not a follow-up of the first.
+func TestBothSidesResetAreIndependent(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 100)
+	c.after(time.Millisecond).send(srv, psh, 100)
+	c.after(time.Millisecond).send(cli, decode.ACK, 0)
+	first := c.after(time.Second).active(cli)
+	second := c.after(5 * time.Microsecond).active(srv)
+	if v := c.verdict(first.Frame); v.Followup {
+		t.Errorf("the first RST is a follow-up: %+v", v)
+	}
+	v := c.verdict(second.Frame)
+	if v.Followup || v.Cause == Unknown {
+		t.Errorf("the second RST: followup %v, cause %s; want judged on its own\n\t%q", v.Followup, v.Cause, v.Evidence)
+	}
+	for _, r := range c.resets() {
+		if r.Packet.Frame == second.Frame && r.First != nil {
+			t.Errorf("the tracker made frame %d a consequence of frame %d", second.Frame, r.First.Packet.Frame)
+		}
+	}
+}
+
+// A segment the first resetter sent after its RST draws the other side's
+// RST: that one is a follow-up.
+func TestFollowupNeedsASegmentAfterTheFirstRST(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 100)
+	c.after(time.Millisecond).send(srv, psh, 100)
+	first := c.after(time.Millisecond).active(cli)
+	late := c.after(time.Millisecond).send(cli, psh, 10) // from the same client, after its RST
+	second := c.after(50*time.Microsecond).reply(srv, late)
+	_ = first
+	if v := c.verdict(second.Frame); !v.Followup {
+		t.Errorf("frame %d answers frame %d, sent after the first RST: want a follow-up, got %s", second.Frame, late.Frame, v.Cause)
+	}
+}
