@@ -372,8 +372,14 @@ func byteCount(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// since renders the time from a to b. Capture clocks can go backwards (a
+// merged file, a clock stepped while capturing): a negative gap is said
+// so, never printed as a negative time.
 func since(a, b int64) string {
 	d := time.Duration(b - a)
+	if d < 0 {
+		return "no measurable time (the capture's timestamps go backwards by " + since(b, a) + " here)"
+	}
 	switch {
 	case d < time.Millisecond:
 		return fmt.Sprintf("%d µs", d.Microseconds())

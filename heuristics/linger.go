@@ -75,10 +75,19 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	case v.P.Unanswered > 0, v.oneReplyToMany():
 		return Finding{Confidence: 0.3, Evidence: ev}
 	case v.M.LastDataFrame != 0 && v.M.LastDataFrame >= v.P.LastDataFrame:
+		// Replying is not reading: a banner or an error written after
+		// the peer's data proves nothing about the rest of its data.
+		// Only a window that never shrank backs the reading up, and it
+		// moves only for data larger than the buffer's slack: both
+		// causes stay possible, so this is no more than even.
 		if explain {
-			ev = append(ev, fmt.Sprintf("nothing was left unread: the %s's last data (frame %d) came after all of the %s's", v.Me, v.M.LastDataFrame, v.Peer))
+			s := fmt.Sprintf("the %s's last data (frame %d) came after all of the %s's", v.Me, v.M.LastDataFrame, v.Peer)
+			if !v.windowShrank() {
+				s += " and its window did not shrink"
+			}
+			ev = append(ev, s+"; but a reply is not proof that all was read: a close with data unread (unread_data_close) would look the same")
 		}
-		conf = 0.7
+		conf = 0.5
 	case v.P.Bytes == 0:
 		if explain {
 			ev = append(ev, fmt.Sprintf("the %s had sent no data to leave unread", v.Peer))

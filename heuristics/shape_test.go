@@ -152,3 +152,48 @@ func TestFollowupNeedsASegmentAfterTheFirstRST(t *testing.T) {
 		t.Errorf("frame %d answers frame %d, sent after the first RST: want a follow-up, got %s", second.Frame, late.Frame, v.Cause)
 	}
 }
+
+// A server resets with the client's request unanswered, its window never
+// moved and the RST acknowledging nothing new: read-then-abort and
+// close-with-data-unread send the same packets, so the verdict names both
+// and promises no more than even odds.
+func TestUnansweredIsNotProvenUnread(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 200)
+	c.after(40*time.Millisecond).send(srv, decode.ACK, 0)
+	rst := c.after(time.Millisecond).active(srv)
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, UnreadDataClose, 0.3, 0.5)
+	if !evidenceHas(v, "linger_abort") {
+		t.Errorf("evidence does not name the other possibility: %q", v.Evidence)
+	}
+}
+
+// The server replied after the client's data and reset: replying is not
+// reading, so linger_abort, but at no more than even odds, naming both.
+func TestReplyIsNotReading(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 200)
+	c.after(time.Millisecond).send(srv, psh, 20) // "ERROR"
+	rst := c.after(50 * time.Microsecond).active(srv)
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, LingerAbort, 0.3, 0.5)
+	if !evidenceHas(v, "unread_data_close") {
+		t.Errorf("evidence does not name the other possibility: %q", v.Evidence)
+	}
+}
+
+// A capture whose clock steps back an hour between the last packet and
+// the RST: the evidence must say so, never print a negative gap.
+func TestBackwardsClockPrintsNoNegativeGap(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 200)
+	c.after(time.Millisecond).send(srv, psh, 20)
+	c.after(time.Millisecond).send(cli, psh, 200)
+	rst := c.after(-time.Hour).active(srv)
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, v.Cause, 0, 1) // any cause: the check is on the sentences
+	if !evidenceHas(v, "backwards") {
+		t.Errorf("evidence does not say the clock went back: %q", v.Evidence)
+	}
+}

@@ -41,7 +41,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	}
 	var ev []string
 	conf := 0.0
-	shrunk := v.M.Scaled && v.M.MaxWindow > 0 && v.P.Bytes > 0 && v.M.Window <= v.M.MaxWindow*3/4
+	shrunk := v.windowShrank()
 	if shrunk {
 		if explain {
 			ev = append(ev, fmt.Sprintf("the %s's advertised window fell from %s to %s as the %s's data arrived: its application was not reading",
@@ -60,7 +60,12 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			ev = append(ev, s)
 		}
 		if v.Me == "server" {
-			conf = max(conf, 0.8)
+			// Unanswered is not unread: an application that read the
+			// request and chose to abort (SO_LINGER {on, 0}) sends the
+			// same RST. Only a window that shrank, or a RST that
+			// acknowledges what was never acknowledged, shows data left
+			// in the buffer; without them the wire cannot decide.
+			conf = max(conf, 0.5)
 		}
 	}
 	if v.P.Unanswered > 0 && v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
@@ -84,13 +89,22 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			ev = append(ev, fmt.Sprintf("the %s sent %d messages; the %s answered them with a single reply (frame %d) and reset %s after it: read one, replied, closed with the rest unread",
 				v.Peer, v.M.AnsweredMsgs, v.Me, v.M.LastDataFrame, since(v.M.LastDataTS, v.RST.TS)))
 		}
-		conf = 0.55
+		// A reply proves one message read, not all: the wire cannot
+		// tell this from reading everything and aborting.
+		conf = 0.5
 	}
 	if conf == 0 {
 		return Finding{}
 	}
 	if !explain {
 		return Finding{Confidence: conf}
+	}
+	if conf <= 0.5 && !shrunk {
+		s := fmt.Sprintf("the %s's window did not shrink", v.Me)
+		if !(v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0) {
+			s += " and the RST acknowledges nothing new"
+		}
+		ev = append(ev, s+fmt.Sprintf(": whether the %s's application read the data before closing, the wire cannot show; read, then an abortive close (SO_LINGER {on, 0}, linger_abort) looks the same", v.Me))
 	}
 	ev = append(ev, fmt.Sprintf("frame %d: RST+ACK from the %s with no FIN before it, %s after the previous packet: close() with data unread",
 		v.RST.Frame, v.Me, since(v.LastAny.TS, v.RST.TS)))
@@ -128,6 +142,12 @@ func unreadAfterFIN(v *View, explain bool) Finding {
 		"frame %d: RST+ACK at the %s's next sequence number after its FIN (seq %d), %s after the previous packet: an active reset from close() with the %s's data unread, not a reply to it (a reply would carry no ACK flag)",
 		v.RST.Frame, v.Me, v.RST.Seq, since(v.LastAny.TS, v.RST.TS), v.Peer))
 	return f
+}
+
+// windowShrank: the resetter's advertised window fell by a quarter or
+// more as the peer's data arrived: data sat in its receive buffer.
+func (v *View) windowShrank() bool {
+	return v.M.Scaled && v.M.MaxWindow > 0 && v.P.Bytes > 0 && v.M.Window <= v.M.MaxWindow*3/4
 }
 
 // oneReplyToMany: the peer sent several messages, the resetter answered
