@@ -197,3 +197,22 @@ func TestBackwardsClockPrintsNoNegativeGap(t *testing.T) {
 		t.Errorf("evidence does not say the clock went back: %q", v.Evidence)
 	}
 }
+
+// A "refusal" followed by the same server's SYN-ACK, with the client
+// going on with the same ISN: the RST was ignored, so it was never a
+// refusal (a refusing stack has no socket to answer from).
+func TestIgnoredRefusalIsNotConnectionRefused(t *testing.T) {
+	c := newConvo(t)
+	syn := c.send(cli, decode.SYN, 0)
+	c.ttl[1] = 50
+	rst := c.after(300*time.Microsecond).raw(srv, decode.RST|decode.ACK, 0, syn.Seq+1, 0)
+	c.ttl[1] = 52
+	c.after(time.Millisecond).send(srv, decode.SYN|decode.ACK, 0)
+	c.after(100*time.Microsecond).send(cli, decode.ACK, 0)
+	c.after(100*time.Microsecond).send(cli, psh, 100)
+	v := c.verdict(rst.Frame)
+	if v.Cause == ConnectionRefused {
+		t.Errorf("an ignored RST called a refusal\n\t%q", v.Evidence)
+	}
+	wantVerdict(t, v, MiddleboxReset, 0.5, 1)
+}
