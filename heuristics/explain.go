@@ -163,6 +163,50 @@ func (v *View) match(out *Verdict, explain bool) {
 	if f.Kernel != "" {
 		out.KernelReason = f.Kernel
 	}
+	v.notLinux(out, explain)
+}
+
+// initialTTL is the standard initial TTL a packet seen with ttl was most
+// likely sent with: 64 (Linux, the BSDs, macOS), 128 (Windows) or 255
+// (network gear, Solaris). What it is less the TTL seen is the hop count.
+func initialTTL(ttl uint8) int {
+	switch {
+	case ttl <= 64:
+		return 64
+	case ttl <= 128:
+		return 128
+	}
+	return 255
+}
+
+// systemOf names the systems that start packets at an initial TTL.
+func systemOf(initial int) string {
+	switch initial {
+	case 64:
+		return "Linux, a BSD or macOS"
+	case 128:
+		return "Windows"
+	}
+	return "network gear or Solaris"
+}
+
+// linuxLike: the RST's own TTL fits Linux's initial TTL of 64. The
+// BSDs and macOS start at 64 too: the TTL cannot tell them from Linux.
+func (v *View) linuxLike() bool { return initialTTL(v.RST.TTL) == 64 }
+
+// notLinux withdraws a Linux kernel reason from a RST whose TTL says
+// another system sent it: sk_rst_reason names Linux's code paths.
+func (v *View) notLinux(out *Verdict, explain bool) {
+	if v.linuxLike() || out.KernelReason == "" {
+		return
+	}
+	out.KernelReason = ""
+	if explain {
+		init := initialTTL(v.RST.TTL)
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"the RST's TTL %d fits an initial TTL of %d (%d hops): the sender looks like %s, not Linux, so no Linux kernel reason is given",
+			v.RST.TTL, init, init-int(v.RST.TTL), systemOf(init)))
+	}
 }
 
 // followup labels a RST of a connection that was already reset: it takes
@@ -204,6 +248,7 @@ func (v *View) followup(out *Verdict, explain bool) {
 				"it answers the %s's segment at frame %d: a reset connection has no socket left, so each later segment draws a RST",
 				v.Peer, v.LastPeer.Frame))
 		}
+		v.notLinux(out, explain)
 	}
 }
 

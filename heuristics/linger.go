@@ -39,6 +39,12 @@ func finWait2Abort(v *View, explain bool) Finding {
 // Linux: close() on a socket with SO_LINGER {on, 0} calls tcp_disconnect,
 // which sends tcp_send_active_reset with reason TCP_STATE; so do `ss -K`
 // and a listener closed with connections still in its accept queue.
+// Other systems: Windows programs close abortively far more often; a
+// Windows server acknowledges the client's FIN and resets instead of
+// sending its own FIN (initial TTL 128). FreeBSD and macOS discard unread
+// data on close and send FIN, so a RST from them at close time is
+// SO_LINGER {on, 0}. Explain gives a Linux kernel reason only to a RST
+// whose TTL fits Linux's initial 64.
 var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *View, explain bool) Finding {
 	if f := finWait2Abort(v, explain); f.Confidence > 0 {
 		return f
@@ -93,6 +99,13 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 			ev = append(ev, fmt.Sprintf("the %s had sent no data to leave unread", v.Peer))
 		}
 		conf = 0.65
+	}
+	if explain && v.P.FINAckedFrame != 0 && initialTTL(v.RST.TTL) == 128 {
+		// Windows programs close abortively far more often than Linux
+		// ones: a server acknowledges the client's FIN and resets
+		// instead of sending its own.
+		ev = append(ev, fmt.Sprintf("the %s acknowledged the %s's FIN (frame %d) and reset instead of sending its own FIN: the abortive close Windows programs commonly make (TTL %d: initial 128, Windows)",
+			v.Me, v.Peer, v.P.FINAckedFrame, v.RST.TTL))
 	}
 	if v.LastAny != nil && explain {
 		ev = append(ev, fmt.Sprintf("%s after the previous packet (frame %d)", since(v.LastAny.TS, v.RST.TS), v.LastAny.Frame))

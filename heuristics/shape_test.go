@@ -216,3 +216,25 @@ func TestIgnoredRefusalIsNotConnectionRefused(t *testing.T) {
 	}
 	wantVerdict(t, v, MiddleboxReset, 0.5, 1)
 }
+
+// A Windows server (initial TTL 128) acknowledges the client's FIN and
+// resets instead of sending its own: an abortive close, and no Linux
+// sk_rst_reason, since Linux did not send it.
+func TestWindowsServerGetsNoLinuxReason(t *testing.T) {
+	c := newConvo(t)
+	c.ttl[1] = 128 - 3
+	c.handshake()
+	c.after(time.Millisecond).send(cli, psh, 200)
+	c.after(time.Millisecond).send(srv, psh, 2000)
+	c.after(time.Millisecond).send(cli, decode.FIN|decode.ACK, 0)
+	c.after(100*time.Microsecond).send(srv, decode.ACK, 0)
+	rst := c.after(50 * time.Microsecond).active(srv)
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, LingerAbort, 0.3, 1)
+	if v.KernelReason != "" {
+		t.Errorf("kernel reason %q for a Windows sender", v.KernelReason)
+	}
+	if !evidenceHas(v, "Windows") {
+		t.Errorf("evidence does not name the inferred system: %q", v.Evidence)
+	}
+}
