@@ -49,7 +49,7 @@ var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: fun
 				v.RST.Frame, since(lp.TS, v.RST.TS), v.RST.Ack, lp.Seq+1))
 		}
 	}
-	if lo, hi := v.RST.SrcTTLMin, v.RST.SrcTTLMax; hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
+	if lo, hi := v.RST.SrcTTLMin, v.RST.SrcTTLMax; hi != 0 && ttlOff(v.RST.TTL, lo, hi) {
 		// The host's own stack would answer with its usual TTL: this
 		// refusal more likely came from a firewall in the path.
 		conf = 0.5
@@ -62,3 +62,10 @@ var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: fun
 	}
 	return Finding{Confidence: conf, Evidence: ev}
 }}
+
+// ttlOff: a TTL another device's, by ttlMismatch's measure (another
+// distance, against a baseline that holds still).
+func ttlOff(ttl, lo, hi uint8) bool {
+	c, _ := ttlMismatch(ttl, lo, hi, false)
+	return c >= 0.6
+}

@@ -238,3 +238,46 @@ func TestWindowsServerGetsNoLinuxReason(t *testing.T) {
 		t.Errorf("evidence does not name the inferred system: %q", v.Evidence)
 	}
 }
+
+// TTL as a distance: a RST one hop nearer than the server's packets is a
+// device's; one whose sender's own TTLs jump around (a scanner's crafted
+// packets) has no baseline to differ from; one from the same distance
+// under another initial TTL is at best weak evidence.
+func TestTTLBaseline(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		srvTTLs  []uint8
+		rstTTL   uint8
+		min, max float64
+		why      string
+	}{
+		{"nearer", []uint8{61, 61, 61}, 62, 0.8, 1, "three hops against two: another device"},
+		{"thin", []uint8{61}, 62, 0.5, 0.65, "one packet is a thin baseline"},
+		{"jumping", []uint8{41, 200, 61}, 62, 0, 0, "crafted TTLs are no baseline"},
+		{"same distance", []uint8{61, 61, 61}, 125, 0.3, 0.5, "3 hops from 64 and from 128"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConvo(t)
+			c.send(cli, decode.SYN, 0)
+			c.ttl[1] = tc.srvTTLs[0]
+			c.after(100*time.Microsecond).send(srv, decode.SYN|decode.ACK, 0)
+			c.after(100*time.Microsecond).send(cli, decode.ACK, 0)
+			c.after(time.Millisecond).send(cli, psh, 100)
+			for _, ttl := range tc.srvTTLs[1:] {
+				c.ttl[1] = ttl
+				c.after(time.Millisecond).send(srv, psh, 100)
+			}
+			c.ttl[1] = tc.rstTTL
+			rst := c.after(time.Millisecond).active(srv)
+			var got float64
+			for _, r := range c.resets() {
+				if r.Packet.Frame == rst.Frame {
+					got = middleboxRule.Match(newView(r), false).Confidence
+				}
+			}
+			if got < tc.min || got > tc.max {
+				t.Errorf("middlebox confidence %.2f, want [%.2f, %.2f]: %s", got, tc.min, tc.max, tc.why)
+			}
+		})
+	}
+}
