@@ -97,7 +97,7 @@ type Rule struct {
 type Finding struct {
 	Confidence float64
 	Evidence   []string
-	Kernel     string // overrides Rule.Kernel when the evidence says more
+	Kernel     string // overrides Rule.Kernel when the evidence says more; "-": none
 }
 
 func rules() []Rule {
@@ -144,7 +144,13 @@ func (v *View) judge(out *Verdict, explain bool) {
 func (v *View) match(out *Verdict, explain bool) {
 	var win Rule
 	var f Finding
+	crafted := v.crafted()
 	for _, rule := range rules() {
+		if crafted && rule.Cause != InvalidSegment && rule.Cause != MiddleboxReset {
+			// A crafted RST is no stack's reset: no cause of a stack's
+			// applies to it.
+			continue
+		}
 		if g := rule.Match(v, false); g.Confidence > f.Confidence {
 			win, f = rule, g
 		}
@@ -160,7 +166,9 @@ func (v *View) match(out *Verdict, explain bool) {
 		f = win.Match(v, true)
 	}
 	out.Cause, out.Confidence, out.KernelReason, out.Evidence = win.Cause, f.Confidence, win.Kernel, f.Evidence
-	if f.Kernel != "" {
+	if f.Kernel == "-" {
+		out.KernelReason = ""
+	} else if f.Kernel != "" {
 		out.KernelReason = f.Kernel
 	}
 	v.notLinux(out, explain)

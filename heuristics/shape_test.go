@@ -281,3 +281,19 @@ func TestTTLBaseline(t *testing.T) {
 		})
 	}
 }
+
+// FIN+RST+URG from the server, its TTL continuous with its other packets:
+// a crafted packet, invalid at low confidence, not a forgery and not a
+// stack's cause.
+func TestCraftedFlagsAreInvalid(t *testing.T) {
+	c := newConvo(t).handshake()
+	c.after(time.Millisecond).send(cli, psh, 100)
+	c.after(time.Millisecond).send(srv, psh, 100)
+	rst := c.after(time.Millisecond).active(srv)
+	c.pkts[len(c.pkts)-1].Flags |= decode.FIN | decode.URG
+	v := c.verdict(rst.Frame)
+	wantVerdict(t, v, InvalidSegment, 0.1, 0.5)
+	if v.KernelReason != "" {
+		t.Errorf("kernel reason %q for a crafted packet", v.KernelReason)
+	}
+}
