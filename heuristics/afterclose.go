@@ -1,43 +1,79 @@
 package heuristics
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/rstwhy/rstwhy/track"
+)
 
 // dataAfterCloseRule: data arrived after the resetter had closed.
 //
-// Wire: a FIN from the resetter, no FIN from the peer, then new data from
-// the peer, then a RST answering it.
+// Wire: a FIN from the resetter, no FIN from the peer that the resetter
+// acknowledged, then data from the peer the resetter never acknowledged,
+// and a reply-shaped RST answering it: no ACK flag, seq = the ack of the
+// data segment (RFC 9293 §3.10.7.1). The segment answered is found by
+// that seq, not by capture order: captured on the peer's side, data that
+// crossed the FIN on the wire comes before it, yet reached the resetter
+// after it (its ack does not cover the FIN).
 // Linux: which code path answers depends on a host setting the wire does
 // not show. Data that arrives with (or before) the peer's ACK of the FIN
-// meets the full socket in FIN_WAIT1/2: tcp_rcv_state_process resets,
-// reason TCP_ABORT_ON_DATA (RFC 1122 4.2.2.13: a host that closed MUST
-// reset on new data). Data after a separate ACK of the FIN meets, with
-// the default tcp_fin_timeout (60 s, not above TCP_TIMEWAIT_LEN), the
-// timewait socket that replaced the orphan in FIN_WAIT2:
-// tcp_timewait_state_process returns TCP_TW_RST, reason
+// meets the full socket in FIN_WAIT1/2: tcp_rcv_state_process (data past
+// rcv_nxt with RCV_SHUTDOWN set) calls tcp_reset and tcp_v4_do_rcv sends
+// the reply, reason TCP_ABORT_ON_DATA (RFC 1122 4.2.2.13: a host that
+// closed MUST reset on new data). Data after a separate ACK of the FIN
+// meets, with the default tcp_fin_timeout (60 s, not above
+// TCP_TIMEWAIT_LEN), the timewait socket that replaced the orphan in
+// FIN_WAIT2: tcp_timewait_state_process returns TCP_TW_RST, reason
 // TCP_TIMEWAIT_SOCKET; with a longer TCP_LINGER2 the full socket stays
 // and it is TCP_ABORT_ON_DATA again.
+// Not this rule: FIN, then RST+ACK at snd_nxt (FIN + 1) is
+// tcp_send_active_reset from close() (unreadRule, lingerRule): the reply
+// path never sets ACK on a reset answering a segment that carried ACK.
 var dataAfterCloseRule = Rule{Cause: DataAfterClose, Kernel: "TCP_ABORT_ON_DATA", Match: func(v *View, explain bool) Finding {
-	if v.M.FINFrame == 0 || v.P.FINFrame != 0 && v.P.FINFrame < v.P.LastDataFrame || v.P.LastDataFrame <= v.M.FINFrame {
+	if v.M.FINFrame == 0 || v.activeShape() || v.P.FINFrame != 0 && v.P.FINAckedFrame != 0 {
 		return Finding{}
 	}
+	a := v.answered()
+	crossed := a != nil && a.Len > 0 && v.M.HasAck && track.SeqDiff(v.M.AckHi, a.Seq+a.Len) > 0
+	late := v.P.LastDataFrame > v.M.FINFrame && (v.P.FINFrame == 0 || v.P.FINFrame >= v.P.LastDataFrame)
+	if !crossed && !late {
+		return Finding{}
+	}
+	dataFrame := v.P.LastDataFrame
+	if crossed {
+		dataFrame = a.Frame
+	}
 	f := Finding{Confidence: 0.85}
-	a := v.M.FINAckedFrame
-	ackedFirst := a != 0 && a < v.P.LastDataFrame
+	fa := v.M.FINAckedFrame
+	ackedFirst := fa != 0 && fa < dataFrame
 	if ackedFirst {
 		f.Kernel = "TCP_TIMEWAIT_SOCKET"
 	}
 	if !explain {
 		return f
 	}
-	f.Evidence = []string{
-		fmt.Sprintf("frame %d: the %s closed its side (FIN)", v.M.FINFrame, v.Me),
-		fmt.Sprintf("frame %d: the %s still sent data after it", v.P.LastDataFrame, v.Peer),
-		fmt.Sprintf("frame %d: the %s, which would read no more, reset", v.RST.Frame, v.Me),
+	f.Evidence = []string{fmt.Sprintf("frame %d: the %s closed its side (FIN)", v.M.FINFrame, v.Me)}
+	switch {
+	case crossed && a.Frame < v.M.FINFrame:
+		f.Evidence = append(f.Evidence, fmt.Sprintf(
+			"frame %d: the %s's data (%s, ack %d, not covering the FIN) crossed the FIN on the wire: it reached the %s after it, and the %s never acknowledged it",
+			a.Frame, v.Peer, byteCount(int64(a.Len)), a.Ack, v.Me, v.Me))
+	case a != nil && a.Kind == track.KindRetrans:
+		f.Evidence = append(f.Evidence, fmt.Sprintf("frame %d: the %s retransmitted data (%s) the %s had never acknowledged",
+			a.Frame, v.Peer, byteCount(int64(a.Len)), v.Me))
+	default:
+		f.Evidence = append(f.Evidence, fmt.Sprintf("frame %d: the %s still sent data after it", dataFrame, v.Peer))
+	}
+	if a != nil {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("frame %d: the %s, which would read no more, reset, %s after that segment; its seq %d is the ack of frame %d: it answers it",
+			v.RST.Frame, v.Me, since(a.TS, v.RST.TS), v.RST.Seq, a.Frame))
+	} else {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("frame %d: the %s, which would read no more, reset", v.RST.Frame, v.Me))
 	}
 	if ackedFirst {
 		f.Evidence = append(f.Evidence, fmt.Sprintf(
 			"the %s had acknowledged the FIN on its own (frame %d): with default settings the closed socket was already a TIME_WAIT remnant",
-			v.Peer, a))
+			v.Peer, fa))
 	}
 	return f
 }}

@@ -97,7 +97,7 @@ type Rule struct {
 type Finding struct {
 	Confidence float64
 	Evidence   []string
-	Kernel     string // overrides Rule.Kernel when the evidence says more
+	Kernel     string // overrides Rule.Kernel when the evidence says more; "-": none
 }
 
 func rules() []Rule {
@@ -144,7 +144,13 @@ func (v *View) judge(out *Verdict, explain bool) {
 func (v *View) match(out *Verdict, explain bool) {
 	var win Rule
 	var f Finding
+	crafted := v.crafted()
 	for _, rule := range rules() {
+		if crafted && rule.Cause != InvalidSegment && rule.Cause != MiddleboxReset {
+			// A crafted RST is no stack's reset: no cause of a stack's
+			// applies to it.
+			continue
+		}
 		if g := rule.Match(v, false); g.Confidence > f.Confidence {
 			win, f = rule, g
 		}
@@ -160,8 +166,54 @@ func (v *View) match(out *Verdict, explain bool) {
 		f = win.Match(v, true)
 	}
 	out.Cause, out.Confidence, out.KernelReason, out.Evidence = win.Cause, f.Confidence, win.Kernel, f.Evidence
-	if f.Kernel != "" {
+	if f.Kernel == "-" {
+		out.KernelReason = ""
+	} else if f.Kernel != "" {
 		out.KernelReason = f.Kernel
+	}
+	v.notLinux(out, explain)
+}
+
+// initialTTL is the standard initial TTL a packet seen with ttl was most
+// likely sent with: 64 (Linux, the BSDs, macOS), 128 (Windows) or 255
+// (network gear, Solaris). What it is less the TTL seen is the hop count.
+func initialTTL(ttl uint8) int {
+	switch {
+	case ttl <= 64:
+		return 64
+	case ttl <= 128:
+		return 128
+	}
+	return 255
+}
+
+// systemOf names the systems that start packets at an initial TTL.
+func systemOf(initial int) string {
+	switch initial {
+	case 64:
+		return "Linux, a BSD or macOS"
+	case 128:
+		return "Windows"
+	}
+	return "network gear or Solaris"
+}
+
+// linuxLike: the RST's own TTL fits Linux's initial TTL of 64. The
+// BSDs and macOS start at 64 too: the TTL cannot tell them from Linux.
+func (v *View) linuxLike() bool { return initialTTL(v.RST.TTL) == 64 }
+
+// notLinux withdraws a Linux kernel reason from a RST whose TTL says
+// another system sent it: sk_rst_reason names Linux's code paths.
+func (v *View) notLinux(out *Verdict, explain bool) {
+	if v.linuxLike() || out.KernelReason == "" {
+		return
+	}
+	out.KernelReason = ""
+	if explain {
+		init := initialTTL(v.RST.TTL)
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"the RST's TTL %d fits an initial TTL of %d (%d hops): the sender looks like %s, not Linux, so no Linux kernel reason is given",
+			v.RST.TTL, init, init-int(v.RST.TTL), systemOf(init)))
 	}
 }
 
@@ -204,6 +256,7 @@ func (v *View) followup(out *Verdict, explain bool) {
 				"it answers the %s's segment at frame %d: a reset connection has no socket left, so each later segment draws a RST",
 				v.Peer, v.LastPeer.Frame))
 		}
+		v.notLinux(out, explain)
 	}
 }
 
@@ -215,7 +268,7 @@ type View struct {
 	Me, Peer  string // "client" / "server": the resetter and its peer
 	M, P      *track.Side
 	Recent    []track.Summary
-	LastPeer  *track.Summary // the peer's last packet before the RST
+	LastPeer  *track.Summary // the peer's last packet before the RST, RSTs left out
 	LastMe    *track.Summary // the resetter's last packet before the RST
 	LastAny   *track.Summary
 	Exchanged bool // both sides had sent packets
@@ -234,7 +287,9 @@ func newView(r *track.Reset) *View {
 		if int(s.Dir) == r.Sender && v.LastMe == nil {
 			v.LastMe = s
 		}
-		if int(s.Dir) != r.Sender && v.LastPeer == nil {
+		// A RST is never what a RST answers (RFC 9293 §3.10.7): the
+		// peer's last segment is its last other than a RST.
+		if int(s.Dir) != r.Sender && v.LastPeer == nil && s.Flags&decode.RST == 0 {
 			v.LastPeer = s
 		}
 	}
@@ -262,6 +317,26 @@ func (v *View) replyShape() bool {
 		return v.RST.Flags&decode.ACK == 0 && v.RST.Seq == lp.Ack
 	}
 	return v.RST.Flags&decode.ACK != 0 && v.RST.Seq == 0 && v.RST.Ack == lp.Seq+lp.Len+synfin(lp.Flags)
+}
+
+// answered returns the peer's segment a reply-shaped RST answers: a RST
+// without ACK takes its seq from the ack of the segment it answers (RFC
+// 9293 §3.10.7.1, Linux tcp_v4_send_reset), so it is the latest of the
+// peer's recent segments with ACK whose ack is the RST's seq, whatever
+// came between them in the capture (a segment captured on the peer's
+// side before the resetter's FIN may reach the resetter after it). nil
+// for a RST with ACK or when none fits.
+func (v *View) answered() *track.Summary {
+	if v.RST.Flags&decode.ACK != 0 {
+		return nil
+	}
+	for i := len(v.Recent) - 1; i >= 0; i-- {
+		s := &v.Recent[i]
+		if int(s.Dir) != v.R.Sender && s.Flags&decode.RST == 0 && s.Flags&decode.ACK != 0 && s.Ack == v.RST.Seq {
+			return s
+		}
+	}
+	return nil
 }
 
 // activeShape: the RST continues the resetter's own sequence space, as an
@@ -350,8 +425,14 @@ func byteCount(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// since renders the time from a to b. Capture clocks can go backwards (a
+// merged file, a clock stepped while capturing): a negative gap is said
+// so, never printed as a negative time.
 func since(a, b int64) string {
 	d := time.Duration(b - a)
+	if d < 0 {
+		return "no measurable time (the capture's timestamps go backwards by " + since(b, a) + " here)"
+	}
 	switch {
 	case d < time.Millisecond:
 		return fmt.Sprintf("%d µs", d.Microseconds())

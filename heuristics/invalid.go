@@ -16,6 +16,9 @@ import (
 // Linux: tcp_rcv_synsent_state_process / tcp_check_req reject it: reason
 // TCP_INVALID_ACK_SEQUENCE (TCP_FLAGS for an odd flag combination).
 var invalidRule = Rule{Cause: InvalidSegment, Kernel: "TCP_INVALID_ACK_SEQUENCE", Match: func(v *View, explain bool) Finding {
+	if v.crafted() {
+		return craftedRST(v, explain)
+	}
 	lp := v.LastPeer
 	if lp == nil || lp.Flags&decode.ACK == 0 || !v.replyShape() || v.M.SYNFrame == 0 || !v.M.HasSeq {
 		return Finding{}
@@ -34,3 +37,28 @@ var invalidRule = Rule{Cause: InvalidSegment, Kernel: "TCP_INVALID_ACK_SEQUENCE"
 	}
 	return f
 }}
+
+// crafted: the RST carries flags no TCP stack sets on a reset. Linux's
+// tcp_send_active_reset and tcp_v4_send_reset set RST and at most ACK
+// (RFC 9293 §3.10.7.1: <SEQ=..><CTL=RST> or <CTL=RST,ACK>); SYN, FIN or
+// URG beside RST is a scanner's or a fuzzer's packet.
+func (v *View) crafted() bool { return v.RST.Flags&(decode.SYN|decode.FIN|decode.URG) != 0 }
+
+// craftedRST: a RST with flags no stack sends is invalid, not evidence of
+// a cause; and a forgery only where its TTL says another device sent it
+// (middleboxRule), never for its flags alone. Low confidence: the wire
+// shows what the packet is, not why someone sent it.
+func craftedRST(v *View, explain bool) Finding {
+	f := Finding{Confidence: 0.35, Kernel: "-"}
+	if !explain {
+		return f
+	}
+	f.Evidence = []string{fmt.Sprintf("frame %d: flags %s: no TCP stack sets SYN, FIN or URG on a reset; a hand-crafted packet (scanner, fuzzer, test tool)", v.RST.Frame, v.RST.Flags)}
+	if lo, hi := v.M.MinTTL, v.M.MaxTTL; hi != 0 && v.RST.TTL >= lo && v.RST.TTL <= hi {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("its TTL %d fits the %s's other packets (TTL %s): sent from the %s's host, not forged in the path", v.RST.TTL, v.Me, ttlRange(lo, hi), v.Me))
+	}
+	if v.RST.Len > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("it carries %s of payload", byteCount(int64(v.RST.Len))))
+	}
+	return f
+}

@@ -39,12 +39,32 @@ func finWait2Abort(v *View, explain bool) Finding {
 // Linux: close() on a socket with SO_LINGER {on, 0} calls tcp_disconnect,
 // which sends tcp_send_active_reset with reason TCP_STATE; so do `ss -K`
 // and a listener closed with connections still in its accept queue.
+// Other systems: Windows programs close abortively far more often; a
+// Windows server acknowledges the client's FIN and resets instead of
+// sending its own FIN (initial TTL 128). FreeBSD and macOS discard unread
+// data on close and send FIN, so a RST from them at close time is
+// SO_LINGER {on, 0}. Explain gives a Linux kernel reason only to a RST
+// whose TTL fits Linux's initial 64.
 var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *View, explain bool) Finding {
 	if f := finWait2Abort(v, explain); f.Confidence > 0 {
 		return f
 	}
-	if v.M.FINFrame != 0 || !v.activeShape() {
+	if !v.activeShape() {
 		return Finding{}
+	}
+	if v.M.FINFrame != 0 {
+		// After its own FIN only close() sends an active reset: with
+		// SO_LINGER {on, 0} (tcp_disconnect), or with data unread, which
+		// unreadRule claims where the wire shows it.
+		f := Finding{Confidence: 0.45}
+		if explain {
+			f.Evidence = []string{
+				fmt.Sprintf("frame %d: the %s half-closed (FIN); frame %d: RST+ACK at its next sequence number after it: an active reset from close()",
+					v.M.FINFrame, v.Me, v.RST.Frame),
+				fmt.Sprintf("no data of the %s is seen unread: an abortive close (SO_LINGER {on, 0}); data read by neither, which the wire does not show, would look the same", v.Peer),
+			}
+		}
+		return f
 	}
 	var ev []string
 	if explain {
@@ -61,15 +81,31 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	case v.P.Unanswered > 0, v.oneReplyToMany():
 		return Finding{Confidence: 0.3, Evidence: ev}
 	case v.M.LastDataFrame != 0 && v.M.LastDataFrame >= v.P.LastDataFrame:
+		// Replying is not reading: a banner or an error written after
+		// the peer's data proves nothing about the rest of its data.
+		// Only a window that never shrank backs the reading up, and it
+		// moves only for data larger than the buffer's slack: both
+		// causes stay possible, so this is no more than even.
 		if explain {
-			ev = append(ev, fmt.Sprintf("nothing was left unread: the %s's last data (frame %d) came after all of the %s's", v.Me, v.M.LastDataFrame, v.Peer))
+			s := fmt.Sprintf("the %s's last data (frame %d) came after all of the %s's", v.Me, v.M.LastDataFrame, v.Peer)
+			if !v.windowShrank() {
+				s += " and its window did not shrink"
+			}
+			ev = append(ev, s+"; but a reply is not proof that all was read: a close with data unread (unread_data_close) would look the same")
 		}
-		conf = 0.7
+		conf = 0.5
 	case v.P.Bytes == 0:
 		if explain {
 			ev = append(ev, fmt.Sprintf("the %s had sent no data to leave unread", v.Peer))
 		}
 		conf = 0.65
+	}
+	if explain && v.P.FINAckedFrame != 0 && initialTTL(v.RST.TTL) == 128 {
+		// Windows programs close abortively far more often than Linux
+		// ones: a server acknowledges the client's FIN and resets
+		// instead of sending its own.
+		ev = append(ev, fmt.Sprintf("the %s acknowledged the %s's FIN (frame %d) and reset instead of sending its own FIN: the abortive close Windows programs commonly make (TTL %d: initial 128, Windows)",
+			v.Me, v.Peer, v.P.FINAckedFrame, v.RST.TTL))
 	}
 	if v.LastAny != nil && explain {
 		ev = append(ev, fmt.Sprintf("%s after the previous packet (frame %d)", since(v.LastAny.TS, v.RST.TS), v.LastAny.Frame))

@@ -8,6 +8,14 @@ import "fmt"
 // connection as if nothing happened (a real endpoint that resets has no
 // connection left), or the RST's IP TTL does not fit the sender's other
 // packets (another device, at another distance, built it).
+// A TTL is compared as a distance: a host's kernel starts every packet
+// at one initial TTL (64 Linux/BSD/macOS, 128 Windows, 255 network gear),
+// so its packets arrive with one hop count. A RST at another hop count
+// came from another device; one at the same hop count but another initial
+// TTL is more likely the host's own stack answering by another path (a
+// TCP stack that sends RSTs from a raw socket) than a device at the same
+// distance. Packets whose TTLs jump around (a scanner's hand-crafted
+// ones) are no baseline, and a baseline of one or two packets is thin.
 // Linux: none; a firewall (iptables REJECT --reject-with tcp-reset), an
 // IPS or a censor forged it. No tcp_send_reset event exists for it.
 var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View, explain bool) Finding {
@@ -24,21 +32,54 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 	// so even one hop of difference counts: a host's stack sends its RSTs
 	// with the TTL of the rest of its packets.
 	lo, hi, where := v.M.MinTTL, v.M.MaxTTL, "on this connection"
+	thin := v.M.Packets-int64(v.C.Resets) < 3 // its own packets, RSTs left out
 	if hi == 0 {
-		lo, hi, where = v.RST.SrcTTLMin, v.RST.SrcTTLMax, "on its other connections"
+		lo, hi, where, thin = v.RST.SrcTTLMin, v.RST.SrcTTLMax, "on its other connections", false
 	}
-	if hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
+	if c, s := ttlMismatch(v.RST.TTL, lo, hi, thin); c > 0 {
 		if explain {
-			ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's packets %s (TTL %s): a device at another distance sent it",
-				v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi)))
+			ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's packets %s (TTL %s): %s",
+				v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi), s))
 		}
-		conf = max(conf, 0.8)
+		conf = max(conf, c)
 		if later != 0 {
 			conf = 0.95 // two independent signs
 		}
+	} else if explain && s != "" && hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
+		ev = append(ev, fmt.Sprintf("the RST's TTL %d differs from the %s's packets %s (TTL %s), but %s", v.RST.TTL, v.Me, where, ttlRange(lo, hi), s))
 	}
 	return Finding{Confidence: conf, Evidence: ev}
 }}
+
+// ttlMismatch judges a RST's TTL against the TTL range [lo, hi] of its
+// claimed sender's other packets: a confidence that another device sent
+// it (0 when the TTL says nothing) and the reason, for the evidence.
+func ttlMismatch(ttl, lo, hi uint8, thin bool) (float64, string) {
+	if hi == 0 || ttl >= lo && ttl <= hi {
+		return 0, ""
+	}
+	if initialTTL(lo) != initialTTL(hi) || hi-lo > 3 {
+		return 0, "the sender's own TTLs jump around (hand-crafted packets?), so they are no baseline"
+	}
+	init, base := initialTTL(ttl), initialTTL(hi)
+	hops, baseLo, baseHi := init-int(ttl), base-int(hi), base-int(lo)
+	if init != base && hops >= baseLo && hops <= baseHi {
+		return 0.45, fmt.Sprintf("it started at another initial TTL (%d against %d) but comes from the same distance (%d hops): maybe the host's own stack sending its RSTs another way, maybe a device beside it",
+			init, base, hops)
+	}
+	s := fmt.Sprintf("it comes from %d hops away, they from %s, so a device at another distance sent it", hops, hopRange(baseLo, baseHi))
+	if thin {
+		return 0.6, s + " (a thin baseline: the sender sent fewer than three other packets)"
+	}
+	return 0.8, s
+}
+
+func hopRange(lo, hi int) string {
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi)
+}
 
 func ttlRange(lo, hi uint8) string {
 	if lo == hi {

@@ -69,6 +69,17 @@ var noSocketRule = Rule{Cause: NoSocket, Kernel: "NO_SOCKET", Match: func(v *Vie
 		return Finding{Confidence: 0.75, Evidence: ev}
 	}
 	gap := time.Duration(v.RST.TS - v.M.LastTS)
+	if gap < time.Second {
+		// A host does not crash and come back, nor a NAT forget, between
+		// two packets a round trip apart: the socket was closed by its
+		// application (or the process ended) in between, and a segment
+		// it could not take found none left, or an orphan answered it.
+		if explain {
+			ev = append(ev, fmt.Sprintf("the %s's previous packet was frame %d, only %s before: its socket went away in between (closed or its process gone), not a lost connection",
+				v.Me, v.M.LastFrame, since(v.M.LastTS, v.RST.TS)))
+		}
+		return Finding{Confidence: 0.5, Evidence: ev}
+	}
 	if explain {
 		ev = append(ev, fmt.Sprintf("the %s's previous packet was frame %d, %s before: it had the connection then and has lost it since (restart, crash, lost NAT or load-balancer state)",
 			v.Me, v.M.LastFrame, since(v.M.LastTS, v.RST.TS)))

@@ -10,12 +10,23 @@ import (
 //
 // Wire: the client's SYN (no ACK) is the last thing the server received and
 // the server sent nothing before; RST+ACK with seq 0 and ack = SYN seq + 1
-// (RFC 9293 §3.10.7.1: the reply to a segment without ACK).
+// (RFC 9293 §3.10.7.1: the reply to a segment without ACK), and the
+// server sends nothing on the connection after it (a RST followed by the
+// same server's SYN-ACK was ignored, not a refusal).
 // Linux: no listener on the port; tcp_v4_rcv finds no socket and
 // tcp_v4_send_reset answers with reason NO_SOCKET.
 var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: func(v *View, explain bool) Finding {
 	lp := v.LastPeer
 	if lp == nil || lp.Flags&(decode.SYN|decode.ACK) != decode.SYN || v.M.Packets > 0 {
+		return Finding{}
+	}
+	if v.R.After.SenderLaterFrame != 0 {
+		// The same server answered the SYN after its "refusal" and the
+		// connection went on: a host whose stack refused would have no
+		// socket to answer from, and a client that took the RST would
+		// have dropped its SYN_SENT socket (RFC 9293 §3.10.7.3). The RST
+		// was forged or invalid and ignored: middleboxRule or
+		// invalidRule, never a refusal.
 		return Finding{}
 	}
 	var ev []string
@@ -38,7 +49,7 @@ var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: fun
 				v.RST.Frame, since(lp.TS, v.RST.TS), v.RST.Ack, lp.Seq+1))
 		}
 	}
-	if lo, hi := v.RST.SrcTTLMin, v.RST.SrcTTLMax; hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
+	if lo, hi := v.RST.SrcTTLMin, v.RST.SrcTTLMax; hi != 0 && ttlOff(v.RST.TTL, lo, hi) {
 		// The host's own stack would answer with its usual TTL: this
 		// refusal more likely came from a firewall in the path.
 		conf = 0.5
@@ -51,3 +62,10 @@ var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: fun
 	}
 	return Finding{Confidence: conf, Evidence: ev}
 }}
+
+// ttlOff: a TTL another device's, by ttlMismatch's measure (another
+// distance, against a baseline that holds still).
+func ttlOff(ttl, lo, hi uint8) bool {
+	c, _ := ttlMismatch(ttl, lo, hi, false)
+	return c >= 0.6
+}

@@ -9,15 +9,23 @@ import (
 
 // unreadRule: the resetter closed its socket with received data unread.
 //
-// Wire: RST+ACK from the resetter at its snd_nxt, no FIN before it, and
-// one of these traces of data left in its receive buffer:
+// Wire: RST+ACK from the resetter at its snd_nxt (an active reset:
+// tcp_send_active_reset always sets ACK and takes snd_nxt), and one of
+// these traces of data left in its receive buffer:
 //   - its advertised window shrank as the peer's data arrived (the
 //     application was not reading), down to zero at worst;
 //   - the server resets with the client's request unanswered;
 //   - the RST acknowledges data the resetter had not acknowledged yet
 //     (it arrived just before close);
 //   - the peer sent several messages and the resetter answered with one
-//     reply and reset at once (read one, reply "ERROR", close).
+//     reply and reset at once (read one, reply "ERROR", close);
+//   - the resetter had half-closed (FIN) and its RST+ACK comes at FIN + 1
+//     with peer data it never acknowledged or answered: an early answer
+//     (a 413, a reject) written and shut down, then close() with the
+//     request body unread, as Go's net/http, Python's http.server and
+//     HAProxy do. The reply path (data after close, TIME_WAIT) never
+//     sets ACK on a reset answering a segment with ACK (RFC 9293
+//     §3.10.7.1), so the flags tell the two apart.
 //
 // Linux: tcp_close() finds data in the receive queue (data_was_unread) and
 // sends RST instead of FIN: tcp_send_active_reset, reason
@@ -25,12 +33,15 @@ import (
 // closed with the connection still in its accept queue leaves the request
 // unread too, with reason TCP_STATE; the wire cannot tell them apart.
 var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Match: func(v *View, explain bool) Finding {
-	if v.M.FINFrame != 0 || !v.activeShape() {
+	if !v.activeShape() {
 		return Finding{}
+	}
+	if v.M.FINFrame != 0 {
+		return unreadAfterFIN(v, explain)
 	}
 	var ev []string
 	conf := 0.0
-	shrunk := v.M.Scaled && v.M.MaxWindow > 0 && v.P.Bytes > 0 && v.M.Window <= v.M.MaxWindow*3/4
+	shrunk := v.windowShrank()
 	if shrunk {
 		if explain {
 			ev = append(ev, fmt.Sprintf("the %s's advertised window fell from %s to %s as the %s's data arrived: its application was not reading",
@@ -49,7 +60,12 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			ev = append(ev, s)
 		}
 		if v.Me == "server" {
-			conf = max(conf, 0.8)
+			// Unanswered is not unread: an application that read the
+			// request and chose to abort (SO_LINGER {on, 0}) sends the
+			// same RST. Only a window that shrank, or a RST that
+			// acknowledges what was never acknowledged, shows data left
+			// in the buffer; without them the wire cannot decide.
+			conf = max(conf, 0.5)
 		}
 	}
 	if v.P.Unanswered > 0 && v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
@@ -73,13 +89,22 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			ev = append(ev, fmt.Sprintf("the %s sent %d messages; the %s answered them with a single reply (frame %d) and reset %s after it: read one, replied, closed with the rest unread",
 				v.Peer, v.M.AnsweredMsgs, v.Me, v.M.LastDataFrame, since(v.M.LastDataTS, v.RST.TS)))
 		}
-		conf = 0.55
+		// A reply proves one message read, not all: the wire cannot
+		// tell this from reading everything and aborting.
+		conf = 0.5
 	}
 	if conf == 0 {
 		return Finding{}
 	}
 	if !explain {
 		return Finding{Confidence: conf}
+	}
+	if conf <= 0.5 && !shrunk {
+		s := fmt.Sprintf("the %s's window did not shrink", v.Me)
+		if !(v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0) {
+			s += " and the RST acknowledges nothing new"
+		}
+		ev = append(ev, s+fmt.Sprintf(": whether the %s's application read the data before closing, the wire cannot show; read, then an abortive close (SO_LINGER {on, 0}, linger_abort) looks the same", v.Me))
 	}
 	ev = append(ev, fmt.Sprintf("frame %d: RST+ACK from the %s with no FIN before it, %s after the previous packet: close() with data unread",
 		v.RST.Frame, v.Me, since(v.LastAny.TS, v.RST.TS)))
@@ -88,6 +113,42 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	}
 	return Finding{Confidence: conf, Evidence: ev}
 }}
+
+// unreadAfterFIN: FIN, then RST+ACK at FIN + 1 with peer data pending.
+// In FIN_WAIT1/2 only close() sends an active reset: tcp_close finds data
+// unread (TCP_ABORT_ON_CLOSE), or SO_LINGER {on, 0} (TCP_STATE); peer data
+// the resetter never acknowledged, or data after its FIN it never
+// answered, is what it left unread.
+func unreadAfterFIN(v *View, explain bool) Finding {
+	newlyAcked := v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0
+	afterFIN := v.P.LastDataFrame > v.M.FINFrame && v.P.Unanswered > 0
+	if !newlyAcked && !afterFIN {
+		return Finding{}
+	}
+	f := Finding{Confidence: 0.8}
+	if !explain {
+		return f
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf("frame %d: the %s half-closed (FIN)", v.M.FINFrame, v.Me))
+	if afterFIN {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the %s went on sending: %s from frame %d on that the %s never answered",
+			v.Peer, byteCount(v.P.Unanswered), v.P.UnansweredFrame, v.Me))
+	}
+	if newlyAcked {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received, then thrown away",
+			byteCount(track.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+	}
+	f.Evidence = append(f.Evidence, fmt.Sprintf(
+		"frame %d: RST+ACK at the %s's next sequence number after its FIN (seq %d), %s after the previous packet: an active reset from close() with the %s's data unread, not a reply to it (a reply would carry no ACK flag)",
+		v.RST.Frame, v.Me, v.RST.Seq, since(v.LastAny.TS, v.RST.TS), v.Peer))
+	return f
+}
+
+// windowShrank: the resetter's advertised window fell by a quarter or
+// more as the peer's data arrived: data sat in its receive buffer.
+func (v *View) windowShrank() bool {
+	return v.M.Scaled && v.M.MaxWindow > 0 && v.P.Bytes > 0 && v.M.Window <= v.M.MaxWindow*3/4
+}
 
 // oneReplyToMany: the peer sent several messages, the resetter answered
 // them with a single reply and reset within a few milliseconds of it, with

@@ -566,7 +566,16 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 	t.stats.Resets++
 	e := &t.ext[c.id]
-	r := &Reset{Packet: *p, Sender: dir, Conn: c.Conn, First: e.first, CopyOf: copyOf, base: c.tally}
+	first := e.first
+	if first != nil && uint8(dir)+1 != c.firstSender && !c.firstSenderOn && copyOf == 0 {
+		// A RST never draws a RST (RFC 9293 §3.10.7: a reset is never
+		// answered): a reset of the other side is the consequence of the
+		// first only when it answers a segment the first resetter sent
+		// after it. Two sides resetting at once, each at its own next
+		// sequence number, are two aborts.
+		first = nil
+	}
+	r := &Reset{Packet: *p, Sender: dir, Conn: c.Conn, First: first, CopyOf: copyOf, base: c.tally}
 	r.Packet.Payload = nil
 	if len(p.Payload) > 0 {
 		r.Packet.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
