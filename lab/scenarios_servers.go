@@ -181,18 +181,12 @@ func pyHTTPModule() *scenario {
 }
 
 // nginxConf is a minimal nginx configuration that writes only under dir.
-func nginxConf(dir, addr string, tags map[string]bool) string {
+func nginxConf(dir, addr string) string {
 	listen := addr
 	if strings.Contains(addr, ":") {
 		listen = "[" + addr + "]"
 	}
-	var extra []string
-	if tags["nolinger"] {
-		extra = append(extra, "lingering_close off;")
-	}
-	if tags["bodytimeout"] || tags["headertimeout"] {
-		extra = append(extra, "client_body_timeout 1s;", "client_header_timeout 1s;", "reset_timedout_connection on;")
-	}
+	extra := []string{"client_body_timeout 1s;", "client_header_timeout 1s;", "reset_timedout_connection on;"}
 	return fmt.Sprintf(`daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
@@ -222,16 +216,17 @@ func nginx() *scenario {
 		name:    "nginx",
 		dir:     serversDir,
 		snaplen: 200,
-		desc:    "nginx 1.22 (Debian): a 1 MiB upload over client_max_body_size 64k gets 413, with lingering_close off (nolinger) the body is left unread; with reset_timedout_connection on, a client that sends part of its body (bodytimeout) or of its headers (headertimeout) and goes quiet is reset when client_body_timeout / client_header_timeout (1 s) runs out",
+		desc:    "nginx 1.22 (Debian) with reset_timedout_connection on: a client that sends part of its body (bodytimeout) or of its headers (headertimeout) and goes quiet is reset when client_body_timeout / client_header_timeout (1 s) runs out",
 		variants: []variant{
-			"413nolinger-v4-eth-server", "413nolinger-v6-eth-client",
 			"bodytimeout-v4-eth-client", "bodytimeout-v6-any-server-ng",
 			"headertimeout-v4-eth-server", "headertimeout-v6-eth-client",
 		},
-		expect: []string{"TCP_ABORT_ON_CLOSE", "TCP_STATE"},
+		// A 413 for client_max_body_size was tried too and never reset:
+		// nginx reads and discards the rest of a rejected body, even with
+		// lingering_close off and a client that sends it all.
+		expect: []string{"TCP_STATE"},
 		notes: map[string]string{
-			"TCP_ABORT_ON_CLOSE": "nginx closed after its 413 with the upload unread (lingering_close off)",
-			"TCP_STATE":          "reset_timedout_connection: nginx sets SO_LINGER {on, 0} on a timed-out connection and closes it, one timeout after the client went quiet",
+			"TCP_STATE": "reset_timedout_connection: nginx sets SO_LINGER {on, 0} on a timed-out connection and closes it, one timeout after the client went quiet",
 		},
 		server: func(a *agent) error {
 			dir, err := workdir()
@@ -239,7 +234,7 @@ func nginx() *scenario {
 				return err
 			}
 			conf := filepath.Join(dir, "nginx.conf")
-			if err := os.WriteFile(conf, []byte(nginxConf(dir, a.server, a.tags)), 0o644); err != nil {
+			if err := os.WriteFile(conf, []byte(nginxConf(dir, a.server)), 0o644); err != nil {
 				return err
 			}
 			if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
@@ -249,14 +244,10 @@ func nginx() *scenario {
 			return nil
 		},
 		client: func(a *agent) error {
-			switch {
-			case a.tags["bodytimeout"]:
+			if a.tags["bodytimeout"] {
 				return a.stall("POST /upload HTTP/1.1\r\nHost: lab\r\nContent-Length: 4096\r\n\r\n" + strings.Repeat("x", 100))
-			case a.tags["headertimeout"]:
-				return a.stall("GET / HTTP/1.1\r\nHost: lab\r\n")
 			}
-			_, err := a.curlPost("/upload")
-			return err
+			return a.stall("GET / HTTP/1.1\r\nHost: lab\r\n")
 		},
 	}
 }
@@ -305,9 +296,9 @@ func haproxy() *scenario {
 		name:    "haproxy",
 		dir:     serversDir,
 		snaplen: 200,
-		desc:    "HAProxy 2.6 (Debian) in front of a backend with no listener; a 1 MiB upload is denied with 413 by http-request deny (deny), or sent to the dead backend, whose host refuses haproxy's connections, and answered 503 (dead); the client's body is left unread",
+		desc:    "HAProxy 2.6 (Debian) in front of a backend with no listener; a 1 MiB upload (curl; pyclient: Python http.client, which sends the whole body before reading) is denied with 413 by http-request deny (deny), or sent to the dead backend, whose host refuses haproxy's connections, and answered 503 (dead); the client's body is left unread",
 		variants: []variant{
-			"deny-v4-eth-server", "deny-v6-eth-client", "dead-v4-any-server", "dead-v4-eth-client", "dead-v6-any-server-ng",
+			"deny-v4-eth-server", "pyclient-deny-v6-eth-client", "pyclient-deny-v4-any-server-ng", "dead-v4-any-server", "dead-v4-eth-client", "dead-v6-any-server-ng",
 		},
 		expect: []string{"TCP_ABORT_ON_CLOSE", "NO_SOCKET"},
 		notes: map[string]string{
@@ -333,6 +324,9 @@ func haproxy() *scenario {
 			path := "/upload"
 			if a.tags["dead"] {
 				path = "/dead"
+			}
+			if a.tags["pyclient"] {
+				return a.pyPost(path)
 			}
 			_, err := a.curlPost(path)
 			return err

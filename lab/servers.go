@@ -108,3 +108,26 @@ func (a *agent) curlPost(path string, extra ...string) (string, error) {
 	}
 	return out.String(), err
 }
+
+// pyClient is Python's http.client: request() sends the whole body before
+// getresponse() reads anything, so an early answer does not stop the upload
+// as it stops curl's.
+const pyClient = `
+import http.client, sys
+c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=10)
+try:
+    c.request("POST", sys.argv[3], body=bytes(1 << 20), headers={"Content-Type": "application/octet-stream"})
+    r = c.getresponse()
+    r.read()
+    print("python client:", r.status, file=sys.stderr)
+except OSError as e:
+    print("python client:", e, file=sys.stderr)
+c.close()
+`
+
+// pyPost uploads 1 MiB with Python's http.client.
+func (a *agent) pyPost(path string) error {
+	cmd := exec.Command("python3", "-c", pyClient, a.server, fmt.Sprint(port), path)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
