@@ -127,7 +127,7 @@ func pyHTTP() *scenario {
 			"TCP_ABORT_ON_CLOSE": "socketserver shutdown_request: shutdown(SHUT_WR), then close() with the upload unread",
 		},
 		server: func(a *agent) error {
-			dir, err := workdir()
+			dir, err := a.workdir()
 			if err != nil {
 				return err
 			}
@@ -163,7 +163,7 @@ func pyHTTPModule() *scenario {
 			"TCP_ABORT_ON_CLOSE": "send_error(501) sets close_connection; socketserver shutdown_request: shutdown(SHUT_WR), then close() with the upload unread",
 		},
 		server: func(a *agent) error {
-			dir, err := workdir()
+			dir, err := a.workdir()
 			if err != nil {
 				return err
 			}
@@ -229,7 +229,7 @@ func nginx() *scenario {
 			"TCP_STATE": "reset_timedout_connection: nginx sets SO_LINGER {on, 0} on a timed-out connection and closes it, one timeout after the client went quiet",
 		},
 		server: func(a *agent) error {
-			dir, err := workdir()
+			dir, err := a.workdir()
 			if err != nil {
 				return err
 			}
@@ -306,7 +306,7 @@ func haproxy() *scenario {
 			"NO_SOCKET":          "haproxy's connection to the backend port with no listener, on the server host's loopback",
 		},
 		server: func(a *agent) error {
-			dir, err := workdir()
+			dir, err := a.workdir()
 			if err != nil {
 				return err
 			}

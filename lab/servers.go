@@ -74,8 +74,14 @@ func listening(p int) bool {
 }
 
 // workdir is a directory of the agent's own for a server's configuration,
-// logs and pid file.
-func workdir() (string, error) { return os.MkdirTemp("", "rstlab-srv") }
+// logs and pid file; runServer removes it when the agent quits.
+func (a *agent) workdir() (string, error) {
+	dir, err := os.MkdirTemp("", "rstlab-srv")
+	if err == nil {
+		a.dirs = append(a.dirs, dir)
+	}
+	return dir, err
+}
 
 // url is the scenario's HTTP address as curl takes it.
 func (a *agent) url(path string) string {
