@@ -35,6 +35,7 @@ type agent struct {
 	in         *bufio.Scanner
 	out        io.Writer
 	mu         sync.Mutex // one mark at a time
+	dirs       []string   // made by workdir, removed on quit
 }
 
 func agentMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -96,6 +97,11 @@ func (a *agent) runServer(s *scenario) error {
 		a.mark("ready")
 		return a.await("quit")
 	}
+	defer func() {
+		for _, d := range a.dirs {
+			os.RemoveAll(d)
+		}
+	}()
 	if err := s.server(a); err != nil {
 		return err
 	}

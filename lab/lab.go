@@ -21,8 +21,13 @@ type scenario struct {
 	name     string
 	desc     string
 	variants []variant
-	snaplen  int  // 0 = 262144; bulk scenarios use 256
-	routed   bool // always run on the routed topology
+	snaplen  int // 0 = 262144; bulk scenarios use 256
+	// dir is the corpus the variant's files go to when -out is not
+	// given: "" is testdata/pcaps, which every rule must judge right;
+	// real server software goes to testdata/pcaps-servers, held by a
+	// ratchet instead.
+	dir    string
+	routed bool // always run on the routed topology
 	// server and client play the roles in agent processes; nil server
 	// means no listener on port.
 	server, client func(a *agent) error
@@ -123,9 +128,6 @@ type lab struct {
 
 func newLab(out string, log io.Writer) (*lab, error) {
 	teardown() // leftovers of a crashed run
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
-	}
 	tr, err := newTracer()
 	if err != nil {
 		return nil, err
@@ -306,10 +308,21 @@ func (l *lab) once(ctx context.Context, j job) error {
 	for _, e := range f.UnmatchedTrace {
 		fmt.Fprintf(l.log, "  unmatched %s > %s %s %s\n", e.Src, e.Dst, e.State, e.Reason)
 	}
-	if err := copyFile(final, filepath.Join(l.out, name)); err != nil {
+	out := l.out
+	switch {
+	case out != "":
+	case j.s.dir != "":
+		out = j.s.dir
+	default:
+		out = "testdata/pcaps"
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(l.out, j.name()+".truth.json"), append(b, '\n'), 0o644)
+	if err := copyFile(final, filepath.Join(out, name)); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, j.name()+".truth.json"), append(b, '\n'), 0o644)
 }
 
 var dropped = regexp.MustCompile(`(?m)^(\d+) packets? dropped by kernel`)

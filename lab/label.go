@@ -179,11 +179,26 @@ func pick(evs []*event, src, dst netip.AddrPort, flags string) *event {
 	}
 	for _, fits := range passes {
 		for _, e := range evs {
-			if !e.used && e.src == src && e.dst == dst && fits(e) {
+			if !e.used && e.from(src, dst) && fits(e) {
 				e.used = true
 				return e
 			}
 		}
 	}
 	return nil
+}
+
+// from reports whether e is a reset from src to dst. A listener's reset
+// (TCP_FLAGS in TCP_LISTEN: a segment of a connection that is gone reaches
+// the listener of its port) is traced with the listener's address and
+// dest 0.0.0.0:0 (or [::]:0), so it matches any dst; a wildcard listener
+// matches by port.
+func (e *event) from(src, dst netip.AddrPort) bool {
+	if e.src == src && e.dst == dst {
+		return true
+	}
+	if e.dst.IsValid() && !e.dst.Addr().IsUnspecified() {
+		return false
+	}
+	return e.src == src || (e.src.Addr().IsUnspecified() && e.src.Port() == src.Port())
 }

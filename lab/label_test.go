@@ -71,3 +71,17 @@ func TestCopyOf(t *testing.T) {
 		t.Errorf("a second RST with the same TTL a second later is not a copy")
 	}
 }
+
+// TestPickListener checks that a listener's reset, traced with dest
+// 0.0.0.0:0, is matched by its source.
+func TestPickListener(t *testing.T) {
+	srv := netip.MustParseAddrPort("10.200.1.1:5000")
+	cli := netip.MustParseAddrPort("10.200.1.2:40000")
+	evs := []*event{{src: srv, dst: netip.MustParseAddrPort("0.0.0.0:0"), reason: "TCP_FLAGS"}}
+	if e := pick(evs, cli, srv, "R"); e != nil {
+		t.Errorf("the other direction took %v", e)
+	}
+	if e := pick(evs, srv, cli, "R"); e == nil || e.reason != "TCP_FLAGS" {
+		t.Errorf("listener reset took %v, want TCP_FLAGS", e)
+	}
+}

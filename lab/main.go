@@ -38,7 +38,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("out", "testdata/pcaps", "directory for captures and truth files")
+	out := fs.String("out", "", "directory for captures and truth files (default: the scenario's corpus, testdata/pcaps or testdata/pcaps-servers)")
 	pattern := fs.String("run", "", "only scenario variants whose name matches this regexp")
 	list := fs.Bool("list", false, "list scenario variants and exit")
 	keep := fs.Bool("keep-going", true, "go on with the next variant after a failure")
@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: lab [-out DIR] [-run REGEXP] [-list]")
 		fs.PrintDefaults()
 		fmt.Fprintln(stderr, "example: sudo go run ./lab -run 'refused|primes'")
+		fmt.Fprintln(stderr, "real server software (nginx, haproxy): sudo lab/run.sh -run '^(nginx|haproxy)'")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2

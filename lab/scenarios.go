@@ -31,6 +31,16 @@ func scenarios() []*scenario {
 		keepalive(),
 		retransmission(),
 		middlebox(),
+		// testdata/pcaps-servers
+		goHTTP(),
+		pyHTTP(),
+		pyHTTPModule(),
+		nginx(),
+		haproxy(),
+		replyWait(),
+		finQueued(),
+		halfClosedLinger2(),
+		synScan(),
 	}
 }
 

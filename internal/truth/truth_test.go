@@ -8,7 +8,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const corpus = "../../testdata/pcaps"
+// corpora are the lab's capture folders: testdata/pcaps, which rstwhy must
+// judge right, and testdata/pcaps-servers (real server software), held by a
+// ratchet. Their truth files must hold against their captures alike.
+var corpora = []string{"../../testdata/pcaps", "../../testdata/pcaps-servers"}
 
 // wire is what a truth entry and a capture frame must agree on.
 type wire struct {
@@ -24,12 +27,16 @@ type wire struct {
 // TestCorpus holds every truth file against its capture: the same RST frames,
 // no more, no fewer, each with a known cause.
 func TestCorpus(t *testing.T) {
-	names, err := filepath.Glob(filepath.Join(corpus, "*.truth.json"))
-	if err != nil {
-		t.Fatal(err)
+	var names []string
+	for _, dir := range corpora {
+		n, err := filepath.Glob(filepath.Join(dir, "*.truth.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n...)
 	}
 	if len(names) == 0 {
-		t.Skip("no truth files under testdata/pcaps")
+		t.Skip("no truth files under testdata/pcaps or testdata/pcaps-servers")
 	}
 	for _, name := range names {
 		t.Run(strings.TrimSuffix(filepath.Base(name), ".truth.json"), func(t *testing.T) {
@@ -37,14 +44,14 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkFile(t, f)
+			checkFile(t, filepath.Dir(name), f)
 		})
 	}
 }
 
-func checkFile(tb testing.TB, f *File) {
+func checkFile(tb testing.TB, dir string, f *File) {
 	tb.Helper()
-	frames, err := Resets(filepath.Join(corpus, f.Capture.File))
+	frames, err := Resets(filepath.Join(dir, f.Capture.File))
 	if err != nil {
 		tb.Fatal(err)
 	}
