@@ -119,10 +119,17 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 // unread (TCP_ABORT_ON_CLOSE), or SO_LINGER {on, 0} (TCP_STATE); peer data
 // the resetter never acknowledged, or data after its FIN it never
 // answered, is what it left unread.
+//
+// The kernel acknowledges data as it arrives, read or not, so data that
+// was acknowledged and answered may still sit unread: a window that
+// shrank as the peer's data arrived (to zero at worst, as Go's net/http
+// and Python's http.server leave a 1 MiB upload) shows it, as it does
+// without a FIN.
 func unreadAfterFIN(v *View, explain bool) Finding {
 	newlyAcked := v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0
 	afterFIN := v.P.LastDataFrame > v.M.FINFrame && v.P.Unanswered > 0
-	if !newlyAcked && !afterFIN {
+	shrunk := v.windowShrank()
+	if !newlyAcked && !afterFIN && !shrunk {
 		return Finding{}
 	}
 	f := Finding{Confidence: 0.8}
@@ -130,6 +137,10 @@ func unreadAfterFIN(v *View, explain bool) Finding {
 		return f
 	}
 	f.Evidence = append(f.Evidence, fmt.Sprintf("frame %d: the %s half-closed (FIN)", v.M.FINFrame, v.Me))
+	if shrunk {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the %s's advertised window fell from %s to %s as the %s's data arrived: its application was not reading",
+			v.Me, byteCount(int64(v.M.MaxWindow)), byteCount(int64(v.M.Window)), v.Peer))
+	}
 	if afterFIN {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the %s went on sending: %s from frame %d on that the %s never answered",
 			v.Peer, byteCount(v.P.Unanswered), v.P.UnansweredFrame, v.Me))
