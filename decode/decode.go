@@ -363,6 +363,9 @@ func (d *Decoder) mpls(b []byte, p *Packet, depth int) error {
 
 // ip decodes a raw IP packet by its version nibble.
 func (d *Decoder) ip(b []byte, p *Packet, depth int) error {
+	if len(b) == 0 {
+		return errShort("IP header", 0) // an ERSPAN III header with nothing after it
+	}
 	switch b[0] >> 4 {
 	case 4:
 		return d.ipv4(b, p, depth)
