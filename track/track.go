@@ -691,30 +691,60 @@ func summaryOf(p *decode.Packet, dir uint8, kind Kind, me *Side) Summary {
 }
 
 // apply updates side dir's state with a non-RST segment and returns how
-// the segment was understood.
+// the segment was understood. Each step is a function of its own, in the
+// order they depend on each other: the handshake, the sequence space
+// (which says what kind of segment it is), the runs that kind ends or
+// extends, the data, the acknowledgement, the window, the FIN, and what
+// the packet says of its sender (TTL, IP ID).
 func (c *conn) apply(dir uint8, p *decode.Packet) Kind {
 	me, peer := &c.Sides[dir], &c.Sides[1-dir]
-	kind := KindNew
 	syn, fin := p.Flags&decode.SYN != 0, p.Flags&decode.FIN != 0
-
 	if syn {
-		if p.Flags&decode.ACK == 0 {
-			c.Client, c.ClientGuessed = int(dir), false
-		} else {
-			if c.SYNACKFrame == 0 {
-				c.SYNACKFrame = p.Frame
-			}
-			if c.ClientGuessed || c.Sides[1-dir].SYNFrame == 0 {
-				c.Client, c.ClientGuessed = int(1-dir), false
-			}
+		c.applySYN(dir, p)
+	}
+	kind, fresh := c.applySeq(dir, p, syn, fin)
+	me.countKind(peer, kind, p, syn || fin)
+	if fresh > 0 {
+		me.countData(peer, p, fresh)
+	}
+	if p.Len > 0 {
+		me.DataPackets++
+	}
+	if p.Flags&decode.ACK != 0 {
+		c.applyAck(dir, p, syn)
+	}
+	c.applyWindow(dir, p, syn)
+	if fin && me.FINFrame == 0 {
+		me.FINFrame, me.FINTS, me.FINSeq = p.Frame, p.TS, p.Seq+uint32(p.Len)
+	}
+	me.countSender(p)
+	return kind
+}
+
+// applySYN notes the handshake: who is the client, the SYN-ACK, and the
+// options each side announced in its SYN.
+func (c *conn) applySYN(dir uint8, p *decode.Packet) {
+	me := &c.Sides[dir]
+	if p.Flags&decode.ACK == 0 {
+		c.Client, c.ClientGuessed = int(dir), false
+	} else {
+		if c.SYNACKFrame == 0 {
+			c.SYNACKFrame = p.Frame
 		}
-		if me.SYNFrame == 0 {
-			me.SYNFrame, me.ISN = p.Frame, p.Seq
-			me.WScale, me.MSS, me.SACKPerm, me.TSOpt = p.WScale, p.MSS, p.SACKPerm, p.HasTS
+		if c.ClientGuessed || c.Sides[1-dir].SYNFrame == 0 {
+			c.Client, c.ClientGuessed = int(1-dir), false
 		}
 	}
+	if me.SYNFrame == 0 {
+		me.SYNFrame, me.ISN = p.Frame, p.Seq
+		me.WScale, me.MSS, me.SACKPerm, me.TSOpt = p.WScale, p.MSS, p.SACKPerm, p.HasTS
+	}
+}
 
-	// Sequence space.
+// applySeq moves side dir's snd_nxt and says what the segment is: new
+// (with fresh bytes of new data) or a repeat of what was sent before.
+func (c *conn) applySeq(dir uint8, p *decode.Packet, syn, fin bool) (kind Kind, fresh int64) {
+	me := &c.Sides[dir]
 	end := p.Seq + uint32(p.Len)
 	if syn {
 		end++
@@ -722,24 +752,27 @@ func (c *conn) apply(dir uint8, p *decode.Packet) Kind {
 	if fin {
 		end++
 	}
-	var fresh int64
 	switch {
 	case !me.HasSeq:
 		me.HasSeq, me.NextSeq, fresh = true, end, int64(p.Len)
 	case seqGT(end, me.NextSeq):
 		fresh = int64(p.Len)
 		if seqLT(p.Seq, me.NextSeq) {
-			fresh = SeqDiff(me.NextSeq, p.Seq+uint32(p.Len))
-			if fresh < 0 {
-				fresh = 0
-			}
+			fresh = max(0, SeqDiff(me.NextSeq, p.Seq+uint32(p.Len)))
 			me.Retrans++ // partly a retransmission
 			me.LastRetransFrame = p.Frame
 		}
 		me.NextSeq = end
 	default:
-		kind = c.classifyOld(dir, p)
+		return c.classifyOld(dir, p), 0
 	}
+	return KindNew, fresh
+}
+
+// countKind extends or ends the runs a segment of this kind bears on:
+// retransmissions, keepalive probes and their answers, zero-window probes.
+// control is a SYN or FIN.
+func (me *Side) countKind(peer *Side, kind Kind, p *decode.Packet, control bool) {
 	switch kind {
 	case KindRetrans:
 		me.Retrans++
@@ -757,78 +790,83 @@ func (c *conn) apply(dir uint8, p *decode.Packet) Kind {
 	case KindProbe:
 		peer.Stall.Probes++
 	}
-	if kind != KindKeepalive && (p.Len > 0 || syn || fin) {
+	traffic := p.Len > 0 || control
+	if kind != KindKeepalive && traffic {
 		me.KeepaliveRun = 0
 	}
 	switch {
-	case p.Len > 0 || syn || fin:
+	case traffic:
 		peer.KeepaliveRun, peer.KeepaliveAnswers = 0, 0 // real traffic: the peer's probes were answered
 	case peer.KeepaliveRun > 0 && kind != KindKeepalive:
 		peer.KeepaliveAnswers++
 	}
+}
 
-	if fresh > 0 {
-		me.Bytes += fresh
-		me.LastDataFrame, me.LastDataTS = p.Frame, p.TS
-		if me.FirstDataFrame == 0 {
-			me.FirstDataFrame = p.Frame
-		}
-		if me.Unanswered == 0 { // a new run: what does it answer?
-			me.UnansweredFrame, me.UnansweredMsgs = p.Frame, 0
-			me.AnsweredMsgs = peer.UnansweredMsgs
-		}
-		me.Unanswered += fresh
-		if p.Flags&decode.PSH != 0 {
-			me.UnansweredMsgs++
-		}
-		peer.Unanswered, peer.UnansweredFrame, peer.UnansweredMsgs = 0, 0, 0
+// countData counts fresh bytes of new data, and the run of data the peer
+// has not answered.
+func (me *Side) countData(peer *Side, p *decode.Packet, fresh int64) {
+	me.Bytes += fresh
+	me.LastDataFrame, me.LastDataTS = p.Frame, p.TS
+	if me.FirstDataFrame == 0 {
+		me.FirstDataFrame = p.Frame
 	}
-	if p.Len > 0 {
-		me.DataPackets++
+	if me.Unanswered == 0 { // a new run: what does it answer?
+		me.UnansweredFrame, me.UnansweredMsgs = p.Frame, 0
+		me.AnsweredMsgs = peer.UnansweredMsgs
 	}
+	me.Unanswered += fresh
+	if p.Flags&decode.PSH != 0 {
+		me.UnansweredMsgs++
+	}
+	peer.Unanswered, peer.UnansweredFrame, peer.UnansweredMsgs = 0, 0, 0
+}
 
-	// Acknowledgements.
-	if p.Flags&decode.ACK != 0 {
-		if !me.HasAck || seqGT(p.Ack, me.AckHi) {
-			if me.HasAck {
-				peer.RetransRun, peer.RetransRunFrame = 0, 0
-			}
-			me.HasAck, me.AckHi = true, p.Ack
+// applyAck takes side dir's acknowledgement: what it acknowledged of the
+// peer's data and FIN, and the handshake's last ACK.
+func (c *conn) applyAck(dir uint8, p *decode.Packet, syn bool) {
+	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	if !me.HasAck || seqGT(p.Ack, me.AckHi) {
+		if me.HasAck {
+			peer.RetransRun, peer.RetransRunFrame = 0, 0
 		}
-		if peer.FINFrame != 0 && peer.FINAckedFrame == 0 && seqGT(p.Ack, peer.FINSeq) {
-			peer.FINAckedFrame = p.Frame
-		}
-		if c.SYNACKFrame != 0 && c.AckedFrame == 0 && !syn && int(dir) == c.Client &&
-			c.Sides[1-dir].SYNFrame != 0 && p.Ack == c.Sides[1-dir].ISN+1 {
-			c.AckedFrame = p.Frame
-		}
+		me.HasAck, me.AckHi = true, p.Ack
 	}
+	if peer.FINFrame != 0 && peer.FINAckedFrame == 0 && seqGT(p.Ack, peer.FINSeq) {
+		peer.FINAckedFrame = p.Frame
+	}
+	if c.SYNACKFrame != 0 && c.AckedFrame == 0 && !syn && int(dir) == c.Client &&
+		peer.SYNFrame != 0 && p.Ack == peer.ISN+1 {
+		c.AckedFrame = p.Frame
+	}
+}
 
-	// Window: never scaled on a SYN (RFC 7323 §2.2).
-	if !syn {
-		sh := c.shift(dir)
-		w := uint32(p.Window) << sh
-		me.Window, me.Scaled = w, c.Sides[0].SYNFrame != 0 && c.Sides[1].SYNFrame != 0
-		me.MaxWindow = max(me.MaxWindow, w)
-		if p.Window == 0 {
-			me.ZeroWindows++
-			if !me.Stall.Active() {
-				me.Stall = Stall{StartFrame: p.Frame, StartTS: p.TS}
-			}
-			me.Stall.Adverts++
-		} else if me.Stall.Active() {
-			me.Stall.EndFrame, me.Stall.EndTS = p.Frame, p.TS
-		}
-	} else {
+// applyWindow takes side dir's advertised window, scaled once both SYNs
+// announced a scale (never on a SYN itself: RFC 7323 §2.2), and its
+// zero-window periods.
+func (c *conn) applyWindow(dir uint8, p *decode.Packet, syn bool) {
+	me := &c.Sides[dir]
+	if syn {
 		me.Window = uint32(p.Window)
 		me.MaxWindow = max(me.MaxWindow, me.Window)
+		return
 	}
-
-	if fin && me.FINFrame == 0 {
-		me.FINFrame, me.FINTS, me.FINSeq = p.Frame, p.TS, p.Seq+uint32(p.Len)
+	w := uint32(p.Window) << c.shift(dir)
+	me.Window, me.Scaled = w, c.Sides[0].SYNFrame != 0 && c.Sides[1].SYNFrame != 0
+	me.MaxWindow = max(me.MaxWindow, w)
+	if p.Window == 0 {
+		me.ZeroWindows++
+		if !me.Stall.Active() {
+			me.Stall = Stall{StartFrame: p.Frame, StartTS: p.TS}
+		}
+		me.Stall.Adverts++
+	} else if me.Stall.Active() {
+		me.Stall.EndFrame, me.Stall.EndTS = p.Frame, p.TS
 	}
+}
 
-	// Who sent it: TTL and IP ID of the endpoint's own packets.
+// countSender notes who sent the packet, as far as its IP header says:
+// the TTL range and IP ID of the endpoint's own packets.
+func (me *Side) countSender(p *decode.Packet) {
 	if me.MaxTTL == 0 {
 		me.FirstTTL, me.MinTTL, me.MaxTTL = p.TTL, p.TTL, p.TTL
 	}
@@ -843,7 +881,6 @@ func (c *conn) apply(dir uint8, p *decode.Packet) Kind {
 	}
 	me.Packets++
 	me.LastFrame, me.LastTS = p.Frame, p.TS
-	return kind
 }
 
 // classifyOld says what a segment that carries nothing new is.
