@@ -11,7 +11,7 @@ const (
 
 // connList is an intrusive list of connections, oldest activity first, so
 // that expiry and eviction look only at the front. Links are connection
-// IDs (Tracker.byID), never pointers: connections live outside the heap.
+// IDs (connSlabs.at), never pointers: connections live outside the heap.
 type connList struct {
 	front, back uint32
 }
@@ -20,7 +20,7 @@ func (t *Tracker) pushBack(id listID, c *conn) {
 	l := &t.lists[id]
 	c.list, c.prev, c.next = id, l.back, 0
 	if l.back != 0 {
-		t.byID[l.back].next = c.id
+		t.slabs.at(l.back).next = c.id
 	} else {
 		l.front = c.id
 	}
@@ -30,7 +30,7 @@ func (t *Tracker) pushBack(id listID, c *conn) {
 // front is the connection at the front of list l, or nil.
 func (t *Tracker) front(l listID) *conn {
 	if id := t.lists[l].front; id != 0 {
-		return t.byID[id]
+		return t.slabs.at(id)
 	}
 	return nil
 }
@@ -42,12 +42,12 @@ func (t *Tracker) unlink(c *conn) {
 	}
 	l := &t.lists[c.list]
 	if c.prev != 0 {
-		t.byID[c.prev].next = c.next
+		t.slabs.at(c.prev).next = c.next
 	} else {
 		l.front = c.next
 	}
 	if c.next != 0 {
-		t.byID[c.next].prev = c.prev
+		t.slabs.at(c.next).prev = c.prev
 	} else {
 		l.back = c.prev
 	}

@@ -60,7 +60,7 @@ func TestManyResetsOneConnLinear(t *testing.T) {
 		}
 		tr.Close()
 	}
-	if r := workRatio(t, 20000, run); r > 8 {
+	if r := workRatio(t, 20000, run); r > 10 {
 		t.Errorf("4x the resets on one connection took %.1fx the work, want about 4", r)
 	}
 }
@@ -82,7 +82,7 @@ func TestManyResetsDistinctFlowsLinear(t *testing.T) {
 		}
 		tr.Close()
 	}
-	if r := workRatio(t, 20000, run); r > 8 {
+	if r := workRatio(t, 20000, run); r > 10 {
 		t.Errorf("4x the resets on distinct flows took %.1fx the work, want about 4", r)
 	}
 }

@@ -20,11 +20,21 @@ import (
 // held at once. The slabs are unmapped when the tracker is discarded, or
 // once the collector finds it unreachable.
 type connSlabs struct {
-	cur  []conn // the newest slab; cur[used:] not handed out yet
-	used int
-	n    int // connections in all slabs
-	mem  *regions
+	slabs [][]conn    // every slab, whole; the last one's [used:] not handed out yet
+	exts  [][]connExt // what each slab's connections hold on the heap, alike
+	used  int
+	n     int // connections in all slabs
+	mem   *regions
 }
+
+// at returns the connection with ID id (not 0). An ID is the slab's number
+// from 1 in its upper half and the index in the slab in its lower: two
+// loads from a small table, where an ID-to-pointer slice as long as the
+// table cost a cache miss of its own on every link followed.
+func (s *connSlabs) at(id uint32) *conn { return &s.slabs[id>>16-1][id&0xffff] }
+
+// ext returns what the connection with ID id holds on the heap.
+func (s *connSlabs) ext(id uint32) *connExt { return &s.exts[id>>16-1][id&0xffff] }
 
 // regions are a tracker's mappings.
 type regions struct{ list []offheap.Region }
@@ -43,9 +53,9 @@ const (
 	connSize   = int(unsafe.Sizeof(conn{}))
 )
 
-// get returns a zero connection that nothing else holds.
+// get returns a zero connection that nothing else holds, its ID set.
 func (s *connSlabs) get(owner *Tracker) *conn {
-	if s.used == len(s.cur) {
+	if len(s.slabs) == 0 || s.used == len(s.slabs[len(s.slabs)-1]) {
 		if s.mem == nil {
 			s.mem = &regions{}
 			runtime.AddCleanup(owner, (*regions).unmapAll, s.mem)
@@ -54,13 +64,15 @@ func (s *connSlabs) get(owner *Tracker) *conn {
 		if s.n >= smallSlabs {
 			size = hugeSlab * offheap.HugePage / connSize
 		}
-		var r offheap.Region
-		s.cur, r = offheap.Map[conn](size)
+		size = min(size, 1<<16) // the index in a slab is 16 bits of the ID
+		slab, r := offheap.Map[conn](size)
+		s.slabs, s.exts = append(s.slabs, slab), append(s.exts, make([]connExt, size))
 		s.used = 0
 		s.mem.list = append(s.mem.list, r)
 		s.n += size
 	}
-	c := &s.cur[s.used]
+	c := &s.slabs[len(s.slabs)-1][s.used]
+	c.id = uint32(len(s.slabs))<<16 | uint32(s.used)
 	s.used++
 	return c
 }

@@ -96,11 +96,7 @@ type Tracker struct {
 
 	conns connTable
 	slabs connSlabs
-	free  []*conn // dropped connections, for the next ones
-	// byID and ext are indexed by conn.id: the connection itself, and
-	// what it points to on the heap (the slabs hold no Go pointers).
-	byID  []*conn
-	ext   []connExt
+	free  []*conn     // dropped connections, for the next ones
 	lists [3]connList // by listID: none, live, ended
 	sched schedule
 	out   []*Reset // frame order; out[head:] not yet emitted
@@ -149,7 +145,7 @@ type flowKey struct {
 // tracker touches on every packet come first; the flow key and hash share
 // the second cache line, so that a lookup's key check reads one line.
 type conn struct {
-	id         uint32 // index in Tracker.byID and Tracker.ext; 0 is never used
+	id         uint32 // slab number (from 1) << 16 | index in the slab: see connSlabs.at
 	prev, next uint32 // neighbours in the activity list, by ID; 0: none
 	list       listID
 	// firstSender is 1 + the side that sent the connection's first reset
@@ -301,11 +297,6 @@ func (t *Tracker) open(h uint64, k flowKey, p *decode.Packet) *conn {
 		*c = conn{id: c.id}
 	} else {
 		c = t.slabs.get(t)
-		if len(t.byID) == 0 {
-			t.byID, t.ext = append(t.byID, nil), append(t.ext, connExt{}) // ID 0 is none
-		}
-		c.id = uint32(len(t.byID))
-		t.byID, t.ext = append(t.byID, c), append(t.ext, connExt{})
 	}
 	c.key, c.hash, c.heapIdx = k, h, -1
 	c.IPv6 = p.IPv6
@@ -363,7 +354,7 @@ func (t *Tracker) drop(c *conn) {
 
 // setFirst sets c's first reset; nil forgets it.
 func (t *Tracker) setFirst(c *conn, r *Reset) {
-	t.ext[c.id].first = r
+	t.slabs.ext(c.id).first = r
 	c.firstSender = 0
 	if r != nil {
 		c.firstSender = uint8(r.Sender) + 1
@@ -378,7 +369,7 @@ func (t *Tracker) Close() {
 	if t.slabs.mem != nil {
 		t.slabs.mem.unmapAll()
 	}
-	t.conns, t.slabs, t.free, t.byID, t.ext = connTable{}, connSlabs{}, nil, nil, nil
+	t.conns, t.slabs, t.free = connTable{}, connSlabs{}, nil
 	t.lists, t.sched = [3]connList{}, schedule{}
 }
 
@@ -447,7 +438,7 @@ func (t *Tracker) closeAt(c *conn) int64 {
 // closeOpen ends the aftermath of c's open resets: each gets the packets
 // counted since it came.
 func (t *Tracker) closeOpen(c *conn, early bool) {
-	e := &t.ext[c.id]
+	e := t.slabs.ext(c.id)
 	for _, r := range e.open {
 		r.ready = true
 		s := r.Sender
@@ -542,7 +533,7 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		c.tally.rsts[dir]++
 	}
 	c.until = p.TS
-	open := t.ext[c.id].open
+	open := t.slabs.ext(c.id).open
 	for _, r := range open[c.firstDone[dir]:] {
 		i := 1
 		if int(dir) == r.Sender {
@@ -565,7 +556,7 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 // anything.
 func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 	t.stats.Resets++
-	e := &t.ext[c.id]
+	e := t.slabs.ext(c.id)
 	first := e.first
 	if first != nil && uint8(dir)+1 != c.firstSender && !c.firstSenderOn && copyOf == 0 {
 		// A RST never draws a RST (RFC 9293 §3.10.7: a reset is never

@@ -44,8 +44,8 @@ func processCPU(tb testing.TB) time.Duration {
 
 // TestResetsScaleLinearly: a capture of N resets, on one connection or
 // on N flows, costs work in proportion to N in every format. Measured as
-// the process's CPU time, the best of two runs, 4N against N: linear
-// work gives about 4, quadratic 16. (40k resets on one connection took 21 s
+// the process's CPU time, the best of three runs, 4N against N: linear
+// work gives about 4, quadratic 16 (it fails past 10). (40k resets on one connection took 21 s
 // when every packet walked the connection's open resets; 37k as a table
 // took 20.9 s when every row checked every record.)
 func TestResetsScaleLinearly(t *testing.T) {
@@ -57,7 +57,7 @@ func TestResetsScaleLinearly(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				cost := func(path string) time.Duration {
 					best := time.Duration(1 << 62)
-					for range 2 {
+					for range 3 {
 						runtime.GC()
 						t0 := processCPU(t)
 						code := run(context.Background(), []string{"rstwhy", "analyze", "-f", format, "-j", "1", path}, nil, io.Discard, io.Discard)
@@ -71,7 +71,7 @@ func TestResetsScaleLinearly(t *testing.T) {
 				a, b := cost(small), cost(large)
 				ratio := float64(b) / float64(a)
 				t.Logf("%d resets: %v; %d: %v (%.1fx)", n, a, 4*n, b, ratio)
-				if ratio > 8 {
+				if ratio > 10 {
 					t.Errorf("4x the resets took %.1fx the work, want about 4", ratio)
 				}
 			})
