@@ -75,7 +75,7 @@ func TestAccuracy(t *testing.T) {
 					t.Errorf("frame %d: cause %s, want %s (kernel %s, %s)\n\tevidence: %s", w.Frame, g.v.Cause, w.Cause,
 						deref(w.KernelReason), w.Note, strings.Join(g.v.Evidence, "; "))
 				}
-				if w.Resetter != truth.Middlebox && g.v.Resetter != w.Resetter {
+				if w.Resetter != truth.Middlebox && string(g.v.Resetter) != w.Resetter {
 					t.Errorf("frame %d: resetter %s, want %s", w.Frame, g.v.Resetter, w.Resetter)
 				}
 				if g.v.Followup != (w.Followup || w.CopyOf != 0) {

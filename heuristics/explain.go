@@ -44,39 +44,40 @@ type Verdict struct {
 	// evidence does not say.
 	KernelReason string
 	Evidence     []string
-	Resetter     string // "client" or "server"
+	Resetter     Role
 	State        track.State
 	Followup     bool
 	Signals      Signals
 }
 
-// Signals are the raw measurements at the RST, whatever the cause.
+// Signals are the raw measurements at the RST, whatever the cause; package
+// report owns their names in the output (report.Signals).
 type Signals struct {
 	// PeerUnanswered is the data the peer sent after the resetter last
 	// sent data: data in flight toward the resetter, acknowledged or not,
 	// that it never answered.
-	PeerUnanswered int64 `json:"peer_bytes_unanswered"`
+	PeerUnanswered int64
 	// PeerUnacked is the peer's data the resetter had not acknowledged.
-	PeerUnacked int64 `json:"peer_bytes_unacked"`
+	PeerUnacked int64
 	// ResetterUnacked is the resetter's data the peer had not yet
 	// acknowledged: what the peer may now lose (the "ERROR" reply that
 	// never gets read).
-	ResetterUnacked int64  `json:"resetter_bytes_unacked"`
-	ZeroWindow      bool   `json:"zero_window_before"`
-	ZeroWindowBy    string `json:"zero_window_by,omitempty"`
-	ResetterFIN     bool   `json:"resetter_sent_fin"`
-	PeerFIN         bool   `json:"peer_sent_fin"`
+	ResetterUnacked int64
+	ZeroWindow      bool
+	ZeroWindowBy    string
+	ResetterFIN     bool
+	PeerFIN         bool
 	// SinceLast is the time from the previous packet of either side to
 	// the RST: how immediate it was.
-	SinceLastMS    float64 `json:"ms_since_last_packet"`
-	SincePeerMS    float64 `json:"ms_since_peer_packet"`
-	Retransmits    int64   `json:"resetter_retransmits"`
-	KeepaliveRun   int64   `json:"resetter_keepalives_unanswered"`
-	Handshake      bool    `json:"handshake_seen"`
-	TTL            uint8   `json:"ttl"`
-	ResetterTTLMin uint8   `json:"resetter_ttl_min,omitempty"`
-	ResetterTTLMax uint8   `json:"resetter_ttl_max,omitempty"`
-	IPID           uint16  `json:"ip_id"`
+	SinceLastMS    float64
+	SincePeerMS    float64
+	Retransmits    int64
+	KeepaliveRun   int64
+	Handshake      bool
+	TTL            uint8
+	ResetterTTLMin uint8
+	ResetterTTLMax uint8
+	IPID           uint16
 }
 
 // Rule recognizes one cause.
@@ -265,7 +266,7 @@ type View struct {
 	R         *track.Reset
 	C         *track.Conn
 	RST       *decode.Packet
-	Me, Peer  string // "client" / "server": the resetter and its peer
+	Me, Peer  Role // the resetter's and its peer's
 	M, P      *track.Side
 	Recent    []track.Summary
 	LastPeer  *track.Summary // the peer's last packet before the RST, RSTs left out
@@ -297,12 +298,22 @@ func newView(r *track.Reset) *View {
 	return v
 }
 
-func (v *View) nameOf(side int) string {
+func (v *View) nameOf(side int) Role {
 	if side == v.R.Conn.Client {
-		return "client"
+		return Client
 	}
-	return "server"
+	return Server
 }
+
+// Role is a side's part in its connection: the client opened it (its SYN,
+// or where no SYN was seen, the higher port), the server answered. It is
+// stable data in the output, and a word in the evidence.
+type Role string
+
+const (
+	Client Role = "client"
+	Server Role = "server"
+)
 
 // replyShape: the RST answers the peer's last segment the way a host
 // with no matching socket does (tcp_v4_send_reset, RFC 9293 §3.5.2): seq
@@ -386,9 +397,9 @@ func (v *View) signals() Signals {
 	}
 	switch {
 	case v.M.Stall.StartFrame != 0:
-		s.ZeroWindow, s.ZeroWindowBy = true, v.Me
+		s.ZeroWindow, s.ZeroWindowBy = true, string(v.Me)
 	case v.P.Stall.StartFrame != 0:
-		s.ZeroWindow, s.ZeroWindowBy = true, v.Peer
+		s.ZeroWindow, s.ZeroWindowBy = true, string(v.Peer)
 	}
 	s.SinceLastMS = ms(v.sinceLast())
 	if v.LastPeer != nil {

@@ -73,7 +73,7 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	}
 	conf := 0.6
 	switch {
-	case v.P.Unanswered > 0 && v.Me == "client":
+	case v.P.Unanswered > 0 && v.Me == Client:
 		if explain {
 			ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", byteCount(v.P.Unanswered), v.P.UnansweredFrame))
 		}

@@ -143,8 +143,8 @@ func judgeKey(k *keyRow, g judged, ok bool) (keyOutcome, string) {
 	if !slices.Contains(k.causes, v.Cause) {
 		why = append(why, "cause not accepted")
 	}
-	if v.Resetter != k.resetter {
-		why = append(why, "resetter "+v.Resetter)
+	if string(v.Resetter) != k.resetter {
+		why = append(why, "resetter "+string(v.Resetter))
 	}
 	if k.followup != "any" && v.Followup != (k.followup == "yes") {
 		why = append(why, fmt.Sprintf("followup %v", v.Followup))

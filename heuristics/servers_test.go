@@ -100,8 +100,8 @@ func TestServers(t *testing.T) {
 				if g, ok := got[w.Frame]; ok {
 					delete(got, w.Frame)
 					answer, given = string(g.v.Cause), string(g.v.Cause)
-					if given == w.Cause && w.Resetter != truth.Middlebox && g.v.Resetter != w.Resetter {
-						answer = "resetter:" + g.v.Resetter
+					if given == w.Cause && w.Resetter != truth.Middlebox && string(g.v.Resetter) != w.Resetter {
+						answer = "resetter:" + string(g.v.Resetter)
 					}
 				}
 				confusion[[2]string{w.Cause, given}]++

@@ -59,7 +59,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			}
 			ev = append(ev, s)
 		}
-		if v.Me == "server" {
+		if v.Me == Server {
 			// Unanswered is not unread: an application that read the
 			// request and chose to abort (SO_LINGER {on, 0}) sends the
 			// same RST. Only a window that shrank, or a RST that
@@ -73,7 +73,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
 				byteCount(track.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
 		}
-		if v.Me == "client" {
+		if v.Me == Client {
 			// Clients that always close abortively (many Windows
 			// programs) look the same once they have read the response.
 			if explain {

@@ -18,7 +18,8 @@ import (
 // (TCP_ABORT_ON_CLOSE).
 var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: func(v *View, explain bool) Finding {
 	var st track.Stall
-	var who, kernel string
+	var who Role
+	var kernel string
 	switch {
 	case v.M.Stall.Active() && v.RST.TS-v.M.Stall.StartTS < int64(time.Second):
 		// A buffer that filled just before close is unread data, not a

@@ -20,29 +20,29 @@ const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // Record is one RST, explained. Field names are the stable schema.
 type Record struct {
-	Capture       string             `json:"capture"`
-	Frame         int64              `json:"frame"` // 1-based, as Wireshark numbers frames
-	Time          string             `json:"time"`
-	Src           string             `json:"src"`
-	Sport         uint16             `json:"sport"`
-	Dst           string             `json:"dst"`
-	Dport         uint16             `json:"dport"`
-	Flags         string             `json:"flags"`
-	Seq           uint32             `json:"seq"`
-	Ack           uint32             `json:"ack"`
-	Client        string             `json:"client"` // address:port
-	Server        string             `json:"server"`
-	Resetter      string             `json:"resetter"` // "client" or "server"
-	ClientGuessed bool               `json:"client_guessed"`
-	State         string             `json:"state"`
-	Cause         string             `json:"cause"`
-	Confidence    float64            `json:"confidence"`
-	KernelReason  string             `json:"kernel_reason"`
-	Evidence      []string           `json:"evidence"`
-	Signals       heuristics.Signals `json:"signals"`
-	Followup      bool               `json:"followup"`
-	FollowupOf    int64              `json:"followup_of,omitempty"` // frame of the connection's first RST
-	CopyOf        int64              `json:"copy_of,omitempty"`     // frame of the same RST captured earlier
+	Capture       string   `json:"capture"`
+	Frame         int64    `json:"frame"` // 1-based, as Wireshark numbers frames
+	Time          string   `json:"time"`
+	Src           string   `json:"src"`
+	Sport         uint16   `json:"sport"`
+	Dst           string   `json:"dst"`
+	Dport         uint16   `json:"dport"`
+	Flags         string   `json:"flags"`
+	Seq           uint32   `json:"seq"`
+	Ack           uint32   `json:"ack"`
+	Client        string   `json:"client"` // address:port
+	Server        string   `json:"server"`
+	Resetter      string   `json:"resetter"` // "client" or "server"
+	ClientGuessed bool     `json:"client_guessed"`
+	State         string   `json:"state"`
+	Cause         string   `json:"cause"`
+	Confidence    float64  `json:"confidence"`
+	KernelReason  string   `json:"kernel_reason"`
+	Evidence      []string `json:"evidence"`
+	Signals       Signals  `json:"signals"`
+	Followup      bool     `json:"followup"`
+	FollowupOf    int64    `json:"followup_of,omitempty"` // frame of the connection's first RST
+	CopyOf        int64    `json:"copy_of,omitempty"`     // frame of the same RST captured earlier
 	// Group is the reset's group in its capture (package correlate): a
 	// storm, a repeat, a scan, or a group of its own. Summaries of the
 	// groups are in the capture's block.
@@ -75,14 +75,14 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 		Ack:           p.Ack,
 		Client:        endpoint(cl.Addr, cl.Port, c.IPv6),
 		Server:        endpoint(sv.Addr, sv.Port, c.IPv6),
-		Resetter:      v.Resetter,
+		Resetter:      string(v.Resetter),
 		ClientGuessed: c.ClientGuessed,
 		State:         string(v.State),
 		Cause:         string(v.Cause),
 		Confidence:    round2(v.Confidence),
 		KernelReason:  v.KernelReason,
 		Evidence:      v.Evidence,
-		Signals:       v.Signals,
+		Signals:       Signals(v.Signals),
 		Followup:      v.Followup,
 		CopyOf:        r.CopyOf,
 		Recent:        append(c.AppendRecent(make([]track.Summary, 0, track.RingSize+1)), track.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID}),
@@ -156,4 +156,35 @@ func addrPort(a [16]byte, port uint16) netip.AddrPort {
 // record of one capture in frame order.
 func (r *Record) Correlate(c *correlate.Correlator) {
 	r.Group = c.Add(r.corr).Group
+}
+
+// Signals are the raw measurements of a record, whatever its cause: the
+// output schema's names for heuristics.Signals, field for field (the
+// conversion in NewRecord compiles only while the two stay alike).
+type Signals struct {
+	// PeerUnanswered is the data the peer sent after the resetter last
+	// sent data: data in flight toward the resetter, acknowledged or not,
+	// that it never answered.
+	PeerUnanswered int64 `json:"peer_bytes_unanswered"`
+	// PeerUnacked is the peer's data the resetter had not acknowledged.
+	PeerUnacked int64 `json:"peer_bytes_unacked"`
+	// ResetterUnacked is the resetter's data the peer had not yet
+	// acknowledged: what the peer may now lose (the "ERROR" reply that
+	// never gets read).
+	ResetterUnacked int64  `json:"resetter_bytes_unacked"`
+	ZeroWindow      bool   `json:"zero_window_before"`
+	ZeroWindowBy    string `json:"zero_window_by,omitempty"`
+	ResetterFIN     bool   `json:"resetter_sent_fin"`
+	PeerFIN         bool   `json:"peer_sent_fin"`
+	// SinceLast is the time from the previous packet of either side to
+	// the RST: how immediate it was.
+	SinceLastMS    float64 `json:"ms_since_last_packet"`
+	SincePeerMS    float64 `json:"ms_since_peer_packet"`
+	Retransmits    int64   `json:"resetter_retransmits"`
+	KeepaliveRun   int64   `json:"resetter_keepalives_unanswered"`
+	Handshake      bool    `json:"handshake_seen"`
+	TTL            uint8   `json:"ttl"`
+	ResetterTTLMin uint8   `json:"resetter_ttl_min,omitempty"`
+	ResetterTTLMax uint8   `json:"resetter_ttl_max,omitempty"`
+	IPID           uint16  `json:"ip_id"`
 }

@@ -53,12 +53,19 @@ func analyzeCommand() *cli.Command {
 	}
 }
 
+// maxJobs is the largest -j taken, clamped then to the CPUs; anything
+// larger is a usage error.
+const maxJobs = 4096
+
 // options checks the flags and turns them into the analyzer's options
 // and the number of workers.
 func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (pipeline.Options, int, error) {
 	switch {
 	case jobs < 1:
 		return pipeline.Options{}, 0, fmt.Errorf("-j %d: want at least 1 (see rstwhy help analyze)", jobs)
+	case jobs > maxJobs:
+		// Not a number of CPUs any machine has: a typo, as 99999999999.
+		return pipeline.Options{}, 0, fmt.Errorf("-j %d: want at most %d, and no more than the CPUs help (see rstwhy help analyze)", jobs, maxJobs)
 	case quiet <= 0:
 		return pipeline.Options{}, 0, fmt.Errorf("--quiet %v: want a duration above 0, like 2s (see rstwhy help analyze)", quiet)
 	case maxConns < 0:
@@ -304,7 +311,10 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 	ctx := context.WithoutCancel(stop)
 	// Records come in frame order: the correlator groups them as they
 	// pass, and sums the groups up at the end.
-	var corr correlate.Correlator
+	// 4096 groups open at once (a group closes a minute after its last
+	// reset, fifteen while it may become a repeat): some 1 MB. Past it
+	// the least recently joined closes early, its summary kept.
+	corr := correlate.Correlator{MaxOpen: 4096}
 	ar, err := pipeline.RunJudged(ctx, r, opt, judge, func(rec report.Record) {
 		rec.Correlate(&corr)
 		emit(rec)

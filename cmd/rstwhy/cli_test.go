@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,23 +60,25 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // TestJobsClamped: -j past the CPUs is clamped with one line on stderr,
-// never an attempt to start that many workers. Where int has 32 bits,
-// 99999999999 does not parse: a usage error.
+// never an attempt to start that many workers; past any machine's CPUs
+// (4096) it is a usage error.
 func TestJobsClamped(t *testing.T) {
 	want, _, _ := rstwhy(t, nil, "analyze", "-f", "jsonl", sample)
-	for _, j := range []string{"99999999999", "1000000"} {
+	// More than the CPUs, but a number of CPUs a machine may have: cut to
+	// the CPUs, with one line saying so.
+	j := "4096"
+	out, errs, code := rstwhy(t, nil, "analyze", "-f", "jsonl", "-j", j, sample)
+	if code != exitOK || out != want {
+		t.Errorf("-j %s: exit %d, output %q; want 0 and %q", j, code, out, want)
+	}
+	if wantErr := "rstwhy: -j " + j + " is more than the "; !strings.HasPrefix(errs, wantErr) || strings.Count(errs, "\n") != 1 {
+		t.Errorf("-j %s: stderr %q, want one line %q...", j, errs, wantErr)
+	}
+	// No machine has that many: a usage error, one line, nothing read.
+	for _, j := range []string{"99999999999", "1000000", "4097"} {
 		out, errs, code := rstwhy(t, nil, "analyze", "-f", "jsonl", "-j", j, sample)
-		if strconv.IntSize == 32 && len(j) > 10 {
-			if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 {
-				t.Errorf("-j %s: exit %d, stderr %q; want a usage error", j, code, errs)
-			}
-			continue
-		}
-		if code != exitOK || out != want {
-			t.Errorf("-j %s: exit %d, output %q; want 0 and %q", j, code, out, want)
-		}
-		if wantErr := "rstwhy: -j " + j + " is more than the "; !strings.HasPrefix(errs, wantErr) || strings.Count(errs, "\n") != 1 {
-			t.Errorf("-j %s: stderr %q, want one line %q...", j, errs, wantErr)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "-j") {
+			t.Errorf("-j %s: exit %d, stdout %q, stderr %q; want a usage error naming -j", j, code, out, errs)
 		}
 	}
 	if _, errs, _ := rstwhy(t, nil, "analyze", "-j", itoa(runtime.NumCPU()), sample); errs != "" {
