@@ -450,5 +450,6 @@ func since(a, b int64) string {
 	case d < time.Second:
 		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
 	}
-	return strings.TrimSuffix(fmt.Sprintf("%.2f s", d.Seconds()), ".00 s")
+	// Whole seconds read "1 s", not "1.00 s" (nor, as they once did, "1").
+	return strings.Replace(fmt.Sprintf("%.2f s", d.Seconds()), ".00 s", " s", 1)
 }
