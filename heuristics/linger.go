@@ -2,6 +2,7 @@ package heuristics
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rstwhy/rstwhy/decode"
 )
@@ -78,6 +79,18 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 			ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", byteCount(v.P.Unanswered), v.P.UnansweredFrame))
 		}
 		conf = 0.5
+	case v.P.Unanswered > 0 && v.timedOut() && !v.windowShrank():
+		// A timer that fired: a server giving up on a slow or idle
+		// client has read what came and waits for the rest, so its
+		// receive queue is empty and only SO_LINGER {on, 0} makes close
+		// send a RST (nginx reset_timedout_connection: TCP_STATE). A
+		// server that stopped reading and closed on a timer leaves the
+		// data unread instead: no more than even.
+		if explain {
+			ev = append(ev, fmt.Sprintf("the RST came %s after the %s's last packet (frame %d), a whole number of seconds: a timeout that fired, as a server gives up on a slow or idle client; having read what came it resets only by an abortive close, and one that stopped reading would leave the %s unread (unread_data_close)",
+				since(v.LastPeer.TS, v.RST.TS), v.Peer, v.LastPeer.Frame, byteCount(v.P.Unanswered)))
+		}
+		conf = 0.5
 	case v.P.Unanswered > 0, v.oneReplyToMany():
 		return Finding{Confidence: 0.3, Evidence: ev}
 	case v.M.LastDataFrame != 0 && v.M.LastDataFrame >= v.P.LastDataFrame:
@@ -112,3 +125,20 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	}
 	return Finding{Confidence: conf, Evidence: ev}
 }}
+
+// timedOut: the RST came a whole number of seconds (one at least, give or
+// take 10 ms of timer and capture jitter) after the peer's last packet,
+// with nothing from either side in between: the shape of a timeout
+// (client_body_timeout, a read deadline) rather than of an application
+// acting on what it received.
+func (v *View) timedOut() bool {
+	if v.LastPeer == nil || v.LastAny == nil || v.LastAny.TS > v.LastPeer.TS+int64(10*time.Millisecond) {
+		return false
+	}
+	d := time.Duration(v.RST.TS - v.LastPeer.TS)
+	if d < time.Second-10*time.Millisecond {
+		return false
+	}
+	off := d % time.Second
+	return off <= 10*time.Millisecond || off >= time.Second-10*time.Millisecond
+}

@@ -3,6 +3,9 @@ package heuristics
 import (
 	"testing"
 	"time"
+
+	"github.com/rstwhy/rstwhy/decode"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // TestSince: durations in evidence always carry their unit.
@@ -19,6 +22,31 @@ func TestSince(t *testing.T) {
 	} {
 		if got := since(0, int64(tt.d)); got != tt.want {
 			t.Errorf("since(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+// TestTimedOut: a RST a whole number of seconds after the peer's last
+// packet, nothing between, is a timer's; anything else is not.
+func TestTimedOut(t *testing.T) {
+	for _, tt := range []struct {
+		gap, other time.Duration // RST after the peer's last packet; another packet after it
+		want       bool
+	}{
+		{time.Second + 265*time.Microsecond, 0, true},
+		{5*time.Second - 3*time.Millisecond, 0, true},
+		{1500 * time.Millisecond, 0, false},
+		{300 * time.Millisecond, 0, false},
+		{time.Second, 400 * time.Millisecond, false}, // the resetter spoke in between
+	} {
+		peer := &track.Summary{Frame: 1, TS: 0}
+		last := peer
+		if tt.other > 0 {
+			last = &track.Summary{Frame: 2, TS: int64(tt.other)}
+		}
+		v := &View{LastPeer: peer, LastAny: last, RST: &decode.Packet{TS: int64(tt.gap)}}
+		if got := v.timedOut(); got != tt.want {
+			t.Errorf("gap %v, other packet at %v: timedOut %v, want %v", tt.gap, tt.other, got, tt.want)
 		}
 	}
 }

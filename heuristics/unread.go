@@ -64,8 +64,14 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			// request and chose to abort (SO_LINGER {on, 0}) sends the
 			// same RST. Only a window that shrank, or a RST that
 			// acknowledges what was never acknowledged, shows data left
-			// in the buffer; without them the wire cannot decide.
-			conf = max(conf, 0.5)
+			// in the buffer; without them the wire cannot decide. A
+			// RST on a timer's second is rather a server that gave up
+			// waiting for more (lingerRule): a shade less.
+			if v.timedOut() {
+				conf = max(conf, 0.45)
+			} else {
+				conf = max(conf, 0.5)
+			}
 		}
 	}
 	if v.P.Unanswered > 0 && v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
