@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,20 @@ func readAllFrom(r *Reader) ([]Raw, *Reader, error) {
 			return out, r, err
 		}
 		out = append(out, raw)
+	}
+}
+
+// TestTooLongSaysWhy: a record over what rstwhy reads of a packet, in a
+// file whose snap length is larger still, is refused for the limit it
+// breaks, not for a snap length it is below.
+func TestTooLongSaysWhy(t *testing.T) {
+	c := pcapFile(binary.LittleEndian, false, 0xffffffff, layers.LinkTypeEthernet, nil).data
+	rec := make([]byte, 16)
+	binary.LittleEndian.PutUint32(rec[8:], 4294967280)
+	binary.LittleEndian.PutUint32(rec[12:], 4294967280)
+	_, _, err := readRaws(append(c, rec...))
+	var de *DamageError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "record length 4294967280 is over") || !strings.Contains(err.Error(), "snap length is 4294967295") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -473,6 +473,17 @@ func (r *Reader) skip(link layers.LinkType) {
 	r.stats.Skipped[link]++
 }
 
+// tooLong says why a record's length is refused: over its file's snap
+// length, or over what any capture holds when the snap length is larger
+// still ("record length 4294967280 exceeds snap length 4294967295" said
+// nothing).
+func tooLong(what string, caplen, snaplen uint32) error {
+	if limit := capLimit(snaplen); snaplen > limit {
+		return fmt.Errorf("%s length %d is over %d bytes, the most rstwhy reads of one packet (the file's snap length is %d)", what, caplen, limit, snaplen)
+	}
+	return fmt.Errorf("%s length %d exceeds snap length %d", what, caplen, snaplen)
+}
+
 // capLimit is the longest record accepted under a snap length. Writers
 // that do not truncate to the snap length they declare (dpkt) make longer
 // records; libpcap and Wireshark read those up to their own maximum.
@@ -490,7 +501,7 @@ func (r *Reader) nextPcap() (Raw, bool, error) {
 	}
 	caplen, orig := r.u32(h[8:]), r.u32(h[12:])
 	if caplen > capLimit(r.snaplen) {
-		return Raw{}, false, r.damage(fmt.Errorf("record length %d exceeds snap length %d", caplen, r.snaplen))
+		return Raw{}, false, r.damage(tooLong("record", caplen, r.snaplen))
 	}
 	n := 16 + int(caplen)
 	b, err := r.br.Peek(n)
@@ -652,7 +663,7 @@ func (r *Reader) ngPacket(typ uint32, body []byte) (Raw, error) {
 		return Raw{}, r.damage(fmt.Errorf("packet length %d exceeds its block (%d bytes)", caplen, len(body)+12))
 	}
 	if caplen > capLimit(ifc.snaplen) {
-		return Raw{}, r.damage(fmt.Errorf("packet length %d exceeds snap length %d", caplen, ifc.snaplen))
+		return Raw{}, r.damage(tooLong("packet", caplen, ifc.snaplen))
 	}
 	ts := uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
 	return Raw{TS: ifc.nanos(ts), Link: ifc.link, Data: body[20 : 20+caplen : 20+caplen], OrigLen: int(r.u32(body[16:])), Iface: id}, nil
@@ -676,7 +687,7 @@ func (r *Reader) ngSimplePacket(body []byte) (Raw, error) {
 		caplen = min(caplen, ifc.snaplen)
 	}
 	if caplen > capLimit(ifc.snaplen) {
-		return Raw{}, r.damage(fmt.Errorf("packet length %d exceeds snap length %d", caplen, ifc.snaplen))
+		return Raw{}, r.damage(tooLong("packet", caplen, ifc.snaplen))
 	}
 	return Raw{Link: ifc.link, Data: body[4 : 4+caplen : 4+caplen], OrigLen: int(orig)}, nil
 }
