@@ -6,7 +6,7 @@ type listID uint8
 const (
 	listNone  listID = iota
 	listLive         // connections still open
-	listEnded        // reset, or FIN both ways: kept for Linger
+	listEnded        // reset, or FIN both ways and both acknowledged: kept for Linger
 )
 
 // connList is an intrusive list of connections, oldest activity first, so

@@ -84,7 +84,7 @@ type Tracker struct {
 	Quiet      time.Duration // 0: DefaultQuiet
 	MaxDelay   time.Duration // 0: DefaultMaxDelay
 	Idle       time.Duration // a live connection silent this long is dropped; 0: DefaultIdle
-	Linger     time.Duration // an ended one (reset, or FIN both ways) is kept this long; 0: DefaultLinger
+	Linger     time.Duration // an ended one (reset, or FIN both ways, both acknowledged) is kept this long; 0: DefaultLinger
 	MaxConns   int           // 0: no cap; past it the oldest idle connection is evicted
 	MaxPending int           // resets awaiting judgement; 0: DefaultMaxPending
 	Emit       func(*Reset)  // receives every reset, in frame order
@@ -615,7 +615,11 @@ func (t *Tracker) place(l listID, c *conn) {
 }
 
 // moveBack keeps c's list in the order of activity after a packet, or
-// moves c to the ended list when both its FINs are in.
+// moves c to the ended list when both its FINs are in and acknowledged.
+// A FIN still unacknowledged is retransmitted (RFC 9293 §3.10.7), for as
+// long as the closer's FIN_WAIT or LAST_ACK lasts: a connection left
+// after 2 s would meet the retransmissions, and a RST drawn by them, as a
+// new connection with no history.
 //
 // It is lazy: a connection moves only when it last moved a sixteenth of
 // its list's timeout ago. Unlinking touches both neighbours, two cache
@@ -627,7 +631,7 @@ func (t *Tracker) place(l listID, c *conn) {
 // does the split of connections between workers.
 func (t *Tracker) moveBack(c *conn) {
 	l := c.list
-	if l == listLive && c.Sides[0].FINFrame != 0 && c.Sides[1].FINFrame != 0 {
+	if l == listLive && c.Sides[0].FINAckedFrame != 0 && c.Sides[1].FINAckedFrame != 0 {
 		t.unlink(c)
 		t.place(listEnded, c)
 		return
