@@ -91,3 +91,37 @@ func TestRingLast(t *testing.T) {
 		}
 	}
 }
+
+// TestUnackedFINKeepsConnection: a connection whose FINs are both in but
+// one is unacknowledged is still live: its FIN's retransmission seconds
+// later, and the RST it draws, belong to it, handshake and all.
+func TestUnackedFINKeepsConnection(t *testing.T) {
+	var got []*Reset
+	tr := &Tracker{Emit: func(r *Reset) { got = append(got, r) }}
+	tr.Add(seg(1, 0, 1000, true, decode.SYN, 100, 0))
+	tr.Add(seg(2, 0, 1000, false, decode.SYN|decode.ACK, 500, 101))
+	tr.Add(seg(3, 0, 1000, true, decode.ACK, 101, 501))
+	tr.Add(seg(4, time.Millisecond, 1000, false, decode.FIN|decode.ACK, 501, 101)) // server closes
+	tr.Add(seg(5, time.Millisecond, 1000, true, decode.FIN|decode.ACK, 101, 502))  // client acks it, closes too
+	// The server's ACK of the client's FIN is lost: the client retransmits.
+	tr.Add(seg(6, 3*time.Second, 1000, true, decode.FIN|decode.ACK, 101, 502))
+	tr.Add(seg(7, 3*time.Second, 1000, false, decode.RST, 502, 0))
+	tr.Flush()
+	if n := tr.Stats().Conns; n != 1 {
+		t.Errorf("%d connections, want 1: the retransmitted FIN began a new one", n)
+	}
+	if len(got) != 1 || !got[0].Conn.Handshake() {
+		t.Fatalf("resets %d; want one, on a connection whose handshake was seen", len(got))
+	}
+	// Both FINs acknowledged: the connection ends, and leaves after Linger.
+	tr2 := &Tracker{}
+	tr2.Add(seg(1, 0, 1000, true, decode.SYN, 100, 0))
+	tr2.Add(seg(2, 0, 1000, false, decode.SYN|decode.ACK, 500, 101))
+	tr2.Add(seg(3, 0, 1000, true, decode.FIN|decode.ACK, 101, 501))
+	tr2.Add(seg(4, 0, 1000, false, decode.FIN|decode.ACK, 501, 102))
+	tr2.Add(seg(5, 0, 1000, true, decode.ACK, 102, 502))
+	tr2.Advance(int64(3 * time.Second))
+	if tr2.Len() != 0 {
+		t.Errorf("a connection with both FINs acknowledged is still held after the linger time")
+	}
+}
