@@ -415,7 +415,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (v *View) unknownEvidence() []string {
 	ev := make([]string, 0, 3) // one allocation for at most three sentences
 	if !v.C.Handshake() {
-		ev = append(ev, "the capture starts mid-connection: no handshake seen")
+		ev = append(ev, v.midConnection())
 	}
 	if v.LastPeer != nil {
 		ev = append(ev, fmt.Sprintf("the %s's last packet before it was frame %d (%s, %d bytes)",
@@ -452,4 +452,24 @@ func since(a, b int64) string {
 	}
 	// Whole seconds read "1 s", not "1.00 s" (nor, as they once did, "1").
 	return strings.Replace(fmt.Sprintf("%.2f s", d.Seconds()), ".00 s", " s", 1)
+}
+
+// midConnection says why the view of a connection has no handshake: the
+// capture began after it, or rstwhy had let go of the connection's
+// earlier packets (idle past the tracker's Idle, evicted at --max-conns,
+// or closed and quiet), which were in the capture all the same.
+func (v *View) midConnection() string {
+	f := v.C.Forgotten
+	if f.Frame == 0 {
+		return "the capture starts mid-connection: no handshake seen"
+	}
+	why := "it had been silent longer than rstwhy keeps a silent connection (10 minutes)"
+	switch f.Why {
+	case track.ForgotCap:
+		why = "the table of connections was full (--max-conns)"
+	case track.ForgotEnded:
+		why = "it had been reset or closed, then quiet"
+	}
+	return fmt.Sprintf("no handshake in this view: rstwhy had let go of this connection's earlier packets (up to frame %d), as %s; its history before frame %d is not weighed here",
+		f.Frame, why, v.C.FirstFrame)
 }

@@ -137,6 +137,10 @@ type Conn struct {
 	Packets               int64
 	Copies                int64 // packets captured twice (forwarded copies), ignored
 	Resets                int   // RSTs seen before this view was taken
+	// Forgotten is set on a connection that began without a handshake on
+	// a four-tuple the tracker had let go of: the earlier packets were
+	// there, only no longer tracked.
+	Forgotten Forgotten
 
 	ring    [RingSize]Summary
 	ringLen int
@@ -233,3 +237,51 @@ func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
 
 // SeqDiff returns b-a as a signed distance in sequence space.
 func SeqDiff(a, b uint32) int64 { return int64(int32(b - a)) }
+
+// Forgotten says when and why the tracker let go of a connection.
+type Forgotten struct {
+	Frame int64 // its last packet; 0: none remembered
+	Why   Forgot
+}
+
+// Forgot is why the tracker let go of a connection.
+type Forgot uint8
+
+const (
+	ForgotIdle  Forgot = iota + 1 // silent for Idle
+	ForgotCap                     // evicted at MaxConns
+	ForgotEnded                   // reset or closed, then quiet for Linger
+)
+
+// goneTable remembers, in a fixed 24 KiB, the four-tuples the tracker
+// let go of most recently, by flow hash: direct-mapped, a newer entry
+// takes an older one's slot. A flow it no longer holds starts without
+// the note, as before; one it holds under a colliding hash's slot is not
+// found (the hash is compared whole).
+type goneTable struct {
+	slots []goneSlot
+}
+
+type goneSlot struct {
+	hash uint64
+	f    Forgotten
+}
+
+const goneSlots = 1 << 10
+
+func (g *goneTable) note(h uint64, f Forgotten) {
+	if g.slots == nil {
+		g.slots = make([]goneSlot, goneSlots)
+	}
+	g.slots[h&(goneSlots-1)] = goneSlot{h, f}
+}
+
+func (g *goneTable) find(h uint64) Forgotten {
+	if g.slots == nil {
+		return Forgotten{}
+	}
+	if s := g.slots[h&(goneSlots-1)]; s.hash == h {
+		return s.f
+	}
+	return Forgotten{}
+}

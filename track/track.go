@@ -96,6 +96,7 @@ type Tracker struct {
 
 	conns connTable
 	slabs connSlabs
+	gone  goneTable // four-tuples let go of, for the connections after them
 	free  []*conn     // dropped connections, for the next ones
 	lists [3]connList // by listID: none, live, ended
 	sched schedule
@@ -167,6 +168,7 @@ type conn struct {
 	// firstSenderOn: the first RST's sender sent on the connection after
 	// it, which a host that reset cannot do.
 	firstSenderOn bool
+	evictedAtCap  bool // chosen as the cap's victim
 	// Aftermath bookkeeping while resets are open: the tally so far, the
 	// latest packet time counted, and how many of the open resets have
 	// had their first packet from each side and their sender's first
@@ -224,7 +226,7 @@ func (t *Tracker) AddAt(p *decode.Packet, now int64, h uint64) {
 		// Past its time but not yet at the front of its list (moveBack
 		// is lazy): gone all the same, as if expire had reached it.
 		t.stats.EvictedIdle++
-		t.drop(c)
+		t.forget(c)
 		c = nil
 	}
 	if c != nil && c.reincarnated(p) {
@@ -315,6 +317,9 @@ func (t *Tracker) open(h uint64, k flowKey, p *decode.Packet) *conn {
 		}
 	}
 	c.FirstFrame, c.FirstTS = p.Frame, p.TS
+	if c.ClientGuessed {
+		c.Forgotten = t.gone.find(h)
+	}
 	c.seen = t.now
 	t.conns.put(c)
 	t.stats.Conns++
@@ -329,10 +334,27 @@ func (t *Tracker) open(h uint64, k flowKey, p *decode.Packet) *conn {
 		}
 		if victim != nil && victim != c {
 			t.stats.EvictedCap++
-			t.drop(victim)
+			victim.evictedAtCap = true
+			t.forget(victim)
 		}
 	}
 	return c
+}
+
+// forget drops c, which leaves the table on a timeout or at the cap, and
+// remembers that it did: a later packet of the four-tuple starts a
+// connection without the history before it, and its evidence must say so
+// rather than that the capture began mid-connection.
+func (t *Tracker) forget(c *conn) {
+	why := ForgotIdle
+	switch {
+	case c.evictedAtCap:
+		why = ForgotCap
+	case c.list == listEnded:
+		why = ForgotEnded
+	}
+	t.gone.note(c.hash, Forgotten{Frame: c.LastFrame, Why: why})
+	t.drop(c)
 }
 
 // drop removes c from the table, judging what it still holds.
@@ -399,7 +421,7 @@ func (t *Tracker) expire() {
 		timeout := t.timeout(l)
 		for c := t.front(l); c != nil && c.seen+timeout <= t.now; c = t.front(l) {
 			t.stats.EvictedIdle++
-			t.drop(c)
+			t.forget(c)
 		}
 	}
 	maxPending := t.MaxPending

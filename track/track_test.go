@@ -125,3 +125,35 @@ func TestUnackedFINKeepsConnection(t *testing.T) {
 		t.Errorf("a connection with both FINs acknowledged is still held after the linger time")
 	}
 }
+
+// TestForgottenNoted: a connection let go of after its idle time, whose
+// four-tuple then carries on, starts again without a handshake and says
+// which packets were forgotten and why; one evicted at the cap says so.
+func TestForgottenNoted(t *testing.T) {
+	tr := &Tracker{Idle: time.Minute}
+	tr.Add(seg(1, 0, 1000, true, decode.SYN, 100, 0))
+	tr.Add(seg(2, 0, 1000, false, decode.SYN|decode.ACK, 500, 101))
+	tr.Add(seg(3, time.Second, 1000, true, decode.ACK|decode.PSH, 101, 501))
+	tr.Add(seg(4, 2*time.Minute, 1000, true, decode.ACK|decode.PSH, 102, 501))
+	var got *Reset
+	tr.Emit = func(r *Reset) { got = r }
+	tr.Add(seg(5, 2*time.Minute, 1000, false, decode.RST, 501, 0))
+	tr.Flush()
+	if got == nil {
+		t.Fatal("no reset")
+	}
+	if f := got.Conn.Forgotten; f.Frame != 3 || f.Why != ForgotIdle {
+		t.Errorf("Forgotten = %+v, want frame 3, idle", f)
+	}
+
+	cap := &Tracker{MaxConns: 1}
+	cap.Add(seg(1, 0, 1000, true, decode.ACK, 1, 1))
+	cap.Add(seg(2, 0, 2000, true, decode.ACK, 1, 1)) // evicts port 1000
+	var again *Reset
+	cap.Emit = func(r *Reset) { again = r }
+	cap.Add(seg(3, 0, 1000, false, decode.RST, 1, 0))
+	cap.Flush()
+	if again == nil || again.Conn.Forgotten.Why != ForgotCap || again.Conn.Forgotten.Frame != 1 {
+		t.Errorf("after eviction at the cap: %+v", again)
+	}
+}
