@@ -96,7 +96,7 @@ type Tracker struct {
 
 	conns connTable
 	slabs connSlabs
-	gone  goneTable // four-tuples let go of, for the connections after them
+	gone  goneTable   // four-tuples let go of, for the connections after them
 	free  []*conn     // dropped connections, for the next ones
 	lists [3]connList // by listID: none, live, ended
 	sched schedule
