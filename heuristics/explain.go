@@ -173,6 +173,29 @@ func (v *View) match(out *Verdict, explain bool) {
 		out.KernelReason = f.Kernel
 	}
 	v.notLinux(out, explain)
+	v.withPayload(out, explain)
+}
+
+// withPayload: a RST that carries data. RFC 9293 §3.5.3 lets a RST carry
+// diagnostic text, but no common stack sends any: Linux's
+// tcp_v4_send_reset and tcp_send_active_reset build bare headers, and so
+// do Windows and the BSDs. Whatever sent it (an IPS announcing itself, a
+// test generator, a stack nobody here knows) is not the kernel whose code
+// paths the rules describe: its kernel reason is withdrawn and the
+// verdict promises no more than even odds.
+func (v *View) withPayload(out *Verdict, explain bool) {
+	if v.RST.Len == 0 || out.Cause == Unknown {
+		return
+	}
+	out.KernelReason = ""
+	if out.Confidence > 0.5 {
+		out.Confidence = 0.5
+	}
+	if explain {
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"frame %d: the RST carries %d bytes of payload, which no common TCP stack sends (RFC 9293 allows it as diagnostic text): whatever sent it, the reading above is a guess at even odds at best",
+			v.RST.Frame, v.RST.Len))
+	}
 }
 
 // initialTTL is the standard initial TTL a packet seen with ttl was most

@@ -50,3 +50,20 @@ func TestTimedOut(t *testing.T) {
 		}
 	}
 }
+
+// TestWithPayload: a RST that carries data is no common stack's: its
+// verdict keeps its cause, loses its kernel reason and promises no more
+// than even odds; a bare RST's verdict is left alone.
+func TestWithPayload(t *testing.T) {
+	for _, n := range []int{0, 31} {
+		v := &View{RST: &decode.Packet{Frame: 8, Len: n}}
+		out := &Verdict{Cause: UnreadDataClose, Confidence: 0.8, KernelReason: "TCP_ABORT_ON_CLOSE"}
+		v.withPayload(out, true)
+		if n == 0 && (out.Confidence != 0.8 || out.KernelReason == "" || len(out.Evidence) != 0) {
+			t.Errorf("bare RST: %+v, want it unchanged", out)
+		}
+		if n > 0 && (out.Cause != UnreadDataClose || out.Confidence != 0.5 || out.KernelReason != "" || len(out.Evidence) != 1) {
+			t.Errorf("RST with %d bytes: %+v, want the cause kept at 0.5, no kernel reason, one sentence", n, out)
+		}
+	}
+}
