@@ -57,7 +57,7 @@ func analyzeCommand() *cli.Command {
 // larger is a usage error.
 const maxJobs = 4096
 
-// options checks the flags and turns them into the analyzer's options
+// options checks the flags and turns them into the pipeline's options
 // and the number of workers.
 func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (pipeline.Options, int, error) {
 	switch {

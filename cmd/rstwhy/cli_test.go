@@ -88,7 +88,7 @@ func TestJobsClamped(t *testing.T) {
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
-// TestQuietAboveMaxDelay: a --quiet longer than the analyzer's 10 s cap
+// TestQuietAboveMaxDelay: a --quiet longer than the pipeline's 10 s cap
 // (MaxDelay) raises the cap with it, so that a reset waits for the whole
 // quiet window; a shorter one leaves the cap alone.
 func TestQuietAboveMaxDelay(t *testing.T) {

@@ -8,10 +8,10 @@ import (
 )
 
 // An interrupted capture is read up to where it was: the reader returns
-// io.EOF from then on, and the analyzer, which gets a context that is
+// io.EOF from then on, and the pipeline, which gets a context that is
 // never cancelled, takes that for the end of the capture. It judges the
 // resets still pending as at any end and emits them, and the output is
-// finished as after a full read. That needs nothing of the analyzer
+// finished as after a full read. That needs nothing of the pipeline
 // beyond reading an io.Reader.
 
 // errNotOpened: interrupted while waiting for the file to open (a FIFO
@@ -46,7 +46,7 @@ func openCapture(stop context.Context, name string) (*os.File, error) {
 	}
 }
 
-// captureReader is the reader the analyzer gets for one capture.
+// captureReader is the reader the pipeline gets for one capture.
 type captureReader interface {
 	io.Reader
 	// interrupted reports whether the reader ended the capture early.

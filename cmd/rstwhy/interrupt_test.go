@@ -318,7 +318,7 @@ func (w *interruptingWriter) Write(p []byte) (int, error) {
 // a regular file or from standard input with megabytes still buffered,
 // the capture ends at the frames read: every reset among them is written
 // (those pending at the cut judged then), none after them, and the
-// warning says where reading stopped. The analyzer goes on through the
+// warning says where reading stopped. The pipeline goes on through the
 // frames it holds: its context is not cancelled, or it would drop them
 // and the resets pending.
 func TestInterruptMidCapture(t *testing.T) {
