@@ -304,7 +304,8 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 	// A pipe, a FIFO or a terminal is live: what arrives is judged while
 	// the writer waits (tcpdump -U -w - | rstwhy analyze -), with capture
 	// time moving by the wall clock while nothing comes.
-	opt.Capture.Live = !isRegular(in)
+	_, regular := r.(*fileReader)
+	opt.Capture.Live = !regular
 	judge := func(rs *track.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
 	// Never cancelled: an interruption ends the input instead, so that
 	// what was read is judged and emitted as at the end of a capture.
@@ -484,18 +485,6 @@ func (s *sequencer) failed(err error) {
 	s.err = err
 	s.fail(err)
 	s.moved.Broadcast()
-}
-
-// isRegular reports whether r is a regular file: anything else (standard
-// input, a pipe, a FIFO, a terminal, a device) may be written as it is
-// read.
-func isRegular(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // linkTypesLabel names the link types a capture declares.
