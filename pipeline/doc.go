@@ -5,7 +5,7 @@
 //
 // Start with Run or RunJudged. Options.Workers spreads the work (one
 // worker is the same pipeline with one worker: the output is the same,
-// byte for byte, whatever the count); Options.Live is for a pipe or a
+// byte for byte, whatever the count); Options.Capture.Live is for a pipe or a
 // terminal, where capture time follows the wall clock while nothing
 // arrives. Cancelling the context stops reading; what was read is still
 // judged and emitted.
