@@ -130,6 +130,106 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		b = append(b, `,"group":`...)
 		b = strconv.AppendInt(b, r.Group, 10)
 	}
+	if b, err = appendConnection(b, &r.Connection); err != nil {
+		return b[:start], err
+	}
+	if r.Ladder != nil {
+		if b, err = appendLadder(b, r.Ladder); err != nil {
+			return b[:start], err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func appendConnection(b []byte, c *Connection) ([]byte, error) {
+	var err error
+	b = append(b, `,"connection":{"first_frame":`...)
+	b = strconv.AppendInt(b, c.FirstFrame, 10)
+	b = append(b, `,"start":`...)
+	b = appendString(b, c.Start)
+	b = append(b, `,"duration_ms":`...)
+	if b, err = appendFloat(b, c.DurationMS); err != nil {
+		return b, err
+	}
+	b = append(b, `,"client_packets":`...)
+	b = strconv.AppendInt(b, c.ClientPackets, 10)
+	b = append(b, `,"server_packets":`...)
+	b = strconv.AppendInt(b, c.ServerPackets, 10)
+	b = append(b, `,"client_bytes":`...)
+	b = strconv.AppendInt(b, c.ClientBytes, 10)
+	b = append(b, `,"server_bytes":`...)
+	b = strconv.AppendInt(b, c.ServerBytes, 10)
+	if c.ClosedFirst != "" {
+		b = append(b, `,"closed_first":`...)
+		b = appendString(b, c.ClosedFirst)
+	}
+	b = append(b, `,"idle_ms":`...)
+	if b, err = appendFloat(b, c.IdleMS); err != nil {
+		return b, err
+	}
+	b = append(b, `,"client_retransmits":`...)
+	b = strconv.AppendInt(b, c.ClientRetransmits, 10)
+	b = append(b, `,"server_retransmits":`...)
+	b = strconv.AppendInt(b, c.ServerRetransmits, 10)
+	b = append(b, `,"zero_window_adverts":`...)
+	b = strconv.AppendInt(b, c.ZeroWindows, 10)
+	b = append(b, `,"zero_window_probes":`...)
+	b = strconv.AppendInt(b, c.ZeroWindowProbes, 10)
+	b = append(b, `,"keepalives":`...)
+	b = strconv.AppendInt(b, c.Keepalives, 10)
+	b = append(b, `,"history":`...)
+	b = appendString(b, c.History)
+	return append(b, '}'), nil
+}
+
+func appendLadder(b []byte, l *Ladder) ([]byte, error) {
+	var err error
+	b = append(b, `,"ladder":{"relative":`...)
+	b = strconv.AppendBool(b, l.Relative)
+	b = append(b, `,"earlier_packets":`...)
+	b = strconv.AppendInt(b, l.Earlier, 10)
+	b = append(b, `,"packets":`...)
+	if l.Packets == nil {
+		b = append(b, "null"...)
+		return append(b, '}'), nil
+	}
+	b = append(b, '[')
+	for i := range l.Packets {
+		p := &l.Packets[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"frame":`...)
+		b = strconv.AppendInt(b, p.Frame, 10)
+		b = append(b, `,"time":`...)
+		b = appendString(b, p.Time)
+		b = append(b, `,"ms_since_previous":`...)
+		if b, err = appendFloat(b, p.SincePrevMS); err != nil {
+			return b, err
+		}
+		b = append(b, `,"from":`...)
+		b = appendString(b, p.From)
+		b = append(b, `,"flags":`...)
+		b = appendString(b, p.Flags)
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendUint(b, uint64(p.Seq), 10)
+		b = append(b, `,"ack":`...)
+		b = strconv.AppendUint(b, uint64(p.Ack), 10)
+		b = append(b, `,"len":`...)
+		b = strconv.AppendUint(b, uint64(p.Len), 10)
+		b = append(b, `,"window":`...)
+		b = strconv.AppendUint(b, uint64(p.Window), 10)
+		if p.Kind != "" {
+			b = append(b, `,"kind":`...)
+			b = appendString(b, p.Kind)
+		}
+		if p.Role != "" {
+			b = append(b, `,"role":`...)
+			b = appendString(b, p.Role)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, ']')
 	return append(b, '}'), nil
 }
 

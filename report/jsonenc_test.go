@@ -116,10 +116,15 @@ func TestAppendRecordCases(t *testing.T) {
 		{"smallest", func(r *Record) { r.Signals.SinceLastMS = 5e-324 }, `"ms_since_last_packet":5e-324,`, "denormal"},
 		{"largest", func(r *Record) { r.Signals.SincePeerMS = -math.MaxFloat64 }, `"ms_since_peer_packet":-1.7976931348623157e+308,`, "three-digit exponent"},
 		{"ms", func(r *Record) { r.Signals.SinceLastMS = 100.565 }, `"ms_since_last_packet":100.565,`, "shortest round trip"},
-		{"omitempty zero", func(r *Record) {}, `"handshake_seen":false,"ttl":0,"ip_id":0},"followup":false}` + "\n", "all five left out"},
+		{"omitempty zero", func(r *Record) {}, `"handshake_seen":false,"ttl":0,"ip_id":0},"followup":false,"connection":{"first_frame":0,`, "all five left out"},
+		{"omitempty connection", func(r *Record) {}, `"keepalives":0,"history":""}}` + "\n", "no closed_first, no ladder"},
+		{"ladder", func(r *Record) {
+			r.Connection.ClosedFirst = "server"
+			r.Ladder = &Ladder{Packets: []LadderPacket{{Frame: 3, Role: "rst"}, {Kind: "keepalive"}}}
+		}, `"history":""},"ladder":{"relative":false,"earlier_packets":0,"packets":[{"frame":3,"time":"","ms_since_previous":0,"from":"","flags":"","seq":0,"ack":0,"len":0,"window":0,"role":"rst"},{"frame":0,`, "ladder after the connection"},
 		{"omitempty set", func(r *Record) {
 			r.FollowupOf, r.CopyOf, r.Signals.ZeroWindowBy, r.Signals.ResetterTTLMin, r.Signals.ResetterTTLMax = -1, 9, "client", 1, 255
-		}, `"ttl":0,"resetter_ttl_min":1,"resetter_ttl_max":255,"ip_id":0},"followup":false,"followup_of":-1,"copy_of":9}` + "\n", "all five written"},
+		}, `"ttl":0,"resetter_ttl_min":1,"resetter_ttl_max":255,"ip_id":0},"followup":false,"followup_of":-1,"copy_of":9,"connection":`, "all five written"},
 		{"extremes", func(r *Record) { r.Frame, r.Seq, r.Sport = math.MinInt64, math.MaxUint32, math.MaxUint16 },
 			`"frame":-9223372036854775808,`, "full range of each width"},
 	}
@@ -220,7 +225,23 @@ func fill(tb testing.TB, rng *rand.Rand, v reflect.Value) {
 		switch f.Kind() {
 		case reflect.Struct:
 			fill(tb, rng, f)
+		case reflect.Pointer:
+			if !zero && f.Type().Elem().Kind() == reflect.Struct {
+				f.Set(reflect.New(f.Type().Elem()))
+				fill(tb, rng, f.Elem())
+			} else if !zero {
+				tb.Fatalf("%s: no generator for %s; teach fill", sf.Name, f.Type())
+			}
 		case reflect.Slice:
+			if f.Type().Elem().Kind() == reflect.Struct {
+				if !zero {
+					f.Set(reflect.MakeSlice(f.Type(), rng.IntN(4), 4))
+					for i := range f.Len() {
+						fill(tb, rng, f.Index(i))
+					}
+				}
+				continue
+			}
 			if f.Type().Elem().Kind() != reflect.String {
 				tb.Fatalf("%s: no generator for %s; teach fill", sf.Name, f.Type())
 			}

@@ -47,14 +47,21 @@ type Record struct {
 	// storm, a repeat, a scan, or a group of its own. Summaries of the
 	// groups are in the capture's block.
 	Group int64 `json:"group,omitempty"`
+	// Connection sums up the connection up to the RST.
+	Connection Connection `json:"connection"`
+	// Ladder is the reset drawn packet by packet: set by whoever wants it
+	// in the output (analyze --ladder), from BuildLadder.
+	Ladder *Ladder `json:"ladder,omitempty"`
 
 	// corr is what correlate needs of the reset, taken from the tracker's
 	// view when the record is made.
 	corr correlate.Reset
 
-	// Recent is the connection's last packets up to the RST, for ladder
-	// diagrams; not part of the JSON schema yet.
+	// Recent is the connection's last packets up to the RST, the RST
+	// last, and Later what followed it: what BuildLadder draws.
 	Recent []track.Summary `json:"-"`
+	Later  []track.Summary `json:"-"`
+	ladder ladderBase
 }
 
 // NewRecord joins a reset and its verdict.
@@ -85,8 +92,14 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 		Signals:       Signals(v.Signals),
 		Followup:      v.Followup,
 		CopyOf:        r.CopyOf,
-		Recent:        append(c.AppendRecent(make([]track.Summary, 0, track.RingSize+1)), track.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID}),
+		Connection:    newConnection(r),
+		ladder:        newLadderBase(r),
 	}
+	// One allocation for the packets before the RST, the RST and after.
+	pk := make([]track.Summary, 0, c.RingLen()+1+r.NLater)
+	pk = append(c.AppendRecent(pk), track.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID})
+	rec.Recent = pk[:len(pk):len(pk)]
+	rec.Later = append(pk[len(pk):], r.LaterPackets()...)
 	if r.First != nil {
 		rec.FollowupOf = r.First.Packet.Frame
 	}

@@ -148,6 +148,96 @@ type Conn struct {
 	// lastAt is, for each side, 1 + the slot of its latest summary in
 	// the ring, or 0 when the ring holds none of its packets.
 	lastAt [2]int8
+
+	// hist is the connection's history in Zeek's letters (see History),
+	// each lower case with the sender's side in the high bit; histSeen
+	// has a bit per letter and side already written.
+	hist     [historyMax]byte
+	histLen  uint8
+	histSeen [2]uint16
+}
+
+// historyMax bounds the history: eight letters once a side, and the
+// retransmission and zero-window letters again at 10, 100 and 1000.
+const historyMax = 32
+
+// History letters, as Zeek's conn.log writes them: upper case for the
+// client (Zeek's originator), lower case for the server.
+const (
+	histSYN     = iota // s: a SYN without ACK
+	histSYNACK         // h: a SYN-ACK
+	histACK            // a: a pure ACK
+	histData           // d: a segment with payload
+	histFIN            // f
+	histRST            // r
+	histRetrans        // t: a retransmission
+	histZeroWin        // w: a zero window advertised
+)
+
+var histLetters = [...]byte{'s', 'h', 'a', 'd', 'f', 'r', 't', 'w'}
+
+// note adds letter l of side dir to the history once; repeat, for t and
+// w, adds it again when the count reaches 10, 100 and 1000, as Zeek does.
+func (c *Conn) note(dir uint8, l int, count int64) {
+	bit := uint16(1) << l
+	if c.histSeen[dir]&bit != 0 && count != 10 && count != 100 && count != 1000 {
+		return
+	}
+	c.histSeen[dir] |= bit
+	if int(c.histLen) < historyMax {
+		c.hist[c.histLen] = histLetters[l] | dir<<7
+		c.histLen++
+	}
+}
+
+// noteHistory adds what a packet of side dir shows to the history.
+func (c *Conn) noteHistory(dir uint8, f decode.Flags, payload int, kind Kind, window uint32) {
+	me := &c.Sides[dir]
+	switch {
+	case f&(decode.SYN|decode.ACK) == decode.SYN:
+		c.note(dir, histSYN, 0)
+	case f&decode.SYN != 0:
+		c.note(dir, histSYNACK, 0)
+	case f&(decode.ACK|decode.FIN|decode.RST) == decode.ACK && payload == 0:
+		c.note(dir, histACK, 0)
+	}
+	if payload > 0 {
+		c.note(dir, histData, 0)
+	}
+	if f&decode.FIN != 0 {
+		c.note(dir, histFIN, 0)
+	}
+	if f&decode.RST != 0 {
+		c.note(dir, histRST, 0)
+		return
+	}
+	if kind == KindRetrans {
+		c.note(dir, histRetrans, me.Retrans)
+	}
+	if window == 0 && f&decode.SYN == 0 {
+		c.note(dir, histZeroWin, me.ZeroWindows)
+	}
+}
+
+// History is the connection's history as Zeek's conn.log writes it:
+// one letter for the first SYN (S), SYN-ACK (H), pure ACK (A), data (D),
+// FIN (F) and RST (R) of each side, retransmission (T) and zero window
+// (W) again at the 10th, 100th and 1000th; upper case for the client,
+// lower case for the server, and a leading ^ when the first packet seen
+// was the server's (Zeek's flipped direction).
+func (c *Conn) History() string {
+	b := make([]byte, 0, c.histLen+1)
+	if c.Client != 0 {
+		b = append(b, '^')
+	}
+	for _, h := range c.hist[:c.histLen] {
+		l := h &^ 0x80
+		if int(h>>7) == c.Client {
+			l -= 'a' - 'A'
+		}
+		b = append(b, l)
+	}
+	return string(b)
 }
 
 // Handshake reports whether the client's SYN was seen.
@@ -156,6 +246,9 @@ func (c *Conn) Handshake() bool { return c.Sides[c.Client].SYNFrame != 0 }
 // Recent returns the last packets of the connection, oldest first, at most
 // RingSize of them. It allocates; heuristics call it once per reset.
 func (c *Conn) Recent() []Summary { return c.AppendRecent(make([]Summary, 0, c.ringLen)) }
+
+// RingLen is how many packets Recent returns.
+func (c *Conn) RingLen() int { return c.ringLen }
 
 // AppendRecent appends what Recent returns to out.
 func (c *Conn) AppendRecent(out []Summary) []Summary {

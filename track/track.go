@@ -36,6 +36,11 @@ type Reset struct {
 	Packet decode.Packet // the RST itself; Payload is a copy of at most 256 bytes
 	Sender int           // index in Conn.Sides of the side that sent it
 	Conn   Conn          // the connection just before the RST
+	// Later are the connection's first packets after the RST (this
+	// reset's copies and later RSTs included), up to LaterSize, while its
+	// aftermath was gathered: what the RST drew.
+	Later  [LaterSize]Summary
+	NLater int
 	// CopyOf is the frame of the original when the same RST was captured
 	// twice (a router's -i any sees a forwarded packet on both sides).
 	CopyOf int64
@@ -44,6 +49,20 @@ type Reset struct {
 	ready bool
 	base  tally // the connection's aftermath tally when the RST came
 }
+
+// LaterSize is how many packets after a RST a Reset keeps.
+const LaterSize = 8
+
+// History is the connection's history (Conn.History) up to and with
+// the RST.
+func (r *Reset) History() string {
+	c := r.Conn
+	c.noteHistory(uint8(r.Sender), r.Packet.Flags, r.Packet.Len, KindNew, 0)
+	return c.History()
+}
+
+// LaterPackets returns Later's packets, oldest first.
+func (r *Reset) LaterPackets() []Summary { return r.Later[:r.NLater] }
 
 // Aftermath is what the connection did after a reset, until it had been
 // quiet for the tracker's Quiet window. Index 0 is the reset's sender,
@@ -177,10 +196,13 @@ type conn struct {
 	until     int64
 	firstDone [2]int32
 	laterDone [2]int32
+	// laterFull: the open resets before this index have LaterSize
+	// packets. Each open reset got every packet after it, so the full
+	// ones come first, and at most LaterSize of the others are open.
+	laterFull int32
 	Conn
 }
 
-// Stats returns the counts so far.
 // Stats returns the counts so far.
 func (t *Tracker) Stats() Stats { return t.stats }
 
@@ -481,7 +503,7 @@ func (t *Tracker) closeOpen(c *conn, early bool) {
 	clear(e.open) // judged resets must not stay reachable from the slice's array
 	e.open = e.open[:0]
 	c.nOpen = 0
-	c.tally, c.until, c.firstDone, c.laterDone = tally{}, 0, [2]int32{}, [2]int32{}
+	c.tally, c.until, c.firstDone, c.laterDone, c.laterFull = tally{}, 0, [2]int32{}, [2]int32{}, 0
 	t.sched.remove(c)
 	t.release()
 }
@@ -535,7 +557,12 @@ func (t *Tracker) add(c *conn, dir uint8, p *decode.Packet) {
 	} else {
 		kind := c.apply(dir, p)
 		c.touch(p, t.now)
-		c.push(summaryOf(p, dir, kind, &c.Sides[dir]))
+		s := summaryOf(p, dir, kind, &c.Sides[dir])
+		c.push(s)
+		c.noteHistory(dir, p.Flags, p.Len, kind, s.Window)
+		if c.nOpen > 0 {
+			t.follow(c, &s)
+		}
 		t.moveBack(c)
 	}
 	if t.Observer != nil {
@@ -574,6 +601,21 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 	}
 }
 
+// follow gives s to the open resets that have fewer than LaterSize
+// packets after them.
+func (t *Tracker) follow(c *conn, s *Summary) {
+	open := t.slabs.ext(c.id).open
+	i := int(c.laterFull)
+	for i < len(open) && open[i].NLater == LaterSize {
+		i++
+	}
+	c.laterFull = int32(i)
+	for _, r := range open[i:] {
+		r.Later[r.NLater] = *s
+		r.NLater++
+	}
+}
+
 // reset records a RST: the snapshot is taken before the RST changes
 // anything.
 func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
@@ -604,7 +646,12 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 	me.LastFrame, me.LastTS = p.Frame, p.TS
 	c.Resets++
 	c.touch(p, t.now)
-	c.push(summaryOf(p, uint8(dir), KindNew, me))
+	s := summaryOf(p, uint8(dir), KindNew, me)
+	c.push(s)
+	c.noteHistory(uint8(dir), p.Flags, p.Len, KindNew, 0)
+	if c.nOpen > 0 {
+		t.follow(c, &s)
+	}
 
 	if c.nOpen == 0 {
 		c.openSince = t.now
