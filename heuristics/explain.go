@@ -174,6 +174,39 @@ func (v *View) match(out *Verdict, explain bool) {
 	}
 	v.notLinux(out, explain)
 	v.withPayload(out, explain)
+	v.oneWriter(out, explain)
+}
+
+// oneWriter: every packet of both hosts carries one and the same IP ID.
+// Two TCP stacks draw their IP IDs each on its own (a counter per socket
+// or per destination, a random start; RFC 6864), so a shared non-zero
+// value on every packet of both sides says one program wrote the whole
+// conversation: a test generator or a crafted replay (scapy's default
+// is 1). What a stack's reset path would mean cannot be read from it: no
+// kernel reason, and even odds at best.
+func (v *View) oneWriter(out *Verdict, explain bool) {
+	if out.Cause == Unknown || v.RST.IPID == 0 || len(v.Recent) < 2 {
+		return
+	}
+	var sides [2]bool
+	for _, s := range v.Recent {
+		if s.IPID != v.RST.IPID {
+			return
+		}
+		sides[s.Dir&1] = true
+	}
+	if !sides[0] || !sides[1] {
+		return
+	}
+	out.KernelReason = ""
+	if out.Confidence > 0.5 {
+		out.Confidence = 0.5
+	}
+	if explain {
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"frames %d to %d: every packet of both hosts carries IP ID %d, which two TCP stacks never share: one program wrote both sides (a test generator or a crafted replay), so the reading above is a guess at even odds at best",
+			v.Recent[0].Frame, v.RST.Frame, v.RST.IPID))
+	}
 }
 
 // withPayload: a RST that carries data. RFC 9293 §3.5.3 lets a RST carry
