@@ -664,10 +664,16 @@ func (d *Decoder) tcp(b []byte, n int, p *Packet) error {
 // tcpOptions reads the options rstwhy uses (RFC 9293 §3.2, RFC 7323,
 // RFC 2018). A malformed option list ends parsing; the header stands.
 func tcpOptions(o []byte, p *Packet) {
+	syn := p.Flags&SYN != 0
+	shift := 0
 	for len(o) > 0 {
 		kind := o[0]
 		if kind == 0 {
 			return
+		}
+		if syn && shift < 64 {
+			p.Layout |= uint64(kind) << shift
+			shift += 8
 		}
 		if kind == 1 {
 			o = o[1:]

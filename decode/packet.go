@@ -71,6 +71,11 @@ type Packet struct {
 	HasTS    bool
 	TSVal    uint32
 	TSEcr    uint32
+	// Layout is, on a SYN, the kinds of its first eight options in
+	// order, one byte each from the lowest (NOPs included, no EOL): the
+	// order a stack writes them in names the stack (p0f's "olayout").
+	// 0 on other segments.
+	Layout uint64
 
 	// Iface is where the packet was captured: the Linux interface index
 	// of a LINUX_SLL2 header (tcpdump -i any), else the pcapng interface

@@ -146,10 +146,15 @@ func (v *View) match(out *Verdict, explain bool) {
 	var win Rule
 	var f Finding
 	crafted := v.crafted()
+	bsd := stackOf(v.M) == StackBSD
 	for _, rule := range rules() {
 		if crafted && rule.Cause != InvalidSegment && rule.Cause != MiddleboxReset {
 			// A crafted RST is no stack's reset: no cause of a stack's
 			// applies to it.
+			continue
+		}
+		if bsd && rule.Cause == UnreadDataClose {
+			// A BSD stack closes with FIN whatever it left unread.
 			continue
 		}
 		if g := rule.Match(v, false); g.Confidence > f.Confidence {
@@ -173,8 +178,44 @@ func (v *View) match(out *Verdict, explain bool) {
 		out.KernelReason = f.Kernel
 	}
 	v.notLinux(out, explain)
+	if bsd {
+		out.KernelReason = ""
+		if out.Cause == LingerAbort {
+			// With data left unread ruled out, an active reset at
+			// close is SO_LINGER {on, 0}; a timer's abort stays possible.
+			out.Confidence = max(out.Confidence, 0.6)
+		}
+		if explain {
+			out.Evidence = append(out.Evidence, v.bsdEvidence(v.M, v.Me))
+		}
+	}
 	v.withPayload(out, explain)
 	v.oneWriter(out, explain)
+	v.networkGear(out, explain)
+}
+
+// networkGear: the RST's TTL fits an initial TTL of 255, which routers,
+// switches and appliances use (Cisco IOS, Junos, load balancers), not
+// the host stacks whose close and abort paths the rules read. How such
+// a stack ends a session (a vty closed abortively after its FIN, a
+// health check cut short) is its vendor's, so a reading of the host's
+// socket calls is capped at 0.6. What any stack does by the RFC (a
+// refusal, a reply to a segment for no connection) and what a
+// middlebox does keep their confidence.
+func (v *View) networkGear(out *Verdict, explain bool) {
+	if initialTTL(v.RST.TTL) != 255 || out.Confidence <= 0.6 {
+		return
+	}
+	switch out.Cause {
+	case ConnectionRefused, NoSocket, MiddleboxReset, InvalidSegment, Unknown:
+		return
+	}
+	out.Confidence = 0.6
+	if explain {
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"the RST's TTL %d fits an initial TTL of 255: network gear or an appliance, whose way of ending a session is its vendor's, not a host stack's: the reading above is capped at 0.6",
+			v.RST.TTL))
+	}
 }
 
 // oneWriter: every packet of both hosts carries one and the same IP ID.

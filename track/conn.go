@@ -61,6 +61,7 @@ type Side struct {
 	MSS      uint16
 	SACKPerm bool
 	TSOpt    bool
+	Layout   uint64 // the SYN's option kinds in order (decode.Packet.Layout)
 
 	HasSeq  bool
 	NextSeq uint32 // highest seq+len (with SYN and FIN) sent: snd_nxt as seen

@@ -801,7 +801,7 @@ func (c *conn) applySYN(dir uint8, p *decode.Packet) {
 	}
 	if me.SYNFrame == 0 {
 		me.SYNFrame, me.ISN = p.Frame, p.Seq
-		me.WScale, me.MSS, me.SACKPerm, me.TSOpt = p.WScale, p.MSS, p.SACKPerm, p.HasTS
+		me.WScale, me.MSS, me.SACKPerm, me.TSOpt, me.Layout = p.WScale, p.MSS, p.SACKPerm, p.HasTS, p.Layout
 	}
 }
 
