@@ -192,6 +192,38 @@ func (v *View) match(out *Verdict, explain bool) {
 	v.withPayload(out, explain)
 	v.oneWriter(out, explain)
 	v.networkGear(out, explain)
+	v.windowsHabit(out, explain)
+}
+
+// windowsHabit: the RST's TTL fits Windows' initial 128. Windows resets
+// on a close with data unread as Linux does, but its programs also close
+// abortively as a habit (a server acknowledging the client's FIN and
+// resetting, a client resetting after the last reply, a process exit
+// resetting every connection), so data left unread and an abortive
+// close cannot be told apart by what was acknowledged: the one is
+// stated at even odds, the other at 0.6 at most.
+func (v *View) windowsHabit(out *Verdict, explain bool) {
+	if initialTTL(v.RST.TTL) != 128 {
+		return
+	}
+	limit := 0.0
+	switch out.Cause {
+	case UnreadDataClose:
+		limit = 0.5
+	case LingerAbort:
+		limit = 0.6
+	default:
+		return
+	}
+	if out.Confidence <= limit {
+		return
+	}
+	out.Confidence = limit
+	if explain {
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"the RST's TTL %d fits Windows (initial 128), whose programs close abortively as a habit: whether the %s left data unread or read it and aborted, the wire cannot show",
+			v.RST.TTL, v.Me))
+	}
 }
 
 // networkGear: the RST's TTL fits an initial TTL of 255, which routers,

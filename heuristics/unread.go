@@ -79,14 +79,23 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
 				byteCount(track.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
 		}
-		if v.Me == Client {
+		switch {
+		case v.partingMessage():
+			// A message after which the peer closes gets no reply by
+			// design: read and aborted looks the same as left unread.
+			if explain {
+				ev = append(ev, fmt.Sprintf("the %s's last message (from frame %d) came with its own FIN (frame %d): a parting message (an LDAP unbind, an SMB logoff, a TLS close_notify, a WebSocket close) that gets no reply by design, so the %s's application may have read it and closed abortively (linger_abort) as well as left it unread",
+					v.Peer, v.P.UnansweredFrame, v.P.FINFrame, v.Me))
+			}
+			conf = max(conf, 0.5)
+		case v.Me == Client:
 			// Clients that always close abortively (many Windows
 			// programs) look the same once they have read the response.
 			if explain {
 				ev = append(ev, "a client that closes abortively after reading the whole response would look the same")
 			}
 			conf = max(conf, 0.6)
-		} else {
+		default:
 			conf = max(conf, 0.7)
 		}
 	}
@@ -159,6 +168,13 @@ func unreadAfterFIN(v *View, explain bool) Finding {
 		"frame %d: RST+ACK at the %s's next sequence number after its FIN (seq %d), %s after the previous packet: an active reset from close() with the %s's data unread, not a reply to it (a reply would carry no ACK flag)",
 		v.RST.Frame, v.Me, v.RST.Seq, since(v.LastAny.TS, v.RST.TS), v.Peer))
 	return f
+}
+
+// partingMessage: the peer's unanswered data ended with its FIN, in the
+// same segment or the next one it sent: it said goodbye and closed.
+func (v *View) partingMessage() bool {
+	return v.P.Unanswered > 0 && v.P.FINFrame != 0 && v.P.FINFrame >= v.P.LastDataFrame &&
+		(v.P.LastFrame == v.P.FINFrame || v.P.LastDataFrame == v.P.FINFrame)
 }
 
 // windowShrank: the resetter's advertised window fell by a quarter or
