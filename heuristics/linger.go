@@ -74,6 +74,18 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	}
 	conf := 0.6
 	switch {
+	case v.partingMessage() && v.P.FINAckedFrame != 0 && time.Duration(v.RST.TS-v.P.FINTS) < 200*time.Millisecond:
+		// The peer said goodbye (a last message, then its FIN), the
+		// resetter acknowledged the FIN and reset within milliseconds:
+		// an application reacting to the end of its input has read
+		// what came before it. Linux resets such a close only with
+		// SO_LINGER {on, 0}; Windows programs do it as a habit. A
+		// message left unread stays possible.
+		if explain {
+			ev = append(ev, fmt.Sprintf("the %s's last message (from frame %d) came with its own FIN (frame %d), a parting message that gets no reply by design (an LDAP unbind, a PostgreSQL Terminate, an SMB logoff, a TLS close_notify); the %s acknowledged the FIN (frame %d) and reset %s after it: an application that saw the end of its input had read the message before it, and aborted; left unread (unread_data_close) stays possible",
+				v.Peer, v.P.UnansweredFrame, v.P.FINFrame, v.Me, v.P.FINAckedFrame, since(v.P.FINTS, v.RST.TS)))
+		}
+		conf = 0.55
 	case v.P.Unanswered > 0 && v.Me == Client:
 		if explain {
 			ev = append(ev, fmt.Sprintf("it had received the server's %s (from frame %d) with no sign of leaving them unread", byteCount(v.P.Unanswered), v.P.UnansweredFrame))

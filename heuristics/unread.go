@@ -67,7 +67,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			// in the buffer; without them the wire cannot decide. A
 			// RST on a timer's second is rather a server that gave up
 			// waiting for more (lingerRule): a shade less.
-			if v.timedOut() {
+			if v.timedOut() || v.partingMessage() {
 				conf = max(conf, 0.45)
 			} else {
 				conf = max(conf, 0.5)
