@@ -96,7 +96,7 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 		ladder:        newLadderBase(r),
 	}
 	// One allocation for the packets before the RST, the RST and after.
-	pk := make([]track.Summary, 0, c.RingLen()+1+r.NLater)
+	pk := make([]track.Summary, 0, c.RingLen()+1+len(r.Later))
 	pk = append(c.AppendRecent(pk), track.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID})
 	rec.Recent = pk[:len(pk):len(pk)]
 	rec.Later = append(pk[len(pk):], r.LaterPackets()...)

@@ -38,9 +38,9 @@ type Reset struct {
 	Conn   Conn          // the connection just before the RST
 	// Later are the connection's first packets after the RST (this
 	// reset's copies and later RSTs included), up to LaterSize, while its
-	// aftermath was gathered: what the RST drew.
-	Later  [LaterSize]Summary
-	NLater int
+	// aftermath was gathered: what the RST drew. Most resets draw one or
+	// two, so it grows as they come (thousands of resets may be pending).
+	Later []Summary
 	// CopyOf is the frame of the original when the same RST was captured
 	// twice (a router's -i any sees a forwarded packet on both sides).
 	CopyOf int64
@@ -62,7 +62,7 @@ func (r *Reset) History() string {
 }
 
 // LaterPackets returns Later's packets, oldest first.
-func (r *Reset) LaterPackets() []Summary { return r.Later[:r.NLater] }
+func (r *Reset) LaterPackets() []Summary { return r.Later }
 
 // Aftermath is what the connection did after a reset, until it had been
 // quiet for the tracker's Quiet window. Index 0 is the reset's sender,
@@ -606,13 +606,15 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 func (t *Tracker) follow(c *conn, s *Summary) {
 	open := t.slabs.ext(c.id).open
 	i := int(c.laterFull)
-	for i < len(open) && open[i].NLater == LaterSize {
+	for i < len(open) && len(open[i].Later) == LaterSize {
 		i++
 	}
 	c.laterFull = int32(i)
 	for _, r := range open[i:] {
-		r.Later[r.NLater] = *s
-		r.NLater++
+		if r.Later == nil {
+			r.Later = make([]Summary, 0, 2)
+		}
+		r.Later = append(r.Later, *s)
 	}
 }
 
