@@ -74,16 +74,18 @@ var lingerRule = Rule{Cause: LingerAbort, Kernel: "TCP_STATE", Match: func(v *Vi
 	}
 	conf := 0.6
 	switch {
-	case v.partingMessage() && v.P.FINAckedFrame != 0 && time.Duration(v.RST.TS-v.P.FINTS) < 200*time.Millisecond:
+	case v.partingMessage() && v.finAcked() && time.Duration(v.RST.TS-v.P.FINTS) < 20*time.Millisecond:
 		// The peer said goodbye (a last message, then its FIN), the
-		// resetter acknowledged the FIN and reset within milliseconds:
-		// an application reacting to the end of its input has read
-		// what came before it. Linux resets such a close only with
+		// resetter had the FIN and reset within milliseconds: an
+		// application woken by the end of its input (read returning 0)
+		// has read what came before it. One closing on a timer of its
+		// own comes at any later time, and may leave the message unread
+		// (the lab's parting and partingunread differ in just this). Linux resets such a close only with
 		// SO_LINGER {on, 0}; Windows programs do it as a habit. A
 		// message left unread stays possible.
 		if explain {
-			ev = append(ev, fmt.Sprintf("the %s's last message (from frame %d) came with its own FIN (frame %d), a parting message that gets no reply by design (an LDAP unbind, a PostgreSQL Terminate, an SMB logoff, a TLS close_notify); the %s acknowledged the FIN (frame %d) and reset %s after it: an application that saw the end of its input had read the message before it, and aborted; left unread (unread_data_close) stays possible",
-				v.Peer, v.P.UnansweredFrame, v.P.FINFrame, v.Me, v.P.FINAckedFrame, since(v.P.FINTS, v.RST.TS)))
+			ev = append(ev, fmt.Sprintf("the %s's last message (from frame %d) came with its own FIN (frame %d), a parting message that gets no reply by design (an LDAP unbind, a PostgreSQL Terminate, an SMB logoff, a TLS close_notify); the %s had the FIN and reset %s after it: an application woken by the end of its input had read the message before it, and aborted; left unread (unread_data_close) stays possible",
+				v.Peer, v.P.UnansweredFrame, v.P.FINFrame, v.Me, since(v.P.FINTS, v.RST.TS)))
 		}
 		conf = 0.55
 	case v.P.Unanswered > 0 && v.Me == Client:

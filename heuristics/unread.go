@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rstwhy/rstwhy/decode"
 	"github.com/rstwhy/rstwhy/track"
 )
 
@@ -74,10 +75,10 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 			}
 		}
 	}
-	if v.P.Unanswered > 0 && v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0 {
+	if v.P.Unanswered > 0 && v.newlyAckedData() > 0 {
 		if explain {
 			ev = append(ev, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received just before close, then thrown away",
-				byteCount(track.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+				byteCount(v.newlyAckedData()), v.Me))
 		}
 		switch {
 		case v.partingMessage():
@@ -116,7 +117,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 	}
 	if conf <= 0.5 && !shrunk {
 		s := fmt.Sprintf("the %s's window did not shrink", v.Me)
-		if !(v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0) {
+		if v.newlyAckedData() == 0 {
 			s += " and the RST acknowledges nothing new"
 		}
 		ev = append(ev, s+fmt.Sprintf(": whether the %s's application read the data before closing, the wire cannot show; read, then an abortive close (SO_LINGER {on, 0}, linger_abort) looks the same", v.Me))
@@ -141,7 +142,7 @@ var unreadRule = Rule{Cause: UnreadDataClose, Kernel: "TCP_ABORT_ON_CLOSE", Matc
 // and Python's http.server leave a 1 MiB upload) shows it, as it does
 // without a FIN.
 func unreadAfterFIN(v *View, explain bool) Finding {
-	newlyAcked := v.M.HasAck && track.SeqDiff(v.M.AckHi, v.RST.Ack) > 0
+	newlyAcked := v.newlyAckedData() > 0
 	afterFIN := v.P.LastDataFrame > v.M.FINFrame && v.P.Unanswered > 0
 	shrunk := v.windowShrank()
 	if !newlyAcked && !afterFIN && !shrunk {
@@ -162,12 +163,34 @@ func unreadAfterFIN(v *View, explain bool) Finding {
 	}
 	if newlyAcked {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the RST acknowledges %s the %s had not acknowledged before: received, then thrown away",
-			byteCount(track.SeqDiff(v.M.AckHi, v.RST.Ack)), v.Me))
+			byteCount(v.newlyAckedData()), v.Me))
 	}
 	f.Evidence = append(f.Evidence, fmt.Sprintf(
 		"frame %d: RST+ACK at the %s's next sequence number after its FIN (seq %d), %s after the previous packet: an active reset from close() with the %s's data unread, not a reply to it (a reply would carry no ACK flag)",
 		v.RST.Frame, v.Me, v.RST.Seq, since(v.LastAny.TS, v.RST.TS), v.Peer))
 	return f
+}
+
+// newlyAckedData is how many bytes of the peer's data the RST
+// acknowledges that the resetter had not acknowledged before: what
+// arrived just before the close. The peer's FIN counts one in sequence
+// space but is no data.
+func (v *View) newlyAckedData() int64 {
+	if !v.M.HasAck || v.RST.Flags&decode.ACK == 0 {
+		return 0
+	}
+	n := track.SeqDiff(v.M.AckHi, v.RST.Ack)
+	if n > 0 && v.P.FINFrame != 0 && v.RST.Ack == v.P.FINSeq+1 {
+		n--
+	}
+	return max(n, 0)
+}
+
+// finAcked: the resetter had received the peer's FIN: it acknowledged
+// it before the RST, or the RST does.
+func (v *View) finAcked() bool {
+	return v.P.FINFrame != 0 && (v.P.FINAckedFrame != 0 ||
+		v.RST.Flags&decode.ACK != 0 && v.RST.Ack == v.P.FINSeq+1)
 }
 
 // partingMessage: the peer's unanswered data ended with its FIN, in the

@@ -39,6 +39,8 @@ func scenarios() []*scenario {
 		haproxy(),
 		replyWait(),
 		finQueued(),
+		partingAbort(),
+		partingUnread(),
 		halfClosedLinger2(),
 		synScan(),
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"time"
@@ -318,4 +319,77 @@ func tcpChecksum(src, dst, seg []byte) uint16 {
 		sum = sum&0xffff + sum>>16
 	}
 	return ^uint16(sum)
+}
+
+// partingAbort: the client says goodbye (a last message, then its FIN),
+// as LDAP's unbind or PostgreSQL's Terminate do. The server reads the
+// message and the end of its input, and closes abortively (SO_LINGER
+// {on, 0}): nothing is unread, yet the RST comes right after the client's
+// last message, which no reply ever answers.
+func partingAbort() *scenario {
+	return &scenario{
+		name:     "linger_abort",
+		dir:      serversDir,
+		expect:   []string{"TCP_STATE"},
+		desc:     "parting: the client sends BYE and half-closes; the server reads BYE and the end of input, then closes with SO_LINGER {on, 0}",
+		variants: []variant{"parting-v4-eth-client", "parting-v6-eth-server", "parting-v4-any-server-ng"},
+		notes: map[string]string{
+			"TCP_STATE": "close() with SO_LINGER {on, 0} after reading the client's parting message and its FIN",
+		},
+		server: func(a *agent) error {
+			c, err := a.accept()
+			if err != nil {
+				return err
+			}
+			if _, err := readLine(c); err != nil {
+				return err
+			}
+			if _, err := readLine(c); !errors.Is(err, io.EOF) {
+				return fmt.Errorf("read after BYE: %v, want EOF", err)
+			}
+			return abort(c)
+		},
+		client: partingClient,
+	}
+}
+
+// partingUnread: the same goodbye, but the server never reads it: it
+// closes 100 ms after the client's FIN arrived, the message still in its
+// receive queue. On the wire the two differ in nothing but time.
+func partingUnread() *scenario {
+	return &scenario{
+		name:     "unread_data_close",
+		dir:      serversDir,
+		expect:   []string{"TCP_ABORT_ON_CLOSE"},
+		desc:     "partingunread: the client sends BYE and half-closes; the server, which never reads, closes 100 ms later with BYE unread",
+		variants: []variant{"partingunread-v4-eth-client", "partingunread-v6-eth-server"},
+		notes: map[string]string{
+			"TCP_ABORT_ON_CLOSE": "close() with the client's parting message unread",
+		},
+		server: func(a *agent) error {
+			c, err := a.accept()
+			if err != nil {
+				return err
+			}
+			time.Sleep(300 * time.Millisecond) // BYE and the FIN arrive
+			return c.Close()
+		},
+		client: partingClient,
+	}
+}
+
+func partingClient(a *agent) error {
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond)
+	if _, err := c.Write([]byte("BYE\n")); err != nil {
+		return err
+	}
+	if err := c.CloseWrite(); err != nil {
+		return err
+	}
+	return expectReset(drain(c, 3*time.Second))
 }
