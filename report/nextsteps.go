@@ -25,7 +25,7 @@ var nextSteps = map[string][]string{
 		"A server or proxy that answers before reading the request body: Go's `net/http` and Python's `http.server` answer 413 (or 400, 401) and close with the body unread; check the request size limits (`MaxBytesReader`, `client_max_body_size`) and the status codes logged at the RST's time.",
 		"nginx: `lingering_close` (`on` by default, `always` reads what the client still sends after an early answer), `lingering_time`, `lingering_timeout`.",
 		"Proxies: Envoy's access-log response flags `UC` (upstream connection termination), `UR` (upstream remote reset) and `DC` (downstream connection termination); HAProxy's termination states `SD` (the server aborted during the data phase) and `CD` (the client did).",
-		"Pipelined or batched requests: a parser that stops at the first bad message and closes leaves the rest unread (the seed's `ERROR` after one bad number).",
+		"Pipelined or batched requests: a parser that stops at the first bad message and closes leaves the rest unread (a server that writes `ERROR` after the first bad line and closes).",
 	},
 	"linger_abort": {
 		"An abortive close: `SO_LINGER` set to `{on, 0}` before `close()` discards unsent data and sends a RST (Go `SetLinger(0)`, Java `setSoLinger(true, 0)`, .NET `LingerState(true, 0)`); search the resetter's code and libraries for it.",

@@ -264,3 +264,31 @@ func describeGroup(g Group) string {
 	}
 	return fmt.Sprintf("group %d: %d resets (%s)", g.ID, g.Resets, span)
 }
+
+// tableTimeFormat is how the table and the text views show a time: date,
+// microseconds and zone (records' times are UTC).
+const tableTimeFormat = "2006-01-02 15:04:05.000000 MST"
+
+// WrapWords cuts s into lines of at most width characters at spaces,
+// never inside a word: a word longer than width has a line of its own.
+func WrapWords(s string, width int) []string {
+	if width <= 0 || utf8.RuneCountInString(s) <= width {
+		return []string{s}
+	}
+	var lines []string
+	line, n := "", 0
+	for _, w := range strings.Fields(s) {
+		wn := utf8.RuneCountInString(w)
+		switch {
+		case n == 0:
+			line, n = w, wn
+		case n+1+wn <= width:
+			line += " " + w
+			n += 1 + wn
+		default:
+			lines = append(lines, line)
+			line, n = w, wn
+		}
+	}
+	return append(lines, line)
+}
