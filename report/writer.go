@@ -97,6 +97,15 @@ type Options struct {
 	Files []string
 	// Version is the tool's, which the JSON document names.
 	Version string
+	// Width is the terminal's width in columns, for the table's layout
+	// and where text wraps; 0: unknown (the table is as wide as it needs,
+	// its evidence unwrapped).
+	Width int
+	// Color allows ANSI colours in the table (a terminal, NO_COLOR unset).
+	Color bool
+	// Ladder adds each reset's ladder: under its row in the table, in the
+	// JSON records' "ladder" field.
+	Ladder bool
 }
 
 // NewWriter returns the writer for a format: "table", "json" or "jsonl".

@@ -35,16 +35,22 @@ func newDisplay(stdout any, colorMode string, getenv func(string) string) (displ
 	} else if d.terminal {
 		d.width = terminalWidth(f)
 	}
-	switch colorMode {
+	var err error
+	d.color, err = useColor(colorMode, d.terminal, getenv)
+	return d, err
+}
+
+// useColor decides on colour for --color=mode.
+func useColor(mode string, terminal bool, getenv func(string) string) (bool, error) {
+	switch mode {
 	case "", "auto":
-		d.color = d.terminal && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
+		return terminal && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb", nil
 	case "always":
-		d.color = true
+		return true, nil
 	case "never":
-	default:
-		return d, fmt.Errorf("--color %s: want auto, always or never", colorMode)
+		return false, nil
 	}
-	return d, nil
+	return false, fmt.Errorf("--color %s: want auto, always or never", mode)
 }
 
 // textWidth is where text wraps: the width known, else 100 columns.
