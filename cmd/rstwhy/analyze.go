@@ -33,7 +33,7 @@ func analyzeCommand() *cli.Command {
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
-				Usage: "table, json or jsonl (default: table on a terminal, jsonl otherwise)"},
+				Usage: "table, json, jsonl or markdown (default: table on a terminal, jsonl otherwise)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
@@ -45,6 +45,8 @@ func analyzeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "ladder",
 				Usage: "draw each reset's ladder: under its row in the table, as \"ladder\" in JSON records"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "the table's colours: " + colorFlagUsage},
+			&cli.BoolFlag{Name: "mermaid",
+				Usage: "markdown: draw each group's ladder as a Mermaid sequenceDiagram (GitHub, GitLab, Gitea render it)"},
 		},
 		Action: analyzeAction,
 		// stdout carries results only: a usage error is one line on
@@ -126,7 +128,7 @@ func analyzeAction(c *cli.Context) error {
 	out := bufio.NewWriter(stdout)
 	ladder := c.Bool("ladder")
 	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version(),
-		Width: disp.width, Color: disp.color, Ladder: ladder})
+		Width: disp.width, Color: disp.color, Ladder: ladder, Mermaid: c.Bool("mermaid")})
 	if err != nil {
 		return err
 	}

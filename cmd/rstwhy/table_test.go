@@ -156,3 +156,16 @@ func TestColor(t *testing.T) {
 		t.Errorf("colour off a terminal:\n%q", out)
 	}
 }
+
+// TestMarkdownFormat: --format markdown writes the report, --mermaid its
+// diagrams; both are usage errors nowhere else.
+func TestMarkdownFormat(t *testing.T) {
+	md := mustRun(t, "analyze", "-f", "markdown", sample)
+	if !strings.HasPrefix(md, "# rstwhy report\n\n1 reset in 1 capture") || !strings.Contains(md, "```text\n") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	mm := mustRun(t, "analyze", "-f", "markdown", "--mermaid", sample)
+	if !strings.Contains(mm, "```mermaid\nsequenceDiagram\n") {
+		t.Errorf("--mermaid:\n%s", mm)
+	}
+}
