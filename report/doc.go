@@ -1,8 +1,13 @@
 // Package report turns verdicts into what users read: records with a
-// stable JSON schema, streamed JSON lines, one JSON document, or a
-// terminal table with a summary by cause.
+// stable JSON schema, streamed JSON lines, one JSON document, a terminal
+// table with a summary by cause, a Markdown report for tickets, and each
+// reset's ladder drawn as text.
 //
 // Start at NewRecord, which joins a reset (track) and its verdict
 // (heuristics) into a Record, and at Writer, which every format
-// implements. Not a goal: judging anything; this package only renders.
+// implements. Digest groups alike resets for the reports; AppendExplain
+// and AppendLadder draw one reset as text; NextSteps is the advice by
+// cause every report shares. Not a goal: judging anything; this package
+// only renders (Record.Key chooses which sentence to show first, never
+// what it says).
 package report

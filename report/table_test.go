@@ -48,7 +48,7 @@ func TestTableStreams(t *testing.T) {
 		}
 		if len(l) > timeAt && l[timeAt] != ' ' {
 			rows++
-			if l[timeAt+2] != ':' || l[causeAt-1] != ' ' || l[causeAt-2] != ' ' {
+			if l[timeAt+4] != '-' || l[timeAt+13] != ':' || l[causeAt-1] != ' ' || l[causeAt-2] != ' ' {
 				t.Errorf("columns moved:\n%s\n%s", header, l)
 			}
 		}
@@ -106,7 +106,12 @@ func TestWritersKeepNoRecords(t *testing.T) {
 	for _, format := range []string{"table", "json", "jsonl"} {
 		t.Run(format, func(t *testing.T) {
 			w, _ := NewWriter(format, io.Discard, Options{Files: []string{"a", "b"}})
-			w.Record(recs[0]) // the first record allocates the reused buffers
+			// A first pass allocates the reused buffers, and the table's
+			// digest its groups: they grow with the kinds of resets, not
+			// with their number.
+			for _, r := range recs {
+				w.Record(r)
+			}
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)

@@ -97,9 +97,22 @@ type Options struct {
 	Files []string
 	// Version is the tool's, which the JSON document names.
 	Version string
+	// Width is the terminal's width in columns, for the table's layout
+	// and where text wraps; 0: unknown (the table is as wide as it needs,
+	// its evidence unwrapped).
+	Width int
+	// Color allows ANSI colours in the table (a terminal, NO_COLOR unset).
+	Color bool
+	// Ladder adds each reset's ladder: under its row in the table, in the
+	// JSON records' "ladder" field.
+	Ladder bool
+	// Mermaid draws the Markdown report's ladders as Mermaid
+	// sequenceDiagrams, within a budget for the page.
+	Mermaid bool
 }
 
-// NewWriter returns the writer for a format: "table", "json" or "jsonl".
+// NewWriter returns the writer for a format: "table", "json", "jsonl" or
+// "markdown".
 func NewWriter(format string, w io.Writer, opt Options) (Writer, error) {
 	switch format {
 	case "jsonl":
@@ -108,8 +121,10 @@ func NewWriter(format string, w io.Writer, opt Options) (Writer, error) {
 		return &jsonWriter{w: w, opt: opt}, nil
 	case "table":
 		return newTableWriter(w, opt), nil
+	case "markdown", "md":
+		return &markdownWriter{w: w, opt: opt, digest: NewDigest()}, nil
 	}
-	return nil, fmt.Errorf("unknown format %q (want table, json or jsonl)", format)
+	return nil, fmt.Errorf("unknown format %q (want table, json, jsonl or markdown)", format)
 }
 
 func newEncoder(w io.Writer) *json.Encoder {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
@@ -34,7 +33,7 @@ func analyzeCommand() *cli.Command {
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
-				Usage: "table, json or jsonl (default: table on a terminal, jsonl otherwise)"},
+				Usage: "table, json, jsonl or markdown (default: table on a terminal, jsonl otherwise)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
@@ -43,6 +42,11 @@ func analyzeCommand() *cli.Command {
 				Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
 			&cli.IntFlag{Name: "zstd-max-window", Value: capture.DefaultMaxZstdWindow >> 20,
 				Usage: "MiB: the largest zstd window read (what a zstd capture's decoder holds in memory)"},
+			&cli.BoolFlag{Name: "ladder",
+				Usage: "draw each reset's ladder: under its row in the table, as \"ladder\" in JSON records"},
+			&cli.StringFlag{Name: "color", Value: "auto", Usage: "the table's colours: " + colorFlagUsage},
+			&cli.BoolFlag{Name: "mermaid",
+				Usage: "markdown: draw each group's ladder as a Mermaid sequenceDiagram (GitHub, GitLab, Gitea render it)"},
 		},
 		Action: analyzeAction,
 		// stdout carries results only: a usage error is one line on
@@ -109,10 +113,11 @@ func analyzeAction(c *cli.Context) error {
 	// of 512 MiB and one window.
 	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	stdout := c.App.Writer.(*stdoutWriter)
-	terminal := false
-	if f, ok := stdout.w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		terminal = true
+	disp, err := newDisplay(stdout.w, c.String("color"), os.Getenv)
+	if err != nil {
+		return err
 	}
+	terminal := disp.terminal
 	format := c.String("format")
 	if format == "" {
 		format = "jsonl"
@@ -121,7 +126,9 @@ func analyzeAction(c *cli.Context) error {
 		}
 	}
 	out := bufio.NewWriter(stdout)
-	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version()})
+	ladder := c.Bool("ladder")
+	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version(),
+		Width: disp.width, Color: disp.color, Ladder: ladder, Mermaid: c.Bool("mermaid")})
 	if err != nil {
 		return err
 	}
@@ -136,6 +143,7 @@ func analyzeAction(c *cli.Context) error {
 		return name == "-" || err == nil && !fi.Mode().IsRegular()
 	})
 	seq := newSequencer(len(files), w, out, live, cancel)
+	seq.ladder = ladder
 	results := analyzeAll(stop, files, c.App.Reader, opt, jobs, seq)
 	captures := make([]report.Capture, 0, len(results))
 	for _, r := range results {
@@ -405,13 +413,16 @@ type sequencer struct {
 	w     report.Writer
 	out   *bufio.Writer
 	live  bool // flush after every record
-	fail  func(error)
-	cur   int
-	buf   [][]report.Record
-	fin   []bool
-	err   error // the first write error: nothing is written after it
-	bad   error // the first record that could not be encoded
-	nbad  int
+	// ladder: records get their ladder drawn (Record.Ladder) as they
+	// are written, so that those waiting do not hold it.
+	ladder bool
+	fail   func(error)
+	cur    int
+	buf    [][]report.Record
+	fin    []bool
+	err    error // the first write error: nothing is written after it
+	bad    error // the first record that could not be encoded
+	nbad   int
 }
 
 func newSequencer(n int, w report.Writer, out *bufio.Writer, live bool, fail func(error)) *sequencer {
@@ -458,6 +469,9 @@ func (s *sequencer) done(i int) {
 func (s *sequencer) write(r report.Record) {
 	if s.err != nil {
 		return
+	}
+	if s.ladder {
+		r.Ladder = r.BuildLadder()
 	}
 	err := s.w.Record(r)
 	var werr *writeError

@@ -70,6 +70,7 @@ func run(interrupt context.Context, args []string, stdin io.Reader, stdout, stde
 		err = newApp(stdin, out, stderr).RunContext(interrupt, args)
 	}
 	var werr *writeError
+	var norst *noRSTError
 	switch {
 	case err == nil:
 		return exitOK
@@ -79,6 +80,9 @@ func run(interrupt context.Context, args []string, stdin io.Reader, stdout, stde
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted // analyze said what was not read
 	case errors.Is(err, errUnreadable):
+		return exitUnreadable
+	case errors.As(err, &norst):
+		fmt.Fprintf(stderr, "rstwhy: %v\n", err)
 		return exitUnreadable
 	}
 	fmt.Fprintf(stderr, "rstwhy: %v\n", err)
@@ -114,13 +118,13 @@ func newApp(stdin io.Reader, stdout *stdoutWriter, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "version", Usage: "print the version"},
 		},
 		HideVersion: true, // the flag above: urfave's prints "rstwhy version X"
-		Commands:    []*cli.Command{analyzeCommand(), versionCommand()},
+		Commands:    []*cli.Command{analyzeCommand(), explainCommand(), versionCommand()},
 		Action: func(c *cli.Context) error {
 			switch {
 			case c.Bool("version"):
 				return printVersion(c)
 			case c.Args().Present():
-				return fmt.Errorf("unknown command %q (commands: analyze, help, version)", c.Args().First())
+				return fmt.Errorf("unknown command %q (commands: analyze, explain, help, version)", c.Args().First())
 			}
 			// No command: the help, on stderr, and a usage error.
 			cli.HelpPrinter(c.App.ErrWriter, c.App.CustomAppHelpTemplate, c.App)
@@ -132,6 +136,7 @@ func newApp(stdin io.Reader, stdout *stdoutWriter, stderr io.Writer) *cli.App {
 		CustomAppHelpTemplate: cli.AppHelpTemplate + `EXAMPLE:
    rstwhy analyze capture.pcap
    rstwhy analyze --format jsonl rotated-*.pcap.gz > resets.jsonl
+   rstwhy explain capture.pcap 28
 `,
 	}
 }
