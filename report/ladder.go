@@ -187,8 +187,9 @@ func (r *Record) BuildLadder() *Ladder {
 // answeredIndex is the index in recent (whose last packet is the RST)
 // of the packet the RST answers, or -1: the peer's packet straight
 // before it, when the RST carries the numbers RFC 9293 §3.10.7.1 gives a
-// reply to it (seq = its ACK; or, to a segment without ACK, seq 0 and
-// ack = its end).
+// reply to it: to a segment with ACK, seq = its ACK and no ACK flag; to
+// one without, seq 0 and ack = its end. An active reset (close with data
+// unread, SO_LINGER {on, 0}) always sets ACK: it answers nothing.
 func answeredIndex(recent []track.Summary) int {
 	n := len(recent)
 	if n < 2 {
@@ -199,7 +200,7 @@ func answeredIndex(recent []track.Summary) int {
 		return -1
 	}
 	if p.Flags&decode.ACK != 0 {
-		if rst.Seq == p.Ack {
+		if rst.Flags&decode.ACK == 0 && rst.Seq == p.Ack {
 			return n - 2
 		}
 		return -1
@@ -211,7 +212,7 @@ func answeredIndex(recent []track.Summary) int {
 	if p.Flags&decode.FIN != 0 {
 		end++
 	}
-	if rst.Flags&decode.ACK != 0 && rst.Ack == end {
+	if rst.Flags&decode.ACK != 0 && rst.Seq == 0 && rst.Ack == end {
 		return n - 2
 	}
 	return -1
