@@ -218,12 +218,10 @@ func (v *View) windowsHabit(out *Verdict, explain bool) {
 	if out.Confidence <= limit {
 		return
 	}
-	out.Confidence = limit
-	if explain {
-		out.Evidence = append(out.Evidence, fmt.Sprintf(
-			"the RST's TTL %d fits Windows (initial 128), whose programs close abortively as a habit: whether the %s left data unread or read it and aborted, the wire cannot show",
-			v.RST.TTL, v.Me))
-	}
+	holdTo(out, limit, false, explain, func() string {
+		return fmt.Sprintf("the RST's TTL %d fits Windows (initial 128), whose programs close abortively as a habit: whether the %s left data unread or read it and aborted, the wire cannot show",
+			v.RST.TTL, v.Me)
+	})
 }
 
 // networkGear: the RST's TTL fits an initial TTL of 255, which routers,
@@ -242,12 +240,10 @@ func (v *View) networkGear(out *Verdict, explain bool) {
 	case ConnectionRefused, NoSocket, MiddleboxReset, InvalidSegment, Unknown:
 		return
 	}
-	out.Confidence = 0.6
-	if explain {
-		out.Evidence = append(out.Evidence, fmt.Sprintf(
-			"the RST's TTL %d fits an initial TTL of 255: network gear or an appliance, whose way of ending a session is its vendor's, not a host stack's: the reading above is capped at 0.6",
-			v.RST.TTL))
-	}
+	holdTo(out, 0.6, false, explain, func() string {
+		return fmt.Sprintf("the RST's TTL %d fits an initial TTL of 255: network gear or an appliance, whose way of ending a session is its vendor's, not a host stack's: the reading above is capped at 0.6",
+			v.RST.TTL)
+	})
 }
 
 // oneWriter: every packet of both hosts carries one and the same IP ID.
@@ -271,14 +267,21 @@ func (v *View) oneWriter(out *Verdict, explain bool) {
 	if !sides[0] || !sides[1] {
 		return
 	}
-	out.KernelReason = ""
-	if out.Confidence > 0.5 {
-		out.Confidence = 0.5
+	holdTo(out, 0.5, true, explain, func() string {
+		return fmt.Sprintf("frames %d to %d: every packet of both hosts carries IP ID %d, which two TCP stacks never share: one program wrote both sides (a test generator or a crafted replay), so the reading above is a guess at even odds at best",
+			v.Recent[0].Frame, v.RST.Frame, v.RST.IPID)
+	})
+}
+
+// holdTo caps out's confidence at limit, withdraws its kernel reason when
+// dropKernel, and with explain says why.
+func holdTo(out *Verdict, limit float64, dropKernel, explain bool, why func() string) {
+	if dropKernel {
+		out.KernelReason = ""
 	}
+	out.Confidence = min(out.Confidence, limit)
 	if explain {
-		out.Evidence = append(out.Evidence, fmt.Sprintf(
-			"frames %d to %d: every packet of both hosts carries IP ID %d, which two TCP stacks never share: one program wrote both sides (a test generator or a crafted replay), so the reading above is a guess at even odds at best",
-			v.Recent[0].Frame, v.RST.Frame, v.RST.IPID))
+		out.Evidence = append(out.Evidence, why())
 	}
 }
 
@@ -293,15 +296,10 @@ func (v *View) withPayload(out *Verdict, explain bool) {
 	if v.RST.Len == 0 || out.Cause == Unknown {
 		return
 	}
-	out.KernelReason = ""
-	if out.Confidence > 0.5 {
-		out.Confidence = 0.5
-	}
-	if explain {
-		out.Evidence = append(out.Evidence, fmt.Sprintf(
-			"frame %d: the RST carries %d bytes of payload, which no common TCP stack sends (RFC 9293 allows it as diagnostic text): whatever sent it, the reading above is a guess at even odds at best",
-			v.RST.Frame, v.RST.Len))
-	}
+	holdTo(out, 0.5, true, explain, func() string {
+		return fmt.Sprintf("frame %d: the RST carries %d bytes of payload, which no common TCP stack sends (RFC 9293 allows it as diagnostic text): whatever sent it, the reading above is a guess at even odds at best",
+			v.RST.Frame, v.RST.Len)
+	})
 }
 
 // initialTTL is the standard initial TTL a packet seen with ttl was most
