@@ -10,11 +10,12 @@ import (
 
 // reorderArgs lets flags come after file names, as users of most Go and
 // GNU tools expect (rstwhy analyze a.pcap -f json): urfave/cli, like the
-// flag package, stops at the first file name. It moves analyze's flags
-// and their values before its file names and puts "--" between them;
-// a "--" given ends the flags, and a lone "-" is a file name (standard
-// input). A flag neither the program nor analyze knows is reported as it
-// was typed, which the flag package does not do (it drops a dash).
+// flag package, stops at the first file name. It moves the flags of
+// analyze or scan and their values before its file names and puts "--"
+// between them; a "--" given ends the flags, and a lone "-" is a file
+// name (standard input). A flag neither the program nor the command knows
+// is reported as it was typed, which the flag package does not do (it
+// drops a dash).
 func reorderArgs(args []string) ([]string, error) {
 	out := append([]string(nil), args[:min(1, len(args))]...)
 	i := 1
@@ -32,10 +33,16 @@ func reorderArgs(args []string) ([]string, error) {
 	if i >= len(args) {
 		return out, nil
 	}
-	cmd := analyzeCommand()
-	if args[i] != cmd.Name && !slices.Contains(cmd.Aliases, args[i]) {
+	var cmd *cli.Command
+	for _, c := range []*cli.Command{analyzeCommand(), scanCommand()} {
+		if args[i] == c.Name || slices.Contains(c.Aliases, args[i]) {
+			cmd = c
+		}
+	}
+	if cmd == nil {
 		return append(out, args[i:]...), nil
 	}
+	help := "rstwhy help " + cmd.Name
 	takesValue := map[string]bool{"help": false, "h": false}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*cli.BoolFlag)
@@ -58,7 +65,7 @@ func reorderArgs(args []string) ([]string, error) {
 			name := flagName(a)
 			value, known := takesValue[name]
 			if !known || strings.HasPrefix(a, "---") {
-				return nil, unknownFlag(a, "rstwhy help analyze")
+				return nil, unknownFlag(a, help)
 			}
 			if name == "help" || name == "h" {
 				// Help is all that is done: a file name after it
@@ -68,7 +75,7 @@ func reorderArgs(args []string) ([]string, error) {
 			out = append(out, a)
 			if value && !strings.Contains(a, "=") {
 				if j+1 == len(rest) {
-					return nil, fmt.Errorf("flag %s needs a value (see rstwhy help analyze)", a)
+					return nil, fmt.Errorf("flag %s needs a value (see %s)", a, help)
 				}
 				j++
 				out = append(out, rest[j])

@@ -114,13 +114,13 @@ func newApp(stdin io.Reader, stdout *stdoutWriter, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "version", Usage: "print the version"},
 		},
 		HideVersion: true, // the flag above: urfave's prints "rstwhy version X"
-		Commands:    []*cli.Command{analyzeCommand(), versionCommand()},
+		Commands:    []*cli.Command{analyzeCommand(), scanCommand(), versionCommand()},
 		Action: func(c *cli.Context) error {
 			switch {
 			case c.Bool("version"):
 				return printVersion(c)
 			case c.Args().Present():
-				return fmt.Errorf("unknown command %q (commands: analyze, help, version)", c.Args().First())
+				return fmt.Errorf("unknown command %q (commands: analyze, scan, help, version)", c.Args().First())
 			}
 			// No command: the help, on stderr, and a usage error.
 			cli.HelpPrinter(c.App.ErrWriter, c.App.CustomAppHelpTemplate, c.App)
@@ -132,6 +132,7 @@ func newApp(stdin io.Reader, stdout *stdoutWriter, stderr io.Writer) *cli.App {
 		CustomAppHelpTemplate: cli.AppHelpTemplate + `EXAMPLE:
    rstwhy analyze capture.pcap
    rstwhy analyze --format jsonl rotated-*.pcap.gz > resets.jsonl
+   rstwhy scan --state scan.state -o resets.jsonl /var/captures
 `,
 	}
 }

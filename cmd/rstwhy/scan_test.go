@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/rstwhy/rstwhy/scan"
+)
+
+// archive lays out a tree as a capture archive looks: captures in nested
+// folders, plain, gzip and zstd, a README, a capture cut short, and a
+// folder of notes. It returns the root and the captures' paths in the
+// order a scan takes them (lexical, folder by folder).
+func archive(tb testing.TB) (root string, captures []string) {
+	tb.Helper()
+	root = tb.TempDir()
+	lab, _ := filepath.Glob(filepath.Join(pcaps, "*-eth-*.pcap"))
+	if len(lab) < 12 {
+		tb.Skip("not enough lab captures")
+	}
+	write := func(rel string, data []byte) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	gz := func(b []byte) []byte {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(b)
+		w.Close()
+		return buf.Bytes()
+	}
+	zs := func(b []byte) []byte {
+		w, _ := zstd.NewWriter(nil)
+		return w.EncodeAll(b, nil)
+	}
+	for i, f := range lab[:12] {
+		data := readTB(tb, f)
+		base := filepath.Base(f)
+		switch i % 3 {
+		case 0:
+			write(filepath.Join("host-a", "2026", base), data)
+		case 1:
+			write(filepath.Join("host-a", "2026", "11", base+".gz"), gz(data))
+		case 2:
+			write(filepath.Join("host-b", base+".zst"), zs(data))
+		}
+	}
+	write("README.txt", []byte("captures of the lab\n"))
+	write("host-b/notes/todo.md", []byte("# nothing\n"))
+	cut := readTB(tb, lab[12%len(lab)])
+	write("host-b/cut.pcap", cut[:len(cut)*2/3])
+	err := scan.Walker{}.Walk([]string{root}, func(f scan.File) error {
+		if !strings.HasSuffix(f.Path, ".txt") && !strings.HasSuffix(f.Path, ".md") {
+			captures = append(captures, f.Path)
+		}
+		return nil
+	}, func(p scan.Problem) { tb.Fatal(p) })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root, captures
+}
+
+// TestScanTree: a tree of nested, compressed, non-capture and damaged
+// files gives the records analyze gives for its captures, in the walk's
+// order, whatever -j; the files that are not captures are counted, not
+// failed.
+func TestScanTree(t *testing.T) {
+	root, captures := archive(t)
+	want, _, _ := rstwhy(t, nil, append([]string{"analyze", "-f", "jsonl", "-j", "1"}, captures...)...)
+	if strings.Count(want, "\n") < 10 {
+		t.Fatalf("only %d records from the lab captures", strings.Count(want, "\n"))
+	}
+	for _, jobs := range []string{"1", "2", "4"} {
+		t.Run("j"+jobs, func(t *testing.T) {
+			sumFile := filepath.Join(t.TempDir(), "summary.json")
+			out, errs, code := rstwhy(t, nil, "scan", "-j", jobs, "--summary", "json", "--summary-out", sumFile, root)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if diff := cmp.Diff(want, out); diff != "" {
+				t.Errorf("records differ from analyze's (-want +got):\n%s", diff)
+			}
+			var sum scan.Summary
+			if err := json.Unmarshal(readTB(t, sumFile), &sum); err != nil {
+				t.Fatal(err)
+			}
+			f := sum.Files
+			if f.Found != int64(len(captures)+2) || f.Scanned != f.Found || f.NotCaptures != 2 || f.Damaged != 1 || f.Failed != 0 {
+				t.Errorf("files %+v; want %d found and scanned, 2 not captures, 1 damaged", f, len(captures)+2)
+			}
+			if sum.Resets != int64(strings.Count(want, "\n")) {
+				t.Errorf("summary counts %d resets, the records are %d", sum.Resets, strings.Count(want, "\n"))
+			}
+			if len(sum.Damaged) != 1 || !strings.HasSuffix(sum.Damaged[0].File, "cut.pcap") {
+				t.Errorf("damaged %+v", sum.Damaged)
+			}
+			if !strings.Contains(errs, "cut.pcap: damaged capture at frame") || !strings.Contains(errs, "2 files are not captures") {
+				t.Errorf("stderr does not name the damage and the files skipped:\n%s", errs)
+			}
+		})
+	}
+}
+
+// TestScanSelect: --include, --exclude and --files-from pick the files
+// a scan reads.
+func TestScanSelect(t *testing.T) {
+	root, captures := archive(t)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		stdin string
+		want  int64 // files scanned
+		why   string
+	}{
+		{"all", []string{root}, "", int64(len(captures) + 2), "every regular file"},
+		{"include gz", []string{"--include", "*.gz", root}, "", 4, "a third of the captures are gzipped"},
+		{"include two", []string{"--include", "*.gz", "--include", "*.zst", root}, "", 8, "globs add up"},
+		{"exclude folder", []string{"--exclude", "host-a", root}, "", 4 + 1 + 1 + 1, "host-b: 4 zstd, the cut capture, the notes; the README"},
+		{"exclude by path", []string{"--exclude", "host-a/2026/11", root}, "", int64(len(captures)+2) - 4, "a glob with a slash matches the path below the root"},
+		{"files-from", []string{"--files-from", "-"}, captures[0] + "\n\n" + filepath.Join(root, "host-b") + "\n", 1 + 6, "a file and a folder, a blank line skipped"},
+		{"duplicates", []string{captures[0], captures[0], filepath.Dir(captures[0])}, "", 4, "a path met twice is read once"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sumFile := filepath.Join(t.TempDir(), "s.json")
+			_, errs, code := rstwhy(t, []byte(tc.stdin), append([]string{"scan", "--summary", "json", "--summary-out", sumFile}, tc.args...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			var sum scan.Summary
+			if err := json.Unmarshal(readTB(t, sumFile), &sum); err != nil {
+				t.Fatal(err)
+			}
+			if sum.Files.Scanned != tc.want {
+				t.Errorf("%d files scanned, want %d: %s", sum.Files.Scanned, tc.want, tc.why)
+			}
+		})
+	}
+}
+
+// TestScanUsage: scan's own usage errors are exit 2 with one line.
+func TestScanUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing", []string{"scan"}, "rstwhy: scan needs at least one file or folder"},
+		{"stdin", []string{"scan", "-"}, "rstwhy: scan reads files and folders, not standard input"},
+		{"bad glob", []string{"scan", "--include", "[", "x"}, `rstwhy: glob "["`},
+		{"bad shard", []string{"scan", "--shard", "4/3", "x"}, `rstwhy: --shard "4/3"`},
+		{"shard zero", []string{"scan", "--shard", "0/3", "x"}, `rstwhy: --shard "0/3"`},
+		{"bad format", []string{"scan", "-f", "csv", "x"}, `rstwhy: --format "csv"`},
+		{"parquet to stdout", []string{"scan", "-f", "parquet", "x"}, "rstwhy: --format parquet writes a folder"},
+		{"unknown flag", []string{"scan", "x", "--bogus"}, "rstwhy: unknown flag --bogus (see rstwhy help scan)"},
+		{"jobs", []string{"scan", "-j", "0", "x"}, "rstwhy: -j 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := rstwhy(t, nil, tc.args...)
+			if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, one line starting %q", code, out, errs, tc.want)
+			}
+		})
+	}
+}
+
+// TestScanMissing: a path that does not exist is named on stderr and
+// makes the exit status 1; the rest is scanned.
+func TestScanMissing(t *testing.T) {
+	out, errs, code := rstwhy(t, nil, "scan", "--summary", "none", sample, "no/such/folder")
+	if code != exitUnreadable || !strings.Contains(errs, "no/such/folder: no such file or directory") || strings.Count(out, "\n") != 1 {
+		t.Errorf("exit %d, %d records, stderr %q", code, strings.Count(out, "\n"), errs)
+	}
+}
