@@ -27,7 +27,7 @@ type State struct {
 	// whatever a killed scan wrote past it belongs to files the state
 	// does not name, and the next scan cuts it off before writing them
 	// again.
-	Output *Output            `json:"output,omitempty"`
+	Output *Output           `json:"output,omitempty"`
 	Files  map[string]*Entry `json:"files"`
 }
 
