@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,5 +185,60 @@ func TestScanMissing(t *testing.T) {
 	out, errs, code := rstwhy(t, nil, "scan", "--summary", "none", sample, "no/such/folder")
 	if code != exitUnreadable || !strings.Contains(errs, "no/such/folder: no such file or directory") || strings.Count(out, "\n") != 1 {
 		t.Errorf("exit %d, %d records, stderr %q", code, strings.Count(out, "\n"), errs)
+	}
+}
+
+// lines are a jsonl output's records, sorted: the records of several
+// runs together, whatever the order the runs wrote them in.
+func lines(s string) []string {
+	l := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if s == "" {
+		l = nil
+	}
+	slices.Sort(l)
+	return l
+}
+
+// TestScanShards: shards 1/3, 2/3 and 3/3 together are the unsharded
+// scan exactly, no record twice and none missing; --shard auto reads a
+// Slurm array's variables.
+func TestScanShards(t *testing.T) {
+	root, _ := archive(t)
+	whole, errs, code := rstwhy(t, nil, "scan", "-j", "1", "--summary", "none", root)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got []string
+	var files int64
+	for k := 1; k <= 3; k++ {
+		sumFile := filepath.Join(t.TempDir(), "s.json")
+		out, errs, code := rstwhy(t, nil, "scan", "--shard", fmt.Sprintf("%d/3", k), "--summary", "json", "--summary-out", sumFile, root)
+		if code != exitOK {
+			t.Fatalf("shard %d: exit %d: %s", k, code, errs)
+		}
+		var sum scan.Summary
+		if err := json.Unmarshal(readTB(t, sumFile), &sum); err != nil {
+			t.Fatal(err)
+		}
+		if sum.Files.Scanned+sum.Files.OtherShards != sum.Files.Found || sum.Files.Scanned == sum.Files.Found {
+			t.Errorf("shard %d: files %+v: want some files, not all", k, sum.Files)
+		}
+		files += sum.Files.Scanned
+		got = append(got, lines(out)...)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(lines(whole), got); diff != "" {
+		t.Errorf("the shards' records are not the whole scan's (-whole +shards):\n%s", diff)
+	}
+	if files == 0 || len(got) == 0 {
+		t.Fatalf("nothing scanned")
+	}
+	t.Setenv("SLURM_ARRAY_TASK_ID", "11")
+	t.Setenv("SLURM_ARRAY_TASK_MIN", "10")
+	t.Setenv("SLURM_ARRAY_TASK_COUNT", "3")
+	auto, _, _ := rstwhy(t, nil, "scan", "--shard", "auto", "--summary", "none", root)
+	two, _, _ := rstwhy(t, nil, "scan", "--shard", "2/3", "--summary", "none", root)
+	if auto != two || auto == "" {
+		t.Errorf("--shard auto with SLURM_ARRAY_TASK_ID 11 of 10..12 is not --shard 2/3:\n%s\n%s", auto, two)
 	}
 }
