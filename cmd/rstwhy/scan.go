@@ -201,11 +201,11 @@ func scanAction(c *cli.Context) error {
 		}
 	}
 	werr := run.run(c.Context)
-	if cerr := sink.Close(); werr == nil {
-		werr = cerr
-	}
 	if werr == nil && state != nil {
 		werr = run.saveState()
+	}
+	if cerr := sink.Close(); werr == nil {
+		werr = cerr
 	}
 	if werr != nil {
 		return werr
@@ -341,6 +341,14 @@ func (s *scanRun) run(interrupt context.Context) error {
 		started++
 		t := &tasks[i]
 		g.Go(func() error {
+			if stop.Err() != nil {
+				// Stopped while this file waited for a worker.
+				s.mu.Lock()
+				s.finished[i] = nil
+				s.mu.Unlock()
+				seq.done(i)
+				return nil
+			}
 			sc := &scanned{}
 			var read *atomic.Int64
 			if s.progress != nil {
@@ -405,6 +413,10 @@ func (s *scanRun) done(i int) {
 	delete(s.finished, i)
 	s.mu.Unlock()
 	t := &s.tasks[i]
+	if sc == nil {
+		s.tally.Files.NotRead++
+		return
+	}
 	res := &sc.res
 	name := report.Printable(t.Path)
 	tl := s.tally
