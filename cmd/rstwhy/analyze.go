@@ -309,6 +309,12 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 	if read != nil {
 		r = countingReader{r, read}
 	}
+	return analyzeInput(stop, name, r, opt, emit)
+}
+
+// analyzeInput analyses one capture read from r; records name it name.
+func analyzeInput(stop context.Context, name string, r captureReader, opt pipeline.Options, emit func(report.Record)) fileResult {
+	res := fileResult{Capture: report.Capture{File: name}}
 	// A pipe, a FIFO or a terminal is live: what arrives is judged while
 	// the writer waits (tcpdump -U -w - | rstwhy analyze -), with capture
 	// time moving by the wall clock while nothing comes.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +67,9 @@ type scanTask struct {
 	key     string       // in the state: the absolute path
 	verdict scan.Verdict // New without a state
 	prev    *scan.Entry  // the state's entry, if any
+	// before is the file before this one at its capture point (by first
+	// time), with --join-rotated: read in front of it, not reported.
+	before string
 }
 
 // skip is the last frame whose record was written before.
@@ -238,15 +244,13 @@ func listTasks(cfg *scanConfig, state *scan.State) ([]scanTask, *scan.Tally, []s
 	tally := &scan.Tally{}
 	var tasks []scanTask
 	var problems []scan.Problem
+	var all []scan.File // with --join-rotated: every file, this shard's or not
 	err := cfg.walker.Walk(cfg.roots, func(f scan.File) error {
 		tally.Files.Found++
-		key := f.Rel
 		if cfg.join {
-			// A capture point's files stay together: its connections
-			// cross from one file to the next.
-			key = scan.CapturePoint(f.Rel)
+			all = append(all, f)
 		}
-		if !cfg.shard.Has(key) {
+		if !cfg.shard.Has(f.Rel) {
 			tally.Files.OtherShards++
 			return nil
 		}
@@ -277,7 +281,65 @@ func listTasks(cfg *scanConfig, state *scan.State) ([]scanTask, *scan.Tally, []s
 	}, func(p scan.Problem) {
 		problems = append(problems, p)
 	})
+	if err == nil && cfg.join {
+		before := rotations(cfg, all)
+		for i := range tasks {
+			tasks[i].before = before[tasks[i].Path]
+		}
+	}
 	return tasks, tally, problems, err
+}
+
+// rotations orders the files of each capture point (scan.CapturePoint)
+// by the time of their first record and returns, for each file, the one
+// before it. Files of other shards count: a task's first file at a
+// capture point may follow another task's. Reading first records runs on
+// the -j workers.
+func rotations(cfg *scanConfig, files []scan.File) map[string]string {
+	points := map[string][]int{}
+	for i, f := range files {
+		p := scan.CapturePoint(f.Rel)
+		points[p] = append(points[p], i)
+	}
+	first := make([]int64, len(files))
+	ok := make([]bool, len(files))
+	var g errgroup.Group
+	g.SetLimit(cfg.jobs)
+	for _, idx := range points {
+		if len(idx) < 2 {
+			continue
+		}
+		for _, i := range idx {
+			g.Go(func() error {
+				f, err := os.Open(files[i].Path)
+				if err != nil {
+					return nil
+				}
+				defer f.Close()
+				first[i], ok[i] = scan.FirstTime(context.Background(), cfg.opt.Capture, f)
+				return nil
+			})
+		}
+	}
+	g.Wait()
+	before := map[string]string{}
+	for _, idx := range points {
+		var caps []int
+		for _, i := range idx {
+			if ok[i] {
+				caps = append(caps, i)
+			}
+		}
+		// Ties (two files starting at the same nanosecond) go by name:
+		// the order must not depend on the walk.
+		slices.SortFunc(caps, func(a, b int) int {
+			return cmp.Or(cmp.Compare(first[a], first[b]), strings.Compare(files[a].Rel, files[b].Rel))
+		})
+		for k := 1; k < len(caps); k++ {
+			before[files[caps[k]].Path] = files[caps[k-1]].Path
+		}
+	}
+	return before
 }
 
 // scanRun is one scan under way.
@@ -355,14 +417,19 @@ func (s *scanRun) run(interrupt context.Context) error {
 				read = &s.progress.bytes
 			}
 			skip := t.skip()
-			sc.res = analyzeFile(context.WithoutCancel(stop), t.Path, nil, opt, read, func(r report.Record) {
+			emit := func(r report.Record) {
 				if r.Frame <= skip {
 					return // written before the file grew
 				}
 				sc.records++
 				sc.last = r.Frame
 				seq.add(i, r)
-			})
+			}
+			if t.before != "" {
+				sc.res = analyzeJoined(context.WithoutCancel(stop), t, opt, read, emit)
+			} else {
+				sc.res = analyzeFile(context.WithoutCancel(stop), t.Path, nil, opt, read, emit)
+			}
 			if s.state != nil {
 				sc.head, sc.tail, sc.digestErr = scan.Digests(t.Path, t.Size)
 			}
@@ -622,4 +689,60 @@ func (j *jsonlSink) Close() error {
 		}
 	}
 	return err
+}
+
+// analyzeJoined analyses a file with the one before it at its capture
+// point in front (scan.Join): connections that cross the rotation keep
+// their history. Only this file's records are emitted, renumbered to its
+// own frames; evidence citing a frame of the file before names it. A file
+// that is not a capture is analysed alone, which says so.
+func analyzeJoined(stop context.Context, t *scanTask, opt pipeline.Options, read *atomic.Int64, emit func(report.Record)) fileResult {
+	f, err := os.Open(t.Path)
+	if err != nil {
+		return analyzeFile(stop, t.Path, nil, opt, read, emit)
+	}
+	defer f.Close()
+	var in io.Reader = f
+	if read != nil {
+		in = countingReader{&fileReader{stop: stop, r: f}, read}
+	}
+	this, err := opt.Capture.Open(stop, in)
+	if err != nil {
+		return analyzeFile(stop, t.Path, nil, opt, read, emit)
+	}
+	defer this.Close()
+	var prev io.Reader
+	if pf, err := os.Open(t.before); err == nil {
+		defer pf.Close()
+		prev = pf
+	}
+	j := scan.NewJoin(stop, opt.Capture, prev, this)
+	defer j.Close()
+	prevName := filepath.Base(t.before)
+	res := analyzeInput(stop, t.Path, &fileReader{stop: stop, r: j}, opt, func(r report.Record) {
+		b, ok := j.Boundary()
+		if !ok || r.Frame <= b {
+			return // the file before's: reported by its own scan
+		}
+		r.Frame -= b
+		for _, ref := range []*int64{&r.FollowupOf, &r.CopyOf} {
+			if *ref > b {
+				*ref -= b
+			} else if *ref != 0 {
+				*ref = 0 // in the file before: the evidence names it
+			}
+		}
+		ev := make([]string, len(r.Evidence))
+		for k, e := range r.Evidence {
+			ev[k] = scan.Renumber(e, b, prevName)
+		}
+		r.Evidence = ev
+		emit(r)
+	})
+	st := j.Stats()
+	res.Format, res.Compression, res.Frames = st.Format, st.Compression, st.Frames
+	if err := j.Damage(); err != nil && res.Error == "" {
+		res.Warning = err.Error()
+	}
+	return res
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
@@ -240,5 +241,82 @@ func TestScanShards(t *testing.T) {
 	two, _, _ := rstwhy(t, nil, "scan", "--shard", "2/3", "--summary", "none", root)
 	if auto != two || auto == "" {
 		t.Errorf("--shard auto with SLURM_ARRAY_TASK_ID 11 of 10..12 is not --shard 2/3:\n%s\n%s", auto, two)
+	}
+}
+
+// splitCapture writes a pcap's frames up to and including frame at to
+// one file and the rest to another, as a rotation cuts a capture.
+func splitCapture(tb testing.TB, src, first, second string, at int) {
+	tb.Helper()
+	r, err := pcapgo.NewReader(bytes.NewReader(readTB(tb, src)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var bufs [2]bytes.Buffer
+	var ws [2]*pcapgo.Writer
+	for i := range ws {
+		ws[i] = pcapgo.NewWriterNanos(&bufs[i])
+		ws[i].WriteFileHeader(65535, r.LinkType())
+	}
+	for n := 1; ; n++ {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		ws[min(1, (n-1)/at)].WritePacket(ci, data)
+	}
+	os.WriteFile(first, bufs[0].Bytes(), 0o644)
+	os.WriteFile(second, bufs[1].Bytes(), 0o644)
+}
+
+// TestScanJoinRotated: a connection split across two rotated files gets
+// with --join-rotated the cause it has in the whole capture, at the
+// frame of its own file; alone, its second file does not show enough of
+// it. The files are ordered by their first packet's time, not by name.
+func TestScanJoinRotated(t *testing.T) {
+	src := filepath.Join(pcaps, "accept_queue_close-idle-v4-eth-client.pcap")
+	whole := records(t, func() string { o, _, _ := rstwhy(t, nil, "analyze", "-f", "jsonl", src); return o }())
+	const at = 12 // the handshake and the client's wait in the first file; the RST in the second
+	if len(whole) != 1 || whole[0].Frame <= at {
+		t.Fatalf("%s: %+v", src, whole)
+	}
+	dir := t.TempDir()
+	// The second half's name sorts first.
+	early, late := filepath.Join(dir, "eth0-20261125-0600.pcap"), filepath.Join(dir, "eth0-20261125-0555.pcap")
+	splitCapture(t, src, early, late, at)
+	alone := records(t, func() string { o, _, _ := rstwhy(t, nil, "scan", "--summary", "none", dir); return o }())
+	out, errs, code := rstwhy(t, nil, "scan", "--summary", "none", "--join-rotated", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	joined := records(t, out)
+	want := record{Capture: late, Frame: whole[0].Frame - at, Cause: whole[0].Cause, Resetter: whole[0].Resetter}
+	if len(joined) != 1 || joined[0] != want {
+		t.Errorf("joined: %+v, want %+v", joined, want)
+	}
+	if len(alone) != 1 || alone[0].Cause == want.Cause {
+		t.Errorf("alone: %+v: the second file alone was to miss the cause, or nothing is tested", alone)
+	}
+}
+
+// TestScanJoinJobs: with --join-rotated too, the records do not depend
+// on -j, and shards still add up to the whole.
+func TestScanJoinJobs(t *testing.T) {
+	root, _ := archive(t)
+	one, errs, code := rstwhy(t, nil, "scan", "--join-rotated", "-j", "1", "--summary", "none", root)
+	if code != exitOK || one == "" {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if four, _, _ := rstwhy(t, nil, "scan", "--join-rotated", "-j", "4", "--summary", "none", root); four != one {
+		t.Errorf("-j 4 differs from -j 1:\n%s", cmp.Diff(one, four))
+	}
+	var shards []string
+	for k := 1; k <= 3; k++ {
+		out, _, _ := rstwhy(t, nil, "scan", "--join-rotated", "--shard", fmt.Sprintf("%d/3", k), "--summary", "none", root)
+		shards = append(shards, lines(out)...)
+	}
+	slices.Sort(shards)
+	if diff := cmp.Diff(lines(one), shards); diff != "" {
+		t.Errorf("shards differ from the whole (-whole +shards):\n%s", diff)
 	}
 }
