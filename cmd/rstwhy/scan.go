@@ -23,6 +23,7 @@ import (
 	"github.com/rstwhy/rstwhy/capture"
 	"github.com/rstwhy/rstwhy/pipeline"
 	"github.com/rstwhy/rstwhy/report"
+	"github.com/rstwhy/rstwhy/report/parquet"
 	"github.com/rstwhy/rstwhy/scan"
 	"github.com/rstwhy/rstwhy/track"
 )
@@ -159,6 +160,12 @@ func scanFlags(c *cli.Context) (*scanConfig, error) {
 	case "parquet":
 		if cfg.output == "" || cfg.output == "-" {
 			return nil, errors.New("--format parquet writes a folder: give it with -o DIR")
+		}
+		if cfg.statePath != "" {
+			// A run of shard K replaces that shard's files: the delta
+			// would replace the archive's records instead of adding to
+			// them.
+			return nil, errors.New("--format parquet replaces the shard's files at each run: --state goes with jsonl (load the jsonl into Parquet, or scan without --state)")
 		}
 	default:
 		return nil, fmt.Errorf("--format %q: want jsonl or parquet", cfg.format)
@@ -608,7 +615,12 @@ type recordSink interface {
 // this scan writes again).
 func openSink(cfg *scanConfig, stdout *stdoutWriter, state *scan.State, stderr io.Writer) (recordSink, error) {
 	if cfg.format == "parquet" {
-		return nil, errors.New("--format parquet: not built yet (package report/parquet is on its way); use jsonl for now")
+		k, n := max(1, cfg.shard.K), max(1, cfg.shard.N)
+		w, err := parquet.Create(cfg.output, k, n)
+		if err != nil {
+			return nil, fmt.Errorf("-o: %v", err)
+		}
+		return &parquetSink{w: w, out: bufio.NewWriter(io.Discard)}, nil
 	}
 	if cfg.output == "" || cfg.output == "-" {
 		out := bufio.NewWriterSize(stdout, 256<<10)
@@ -745,4 +757,28 @@ func analyzeJoined(stop context.Context, t *scanTask, opt pipeline.Options, read
 		res.Warning = err.Error()
 	}
 	return res
+}
+
+// parquetSink writes records as Parquet, by date (package report/parquet).
+// Its files appear at Close; nothing is durable before, so it has nothing
+// to commit (and scan refuses --state with it).
+type parquetSink struct {
+	w   *parquet.Writer
+	out *bufio.Writer // the sequencer's, to nowhere
+}
+
+func (p *parquetSink) Record(r report.Record) error {
+	if err := p.w.Record(r); err != nil {
+		return &writeError{err}
+	}
+	return nil
+}
+func (p *parquetSink) buffer() *bufio.Writer         { return p.out }
+func (p *parquetSink) commit() (*scan.Output, error) { return nil, nil }
+
+func (p *parquetSink) Close() error {
+	if err := p.w.Close(); err != nil {
+		return &writeError{err}
+	}
+	return nil
 }

@@ -168,6 +168,7 @@ func TestScanUsage(t *testing.T) {
 		{"shard zero", []string{"scan", "--shard", "0/3", "x"}, `rstwhy: --shard "0/3"`},
 		{"bad format", []string{"scan", "-f", "csv", "x"}, `rstwhy: --format "csv"`},
 		{"parquet to stdout", []string{"scan", "-f", "parquet", "x"}, "rstwhy: --format parquet writes a folder"},
+		{"parquet with state", []string{"scan", "-f", "parquet", "-o", "d", "--state", "s", "x"}, "rstwhy: --format parquet replaces the shard's files"},
 		{"unknown flag", []string{"scan", "x", "--bogus"}, "rstwhy: unknown flag --bogus (see rstwhy help scan)"},
 		{"jobs", []string{"scan", "-j", "0", "x"}, "rstwhy: -j 0"},
 	} {
