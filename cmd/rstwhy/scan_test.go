@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -8,13 +9,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/rstwhy/rstwhy/report"
 	"github.com/rstwhy/rstwhy/scan"
 )
 
@@ -319,5 +323,56 @@ func TestScanJoinJobs(t *testing.T) {
 	slices.Sort(shards)
 	if diff := cmp.Diff(lines(one), shards); diff != "" {
 		t.Errorf("shards differ from the whole (-whole +shards):\n%s", diff)
+	}
+}
+
+// TestSequencerBudget: with a budget, the records waiting over all later
+// files stay within it (scan's small files finishing far ahead of a large
+// one), and all come out in order once the first file is done.
+func TestSequencerBudget(t *testing.T) {
+	var out bytes.Buffer
+	w, _ := report.NewWriter("jsonl", &out, report.Options{})
+	const files, each, budget = 5, 300, 500
+	seq := newSequencer(files, w, bufio.NewWriter(&out), false, func(error) {})
+	seq.budget = budget
+	var order []int
+	seq.onDone = func(i int) { order = append(order, i) }
+	var wg sync.WaitGroup
+	for f := 1; f < files; f++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				seq.add(f, report.Record{Frame: int64(f*each + k), Evidence: []string{}})
+			}
+			seq.done(f)
+		}()
+	}
+	for {
+		seq.mu.Lock()
+		waiting, blocked := seq.waiting, seq.waiting >= budget
+		seq.mu.Unlock()
+		if waiting > budget {
+			t.Fatalf("%d records waiting, over the budget of %d", waiting, budget)
+		}
+		if blocked {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	seq.done(0)
+	wg.Wait()
+	seq.out.Flush()
+	recs := records(t, out.String())
+	if len(recs) != (files-1)*each {
+		t.Fatalf("%d records, want %d", len(recs), (files-1)*each)
+	}
+	for i, r := range recs {
+		if r.Frame != int64(each+i) {
+			t.Fatalf("record %d is frame %d: out of order", i, r.Frame)
+		}
+	}
+	if !slices.Equal(order, []int{0, 1, 2, 3, 4}) {
+		t.Errorf("onDone order %v", order)
 	}
 }
