@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -204,6 +205,8 @@ type fileResult struct {
 	notTCP  int64 // frames decoded that held no TCP segment
 	notRead bool  // interrupted before it was read at all
 	cut     bool  // interrupted while it was read
+	// notCapture: the file is not a capture at all (scan skips it).
+	notCapture bool
 	// hidden names the frames that may carry TCP rstwhy does not read (an
 	// encapsulation it does not follow, encrypted 802.11), with counts.
 	hidden []string
@@ -277,7 +280,7 @@ func analyzeAll(stop context.Context, files []string, stdin io.Reader, opt pipel
 	g.SetLimit(atOnce)
 	for i, name := range files {
 		g.Go(func() error {
-			results[i] = analyzeFile(stop, name, stdin, opt, func(r report.Record) { seq.add(i, r) })
+			results[i] = analyzeFile(stop, name, stdin, opt, nil, func(r report.Record) { seq.add(i, r) })
 			seq.done(i)
 			return nil
 		})
@@ -286,8 +289,10 @@ func analyzeAll(stop context.Context, files []string, stdin io.Reader, opt pipel
 	return results
 }
 
-// analyzeFile analyses one capture: a function of its input alone.
-func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipeline.Options, emit func(report.Record)) fileResult {
+// analyzeFile analyses one capture: a function of its input alone. When
+// read is not nil, the bytes read from the file are added to it as they
+// are read (scan's progress).
+func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipeline.Options, read *atomic.Int64, emit func(report.Record)) fileResult {
 	res := fileResult{Capture: report.Capture{File: name}}
 	if stop.Err() != nil {
 		return notRead(res)
@@ -309,10 +314,19 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 		in = f
 	}
 	r := newCaptureReader(stop, in)
+	if read != nil {
+		r = countingReader{r, read}
+	}
+	return analyzeInput(stop, name, r, opt, emit)
+}
+
+// analyzeInput analyses one capture read from r; records name it name.
+func analyzeInput(stop context.Context, name string, r captureReader, opt pipeline.Options, emit func(report.Record)) fileResult {
+	res := fileResult{Capture: report.Capture{File: name}}
 	// A pipe, a FIFO or a terminal is live: what arrives is judged while
 	// the writer waits (tcpdump -U -w - | rstwhy analyze -), with capture
 	// time moving by the wall clock while nothing comes.
-	_, regular := r.(*fileReader)
+	regular := isFileReader(r)
 	opt.Capture.Live = !regular
 	judge := func(rs *track.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
 	// Never cancelled: an interruption ends the input instead, so that
@@ -366,6 +380,7 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 		res.cut = true
 	case err != nil:
 		cp.Error = err.Error()
+		res.notCapture = errors.Is(err, capture.ErrNotCapture)
 		if we := (*capture.WindowError)(nil); errors.As(err, &we) {
 			cp.Error += fmt.Sprintf(" (--zstd-max-window %d reads it)", (we.Window+1<<20-1)>>20)
 		}
@@ -410,7 +425,7 @@ const maxWaiting = 4096
 type sequencer struct {
 	mu    sync.Mutex
 	moved sync.Cond // cur moved, or writing failed
-	w     report.Writer
+	w     recordWriter
 	out   *bufio.Writer
 	live  bool // flush after every record
 	// ladder: records get their ladder drawn (Record.Ladder) as they
@@ -423,9 +438,23 @@ type sequencer struct {
 	err    error // the first write error: nothing is written after it
 	bad    error // the first record that could not be encoded
 	nbad   int
+	// onDone, when set, is called for each file once its records are
+	// all written, in file order, with the lock held.
+	onDone func(i int)
+	// budget, when above 0, bounds the records waiting over all files,
+	// besides maxWaiting each: scan's thousands of small files may finish
+	// far ahead of a large one being written.
+	budget  int
+	waiting int
 }
 
-func newSequencer(n int, w report.Writer, out *bufio.Writer, live bool, fail func(error)) *sequencer {
+// recordWriter is what the sequencer writes records to: a report.Writer,
+// or scan's sinks.
+type recordWriter interface {
+	Record(r report.Record) error
+}
+
+func newSequencer(n int, w recordWriter, out *bufio.Writer, live bool, fail func(error)) *sequencer {
 	s := &sequencer{w: w, out: out, live: live, fail: fail, buf: make([][]report.Record, n), fin: make([]bool, n)}
 	s.moved.L = &s.mu
 	return s
@@ -434,7 +463,7 @@ func newSequencer(n int, w report.Writer, out *bufio.Writer, live bool, fail fun
 func (s *sequencer) add(i int, r report.Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i != s.cur && len(s.buf[i]) >= maxWaiting && s.err == nil {
+	for i != s.cur && (len(s.buf[i]) >= maxWaiting || s.budget > 0 && s.waiting >= s.budget) && s.err == nil {
 		s.moved.Wait()
 	}
 	if i == s.cur {
@@ -446,6 +475,7 @@ func (s *sequencer) add(i int, r report.Record) {
 	}
 	if s.err == nil {
 		s.buf[i] = append(s.buf[i], r)
+		s.waiting++
 	}
 }
 
@@ -454,11 +484,15 @@ func (s *sequencer) done(i int) {
 	defer s.mu.Unlock()
 	s.fin[i] = true
 	for s.cur < len(s.fin) && s.fin[s.cur] {
+		if s.onDone != nil {
+			s.onDone(s.cur)
+		}
 		s.cur++
 		if s.cur < len(s.buf) {
 			for _, r := range s.buf[s.cur] {
 				s.write(r)
 			}
+			s.waiting -= len(s.buf[s.cur])
 			s.buf[s.cur] = nil
 		}
 	}

@@ -10,12 +10,12 @@ import (
 
 // reorderArgs lets flags come after file names, as users of most Go and
 // GNU tools expect (rstwhy analyze a.pcap -f json): urfave/cli, like the
-// flag package, stops at the first file name. It moves analyze's (or
-// explain's) flags
-// and their values before its file names and puts "--" between them;
-// a "--" given ends the flags, and a lone "-" is a file name (standard
-// input). A flag neither the program nor analyze knows is reported as it
-// was typed, which the flag package does not do (it drops a dash).
+// flag package, stops at the first file name. It moves the flags of
+// analyze, explain or scan and their values before its file names and puts "--"
+// between them; a "--" given ends the flags, and a lone "-" is a file
+// name (standard input). A flag neither the program nor the command knows
+// is reported as it was typed, which the flag package does not do (it
+// drops a dash).
 func reorderArgs(args []string) ([]string, error) {
 	out := append([]string(nil), args[:min(1, len(args))]...)
 	i := 1
@@ -34,7 +34,7 @@ func reorderArgs(args []string) ([]string, error) {
 		return out, nil
 	}
 	var cmd *cli.Command
-	for _, c := range []*cli.Command{analyzeCommand(), explainCommand()} {
+	for _, c := range []*cli.Command{analyzeCommand(), explainCommand(), scanCommand()} {
 		if args[i] == c.Name || slices.Contains(c.Aliases, args[i]) {
 			cmd = c
 		}

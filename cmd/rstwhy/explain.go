@@ -66,7 +66,7 @@ func explainAction(c *cli.Context) error {
 		seen         *report.LadderPacket
 		seenIn       report.Record
 	)
-	res := analyzeFile(c.Context, name, c.App.Reader, opt, func(r report.Record) {
+	res := analyzeFile(c.Context, name, c.App.Reader, opt, nil, func(r report.Record) {
 		switch {
 		case r.Frame == frame:
 			found = &r

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 // An interrupted capture is read up to where it was: the reader returns
@@ -81,6 +82,26 @@ func (f *fileReader) Read(p []byte) (int, error) {
 }
 
 func (f *fileReader) interrupted() bool { return f.stopped }
+
+func isFileReader(r captureReader) bool {
+	if c, ok := r.(countingReader); ok {
+		r = c.captureReader
+	}
+	_, ok := r.(*fileReader)
+	return ok
+}
+
+// countingReader adds the bytes read to n.
+type countingReader struct {
+	captureReader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	k, err := c.captureReader.Read(p)
+	c.n.Add(int64(k))
+	return k, err
+}
 
 // blockingReader reads in a goroutine of its own, into a buffer of its
 // own, so that a Read blocked on a silent pipe does not keep Read from

@@ -118,13 +118,13 @@ func newApp(stdin io.Reader, stdout *stdoutWriter, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "version", Usage: "print the version"},
 		},
 		HideVersion: true, // the flag above: urfave's prints "rstwhy version X"
-		Commands:    []*cli.Command{analyzeCommand(), explainCommand(), versionCommand()},
+		Commands:    []*cli.Command{analyzeCommand(), explainCommand(), scanCommand(), versionCommand()},
 		Action: func(c *cli.Context) error {
 			switch {
 			case c.Bool("version"):
 				return printVersion(c)
 			case c.Args().Present():
-				return fmt.Errorf("unknown command %q (commands: analyze, explain, help, version)", c.Args().First())
+				return fmt.Errorf("unknown command %q (commands: analyze, explain, scan, help, version)", c.Args().First())
 			}
 			// No command: the help, on stderr, and a usage error.
 			cli.HelpPrinter(c.App.ErrWriter, c.App.CustomAppHelpTemplate, c.App)
@@ -137,6 +137,7 @@ func newApp(stdin io.Reader, stdout *stdoutWriter, stderr io.Writer) *cli.App {
    rstwhy analyze capture.pcap
    rstwhy analyze --format jsonl rotated-*.pcap.gz > resets.jsonl
    rstwhy explain capture.pcap 28
+   rstwhy scan --state scan.state -o resets.jsonl /var/captures
 `,
 	}
 }

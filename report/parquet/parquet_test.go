@@ -1,0 +1,363 @@
+package parquet_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	pq "github.com/parquet-go/parquet-go"
+
+	"github.com/rstwhy/rstwhy/correlate"
+	"github.com/rstwhy/rstwhy/heuristics"
+	"github.com/rstwhy/rstwhy/pipeline"
+	"github.com/rstwhy/rstwhy/report"
+	"github.com/rstwhy/rstwhy/report/parquet"
+	"github.com/rstwhy/rstwhy/track"
+)
+
+const pcaps = "../../testdata/pcaps"
+
+// labCaptures are the lab's captures, each with its records as analyze
+// makes them: judged, then grouped.
+type labCapture struct {
+	name string
+	recs []report.Record
+}
+
+func labCaptures(tb testing.TB) []labCapture {
+	tb.Helper()
+	files, _ := filepath.Glob(filepath.Join(pcaps, "*.pcap*"))
+	var out []labCapture
+	n := 0
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c := labCapture{name: name}
+		corr := correlate.Correlator{MaxOpen: 4096}
+		judge := func(r *track.Reset) report.Record { return report.NewRecord(name, r, heuristics.Explain(r)) }
+		// A damaged capture still yields the resets before the damage.
+		pipeline.RunJudged(context.Background(), f, pipeline.Options{}, judge, func(r report.Record) {
+			r.Correlate(&corr)
+			c.recs = append(c.recs, r)
+		})
+		f.Close()
+		out = append(out, c)
+		n += len(c.recs)
+	}
+	if n == 0 {
+		tb.Fatalf("no resets in %s", pcaps)
+	}
+	return out
+}
+
+// jsonLines is what --format jsonl writes for recs.
+func jsonLines(tb testing.TB, recs []report.Record) []string {
+	tb.Helper()
+	var b bytes.Buffer
+	w, _ := report.NewWriter("jsonl", &b, report.Options{})
+	for _, r := range recs {
+		if err := w.Record(r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return strings.SplitAfter(strings.TrimSuffix(b.String(), "\n"), "\n")
+}
+
+// readRow is a row as a reader that knows only the README's schema reads
+// it: the column names are restated here, not taken from the writer.
+type readRow struct {
+	Capture         string   `parquet:"capture"`
+	Frame           int64    `parquet:"frame"`
+	Time            int64    `parquet:"time"`
+	TimeNS          int64    `parquet:"time_ns"`
+	Src             string   `parquet:"src"`
+	Sport           int32    `parquet:"sport"`
+	Dst             string   `parquet:"dst"`
+	Dport           int32    `parquet:"dport"`
+	Flags           string   `parquet:"flags"`
+	Seq             int64    `parquet:"seq"`
+	Ack             int64    `parquet:"ack"`
+	Client          string   `parquet:"client"`
+	Server          string   `parquet:"server"`
+	Resetter        string   `parquet:"resetter"`
+	ClientGuessed   bool     `parquet:"client_guessed"`
+	State           string   `parquet:"state"`
+	Cause           string   `parquet:"cause"`
+	Confidence      float64  `parquet:"confidence"`
+	KernelReason    string   `parquet:"kernel_reason"`
+	Evidence        []string `parquet:"evidence,list"`
+	PeerUnanswered  int64    `parquet:"signals_peer_bytes_unanswered"`
+	PeerUnacked     int64    `parquet:"signals_peer_bytes_unacked"`
+	ResetterUnacked int64    `parquet:"signals_resetter_bytes_unacked"`
+	ZeroWindow      bool     `parquet:"signals_zero_window_before"`
+	ZeroWindowBy    *string  `parquet:"signals_zero_window_by,optional"`
+	ResetterFIN     bool     `parquet:"signals_resetter_sent_fin"`
+	PeerFIN         bool     `parquet:"signals_peer_sent_fin"`
+	SinceLastMS     float64  `parquet:"signals_ms_since_last_packet"`
+	SincePeerMS     float64  `parquet:"signals_ms_since_peer_packet"`
+	Retransmits     int64    `parquet:"signals_resetter_retransmits"`
+	KeepaliveRun    int64    `parquet:"signals_resetter_keepalives_unanswered"`
+	Handshake       bool     `parquet:"signals_handshake_seen"`
+	TTL             int32    `parquet:"signals_ttl"`
+	ResetterTTLMin  *int32   `parquet:"signals_resetter_ttl_min,optional"`
+	ResetterTTLMax  *int32   `parquet:"signals_resetter_ttl_max,optional"`
+	IPID            int32    `parquet:"signals_ip_id"`
+	Followup        bool     `parquet:"followup"`
+	FollowupOf      *int64   `parquet:"followup_of,optional"`
+	CopyOf          *int64   `parquet:"copy_of,optional"`
+	Group           *int64   `parquet:"group,optional"`
+}
+
+// record turns a row back into a record, NULL into the zero the JSON
+// leaves out.
+func (r *readRow) record() report.Record {
+	return report.Record{
+		Capture: r.Capture, Frame: r.Frame,
+		Time: time.Unix(0, r.TimeNS).UTC().Format(report.TimeFormat),
+		Src:  r.Src, Sport: uint16(r.Sport), Dst: r.Dst, Dport: uint16(r.Dport),
+		Flags: r.Flags, Seq: uint32(r.Seq), Ack: uint32(r.Ack),
+		Client: r.Client, Server: r.Server, Resetter: r.Resetter, ClientGuessed: r.ClientGuessed,
+		State: r.State, Cause: r.Cause, Confidence: r.Confidence, KernelReason: r.KernelReason,
+		Evidence: r.Evidence,
+		Signals: report.Signals{
+			PeerUnanswered: r.PeerUnanswered, PeerUnacked: r.PeerUnacked, ResetterUnacked: r.ResetterUnacked,
+			ZeroWindow: r.ZeroWindow, ZeroWindowBy: deref(r.ZeroWindowBy),
+			ResetterFIN: r.ResetterFIN, PeerFIN: r.PeerFIN,
+			SinceLastMS: r.SinceLastMS, SincePeerMS: r.SincePeerMS,
+			Retransmits: r.Retransmits, KeepaliveRun: r.KeepaliveRun, Handshake: r.Handshake,
+			TTL: uint8(r.TTL), ResetterTTLMin: uint8(deref(r.ResetterTTLMin)), ResetterTTLMax: uint8(deref(r.ResetterTTLMax)),
+			IPID: uint16(r.IPID),
+		},
+		Followup: r.Followup, FollowupOf: deref(r.FollowupOf), CopyOf: deref(r.CopyOf), Group: deref(r.Group),
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// readDir reads every Parquet file under dir back into records, in the
+// order of their captures and frames, and checks on the way that each
+// row sits in the partition of its date and that time is time_ns in
+// microseconds.
+func readDir(tb testing.TB, dir string) []report.Record {
+	tb.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "date=*", "*.parquet"))
+	var recs []report.Record
+	for _, name := range files {
+		rows, err := pq.ReadFile[readRow](name)
+		if err != nil {
+			tb.Fatalf("%s: %v", name, err)
+		}
+		date := strings.TrimPrefix(filepath.Base(filepath.Dir(name)), "date=")
+		for _, r := range rows {
+			if got := time.Unix(0, r.TimeNS).UTC().Format(time.DateOnly); got != date {
+				tb.Errorf("%s: frame %d of %s: time %s, in the partition of %s", name, r.Frame, r.Capture, got, date)
+			}
+			if want := time.Unix(0, r.TimeNS).UnixMicro(); r.Time != want {
+				tb.Errorf("%s: frame %d: time %d µs, time_ns %d", name, r.Frame, r.Time, r.TimeNS)
+			}
+			recs = append(recs, r.record())
+		}
+	}
+	slices.SortStableFunc(recs, func(a, b report.Record) int {
+		if c := strings.Compare(a.Capture, b.Capture); c != 0 {
+			return c
+		}
+		return int(a.Frame - b.Frame)
+	})
+	return recs
+}
+
+func allRecords(caps []labCapture) []report.Record {
+	var recs []report.Record
+	for _, c := range caps {
+		recs = append(recs, c.recs...)
+	}
+	return recs
+}
+
+// TestSameAsJSONLines writes the lab's records as Parquet, reads them back
+// with parquet-go and renders them as JSON Lines: the bytes are those of
+// the records written straight as JSON Lines, every field of every record.
+func TestSameAsJSONLines(t *testing.T) {
+	caps := labCaptures(t)
+	dir := t.TempDir()
+	w, err := parquet.Create(dir, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := allRecords(caps)
+	for _, r := range recs {
+		if err := w.Record(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The lab's captures are in name order, and each in frame order.
+	want := jsonLines(t, recs)
+	got := jsonLines(t, readDir(t, dir))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("JSON Lines of the records read back from Parquet (-want +got):\n%s", diff)
+	}
+}
+
+// TestSchema reads the column types from a file's footer: the types the
+// README promises, which engines map to their own.
+func TestSchema(t *testing.T) {
+	caps := labCaptures(t)
+	dir := t.TempDir()
+	w, err := parquet.Create(dir, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(caps[0].recs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "date=*", "part-1-of-1.parquet"))
+	if len(files) != 1 {
+		t.Fatalf("files %q, want one part-1-of-1.parquet", files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	pf, err := pq.OpenFile(f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, c := range pf.Schema().Fields() {
+		types[c.Name()] = c.Type().String()
+	}
+	for _, c := range []struct{ column, want, why string }{
+		{"time", "TIMESTAMP(isAdjustedToUTC=true,unit=MICROS)", "engines' timestamp; Spark rejects NANOS"},
+		{"time_ns", "INT(64,true)", "the exact time"},
+		{"frame", "INT(64,true)", ""},
+		{"sport", "INT(32,true)", "a port is an integer: signed, as some engines reject unsigned"},
+		{"dport", "INT(32,true)", ""},
+		{"seq", "INT(64,true)", "a uint32, signed and wider"},
+		{"cause", "STRING", ""},
+		{"evidence", "LIST", "a list of strings"},
+		{"confidence", "DOUBLE", ""},
+		{"client_guessed", "BOOLEAN", ""},
+		{"signals_ttl", "INT(32,true)", "signals flat, prefixed"},
+		{"group", "INT(64,true)", ""},
+	} {
+		if got := types[c.column]; got != c.want {
+			t.Errorf("column %s: type %q, want %q (%s)", c.column, got, c.want, c.why)
+		}
+	}
+	// Dictionary encoding is per column chunk.
+	dict := map[string]bool{}
+	for _, col := range pf.Metadata().RowGroups[0].Columns {
+		for _, e := range col.MetaData.Encoding {
+			if e.String() == "RLE_DICTIONARY" {
+				dict[strings.Join(col.MetaData.PathInSchema, ".")] = true
+			}
+		}
+	}
+	for _, c := range []string{"cause", "resetter", "state", "kernel_reason", "capture"} {
+		if !dict[c] {
+			t.Errorf("column %s is not dictionary-encoded (dictionary columns: %v)", c, dict)
+		}
+	}
+	if v, _ := pf.Lookup("rstwhy.schema_version"); v != "1" {
+		t.Errorf("key rstwhy.schema_version = %q, want 1", v)
+	}
+}
+
+// TestDuckDB reads the lab's records, written by two shards into one
+// directory, with DuckDB itself (@duckdb/node-api, installed by .ci/run
+// into .ci/node): its row count and counts by cause are the JSON Lines'.
+func TestDuckDB(t *testing.T) {
+	script, _ := filepath.Abs("../../.ci/node/parquet-totals.mjs")
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(filepath.Dir(script), "node_modules", "@duckdb", "node-api"))
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node or @duckdb/node-api missing under CI (.ci/run installs them): %v", err)
+		}
+		t.Skipf("node or @duckdb/node-api missing (npm install --prefix .ci/node): %v", err)
+	}
+	caps := labCaptures(t)
+	dir := t.TempDir()
+	// Two processes' worth: captures alternate between the shards.
+	var recs []report.Record
+	for k := 1; k <= 2; k++ {
+		w, err := parquet.Create(dir, k, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := k - 1; i < len(caps); i += 2 {
+			for _, r := range caps[i].recs {
+				if err := w.Record(r); err != nil {
+					t.Fatal(err)
+				}
+				recs = append(recs, r)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type totals struct {
+		Rows   int            `json:"rows"`
+		Causes map[string]int `json:"causes"`
+		Types  map[string]string
+	}
+	var want totals
+	want.Causes = map[string]int{}
+	sc := bufio.NewScanner(strings.NewReader(strings.Join(jsonLines(t, recs), "")))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r struct{ Cause string }
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		want.Rows++
+		want.Causes[r.Cause]++
+	}
+	want.Types = map[string]string{
+		"time": "TIMESTAMP WITH TIME ZONE", "sport": "INTEGER", "evidence": "VARCHAR[]",
+		"cause": "VARCHAR", "confidence": "DOUBLE", "date": "DATE", "followup_of": "BIGINT",
+	}
+	cmd := exec.Command(node, script, dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, stderr.Bytes())
+	}
+	var got totals
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("node's answer %q: %v", out, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("DuckDB's totals (-JSON Lines +DuckDB):\n%s", diff)
+	}
+}

@@ -1,0 +1,115 @@
+package parquet
+
+import (
+	"time"
+
+	"github.com/rstwhy/rstwhy/report"
+)
+
+// row is a record as one Parquet row: the JSON schema's fields in its
+// order, flat. The tags are the column names and types the README lists.
+type row struct {
+	Capture       string   `parquet:"capture,dict"`
+	Frame         int64    `parquet:"frame"`
+	Time          int64    `parquet:"time,timestamp(microsecond:utc)"`
+	TimeNS        int64    `parquet:"time_ns"`
+	Src           string   `parquet:"src"`
+	Sport         int32    `parquet:"sport"`
+	Dst           string   `parquet:"dst"`
+	Dport         int32    `parquet:"dport"`
+	Flags         string   `parquet:"flags,dict"`
+	Seq           int64    `parquet:"seq"`
+	Ack           int64    `parquet:"ack"`
+	Client        string   `parquet:"client"`
+	Server        string   `parquet:"server"`
+	Resetter      string   `parquet:"resetter,dict"`
+	ClientGuessed bool     `parquet:"client_guessed"`
+	State         string   `parquet:"state,dict"`
+	Cause         string   `parquet:"cause,dict"`
+	Confidence    float64  `parquet:"confidence"`
+	KernelReason  string   `parquet:"kernel_reason,dict"`
+	Evidence      []string `parquet:"evidence,list"`
+
+	PeerUnanswered  int64   `parquet:"signals_peer_bytes_unanswered"`
+	PeerUnacked     int64   `parquet:"signals_peer_bytes_unacked"`
+	ResetterUnacked int64   `parquet:"signals_resetter_bytes_unacked"`
+	ZeroWindow      bool    `parquet:"signals_zero_window_before"`
+	ZeroWindowBy    string  `parquet:"signals_zero_window_by,dict,optional"`
+	ResetterFIN     bool    `parquet:"signals_resetter_sent_fin"`
+	PeerFIN         bool    `parquet:"signals_peer_sent_fin"`
+	SinceLastMS     float64 `parquet:"signals_ms_since_last_packet"`
+	SincePeerMS     float64 `parquet:"signals_ms_since_peer_packet"`
+	Retransmits     int64   `parquet:"signals_resetter_retransmits"`
+	KeepaliveRun    int64   `parquet:"signals_resetter_keepalives_unanswered"`
+	Handshake       bool    `parquet:"signals_handshake_seen"`
+	TTL             int32   `parquet:"signals_ttl"`
+	ResetterTTLMin  int32   `parquet:"signals_resetter_ttl_min,optional"`
+	ResetterTTLMax  int32   `parquet:"signals_resetter_ttl_max,optional"`
+	IPID            int32   `parquet:"signals_ip_id"`
+
+	Followup   bool  `parquet:"followup"`
+	FollowupOf int64 `parquet:"followup_of,optional"`
+	CopyOf     int64 `parquet:"copy_of,optional"`
+	Group      int64 `parquet:"group,optional"`
+}
+
+// newRow converts r, whose time t is, into its row. The optional columns
+// are NULL where the value is zero, as the JSON leaves those fields out.
+func newRow(r *report.Record, t time.Time) row {
+	ns := t.UnixNano()
+	s := &r.Signals
+	return row{
+		Capture:       r.Capture,
+		Frame:         r.Frame,
+		Time:          floorDiv(ns, 1000),
+		TimeNS:        ns,
+		Src:           r.Src,
+		Sport:         int32(r.Sport),
+		Dst:           r.Dst,
+		Dport:         int32(r.Dport),
+		Flags:         r.Flags,
+		Seq:           int64(r.Seq),
+		Ack:           int64(r.Ack),
+		Client:        r.Client,
+		Server:        r.Server,
+		Resetter:      r.Resetter,
+		ClientGuessed: r.ClientGuessed,
+		State:         r.State,
+		Cause:         r.Cause,
+		Confidence:    r.Confidence,
+		KernelReason:  r.KernelReason,
+		Evidence:      r.Evidence,
+
+		PeerUnanswered:  s.PeerUnanswered,
+		PeerUnacked:     s.PeerUnacked,
+		ResetterUnacked: s.ResetterUnacked,
+		ZeroWindow:      s.ZeroWindow,
+		ZeroWindowBy:    s.ZeroWindowBy,
+		ResetterFIN:     s.ResetterFIN,
+		PeerFIN:         s.PeerFIN,
+		SinceLastMS:     s.SinceLastMS,
+		SincePeerMS:     s.SincePeerMS,
+		Retransmits:     s.Retransmits,
+		KeepaliveRun:    s.KeepaliveRun,
+		Handshake:       s.Handshake,
+		TTL:             int32(s.TTL),
+		ResetterTTLMin:  int32(s.ResetterTTLMin),
+		ResetterTTLMax:  int32(s.ResetterTTLMax),
+		IPID:            int32(s.IPID),
+
+		Followup:   r.Followup,
+		FollowupOf: r.FollowupOf,
+		CopyOf:     r.CopyOf,
+		Group:      r.Group,
+	}
+}
+
+// floorDiv rounds toward minus infinity, so that a time before 1970 falls
+// in the microsecond that holds it.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
