@@ -22,7 +22,10 @@
 // dictionary-encoded strings; evidence is a LIST of strings; confidence
 // and the millisecond signals are DOUBLE. A field the JSON leaves out when
 // it is zero (followup_of, copy_of, group, signals_zero_window_by,
-// signals_resetter_ttl_min and _max) is NULL there. The date of the
+// signals_resetter_ttl_min and _max, connection_closed_first) is NULL
+// there. The record's connection summary is flat too, as connection_ and
+// its JSON name (connection_history, connection_client_bytes), its start
+// a TIMESTAMP(MICROS, UTC) with connection_start_ns beside it. The date of the
 // partition is in the directory name only, as Hive partitioning has it.
 // Pages are zstd-compressed.
 //

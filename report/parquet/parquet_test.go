@@ -117,6 +117,22 @@ type readRow struct {
 	FollowupOf      *int64   `parquet:"followup_of,optional"`
 	CopyOf          *int64   `parquet:"copy_of,optional"`
 	Group           *int64   `parquet:"group,optional"`
+
+	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
+	ConnStartNS           int64   `parquet:"connection_start_ns"`
+	ConnDurationMS        float64 `parquet:"connection_duration_ms"`
+	ConnClientPackets     int64   `parquet:"connection_client_packets"`
+	ConnServerPackets     int64   `parquet:"connection_server_packets"`
+	ConnClientBytes       int64   `parquet:"connection_client_bytes"`
+	ConnServerBytes       int64   `parquet:"connection_server_bytes"`
+	ConnClosedFirst       *string `parquet:"connection_closed_first,optional"`
+	ConnIdleMS            float64 `parquet:"connection_idle_ms"`
+	ConnClientRetransmits int64   `parquet:"connection_client_retransmits"`
+	ConnServerRetransmits int64   `parquet:"connection_server_retransmits"`
+	ConnZeroWindows       int64   `parquet:"connection_zero_window_adverts"`
+	ConnZeroWindowProbes  int64   `parquet:"connection_zero_window_probes"`
+	ConnKeepalives        int64   `parquet:"connection_keepalives"`
+	ConnHistory           string  `parquet:"connection_history"`
 }
 
 // record turns a row back into a record, NULL into the zero the JSON
@@ -140,6 +156,14 @@ func (r *readRow) record() report.Record {
 			IPID: uint16(r.IPID),
 		},
 		Followup: r.Followup, FollowupOf: deref(r.FollowupOf), CopyOf: deref(r.CopyOf), Group: deref(r.Group),
+		Connection: report.Connection{
+			FirstFrame: r.ConnFirstFrame, Start: time.Unix(0, r.ConnStartNS).UTC().Format(report.TimeFormat),
+			DurationMS: r.ConnDurationMS, ClientPackets: r.ConnClientPackets, ServerPackets: r.ConnServerPackets,
+			ClientBytes: r.ConnClientBytes, ServerBytes: r.ConnServerBytes, ClosedFirst: deref(r.ConnClosedFirst),
+			IdleMS: r.ConnIdleMS, ClientRetransmits: r.ConnClientRetransmits, ServerRetransmits: r.ConnServerRetransmits,
+			ZeroWindows: r.ConnZeroWindows, ZeroWindowProbes: r.ConnZeroWindowProbes, Keepalives: r.ConnKeepalives,
+			History: r.ConnHistory,
+		},
 	}
 }
 

@@ -51,6 +51,23 @@ type row struct {
 	FollowupOf int64 `parquet:"followup_of,optional"`
 	CopyOf     int64 `parquet:"copy_of,optional"`
 	Group      int64 `parquet:"group,optional"`
+
+	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
+	ConnStart             int64   `parquet:"connection_start,timestamp(microsecond:utc)"`
+	ConnStartNS           int64   `parquet:"connection_start_ns"`
+	ConnDurationMS        float64 `parquet:"connection_duration_ms"`
+	ConnClientPackets     int64   `parquet:"connection_client_packets"`
+	ConnServerPackets     int64   `parquet:"connection_server_packets"`
+	ConnClientBytes       int64   `parquet:"connection_client_bytes"`
+	ConnServerBytes       int64   `parquet:"connection_server_bytes"`
+	ConnClosedFirst       string  `parquet:"connection_closed_first,dict,optional"`
+	ConnIdleMS            float64 `parquet:"connection_idle_ms"`
+	ConnClientRetransmits int64   `parquet:"connection_client_retransmits"`
+	ConnServerRetransmits int64   `parquet:"connection_server_retransmits"`
+	ConnZeroWindows       int64   `parquet:"connection_zero_window_adverts"`
+	ConnZeroWindowProbes  int64   `parquet:"connection_zero_window_probes"`
+	ConnKeepalives        int64   `parquet:"connection_keepalives"`
+	ConnHistory           string  `parquet:"connection_history,dict"`
 }
 
 // newRow converts r, whose time t is, into its row. The optional columns
@@ -58,6 +75,13 @@ type row struct {
 func newRow(r *report.Record, t time.Time) row {
 	ns := t.UnixNano()
 	s := &r.Signals
+	c := &r.Connection
+	// The connection's start is parsed as the record's time is; one that
+	// does not parse (a record not made by NewRecord) is 0.
+	var start int64
+	if st, err := time.Parse(report.TimeFormat, c.Start); err == nil {
+		start = st.UnixNano()
+	}
 	return row{
 		Capture:       r.Capture,
 		Frame:         r.Frame,
@@ -101,6 +125,23 @@ func newRow(r *report.Record, t time.Time) row {
 		FollowupOf: r.FollowupOf,
 		CopyOf:     r.CopyOf,
 		Group:      r.Group,
+
+		ConnFirstFrame:        c.FirstFrame,
+		ConnStart:             floorDiv(start, 1000),
+		ConnStartNS:           start,
+		ConnDurationMS:        c.DurationMS,
+		ConnClientPackets:     c.ClientPackets,
+		ConnServerPackets:     c.ServerPackets,
+		ConnClientBytes:       c.ClientBytes,
+		ConnServerBytes:       c.ServerBytes,
+		ConnClosedFirst:       c.ClosedFirst,
+		ConnIdleMS:            c.IdleMS,
+		ConnClientRetransmits: c.ClientRetransmits,
+		ConnServerRetransmits: c.ServerRetransmits,
+		ConnZeroWindows:       c.ZeroWindows,
+		ConnZeroWindowProbes:  c.ZeroWindowProbes,
+		ConnKeepalives:        c.Keepalives,
+		ConnHistory:           c.History,
 	}
 }
 
