@@ -34,7 +34,9 @@ func analyzeCommand() *cli.Command {
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
-				Usage: "table, json or jsonl (default: table on a terminal, jsonl otherwise)"},
+				Usage: "table, json, jsonl or parquet (default: table on a terminal, jsonl otherwise)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"},
+				Usage: "write to this file instead of standard output; for parquet, the directory (required)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
@@ -109,22 +111,25 @@ func analyzeAction(c *cli.Context) error {
 	// of 512 MiB and one window.
 	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	stdout := c.App.Writer.(*stdoutWriter)
+	format, output := c.String("format"), c.String("output")
+	if format == "parquet" && output == "" {
+		return errors.New("--format parquet writes files: give their directory with -o (example: rstwhy analyze -f parquet -o resets/ capture.pcap)")
+	}
 	terminal := false
-	if f, ok := stdout.w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if f, ok := stdout.w.(*os.File); ok && output == "" && isatty.IsTerminal(f.Fd()) {
 		terminal = true
 	}
-	format := c.String("format")
 	if format == "" {
 		format = "jsonl"
 		if terminal {
 			format = "table"
 		}
 	}
-	out := bufio.NewWriter(stdout)
-	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version()})
+	w, out, closeOutput, err := openOutput(format, output, stdout, report.Options{Files: files, Version: version()})
 	if err != nil {
 		return err
 	}
+	defer closeOutput()
 	// stop ends every input: on the first signal, or once the output
 	// cannot be written (reading on would be for nothing).
 	stop, cancel := context.WithCancelCause(c.Context)
@@ -147,6 +152,9 @@ func analyzeAction(c *cli.Context) error {
 	}
 	if werr == nil {
 		werr = out.Flush()
+	}
+	if werr == nil {
+		werr = closeOutput()
 	}
 	if werr != nil {
 		// The output is lost: one line says so (main), and what the
