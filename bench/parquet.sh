@@ -3,7 +3,8 @@
 # whole process under /usr/bin/time -v, the two formats run in turn
 # (jsonl, parquet, jsonl, ...) so that a slow minute of a shared machine
 # falls on both. jsonl goes to a file in the same directory as the
-# Parquet, as a user would keep it.
+# Parquet, as a user would keep it; JSONL_OUT=/dev/null measures the
+# encoding alone.
 #
 #   bash bench/parquet.sh CAPTURE [PAIRS]      (from the repository root)
 #
@@ -15,6 +16,7 @@ pairs=${2:-5}
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 work=$(mktemp -d bench/out/parquet.XXXXXX 2>/dev/null || { mkdir -p bench/out && mktemp -d bench/out/parquet.XXXXXX; })
 trap 'rm -rf "$work"' EXIT
+jsonl=${JSONL_OUT:-$work/out.jsonl}
 go build -o "$work/rstwhy" ./cmd/rstwhy
 cat "$capture" >/dev/null # into the page cache, untimed
 
@@ -23,7 +25,7 @@ run() { # format: prints wall user+sys rss
 	if [[ $1 == parquet ]]; then
 		/usr/bin/time -v -o "$t" "$work/rstwhy" analyze -j 1 -f parquet -o "$work/pq" "$capture" 2>/dev/null
 	else
-		/usr/bin/time -v -o "$t" "$work/rstwhy" analyze -j 1 -f jsonl -o "$work/out.jsonl" "$capture" 2>/dev/null
+		/usr/bin/time -v -o "$t" "$work/rstwhy" analyze -j 1 -f jsonl -o "$jsonl" "$capture" 2>/dev/null
 	fi
 	awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); w=(n==3)?a[1]*3600+a[2]*60+a[3]:a[1]*60+a[2]}
 		/User time/ {u=$2} /System time/ {s=$2} /Maximum resident/ {m=$2}
@@ -37,7 +39,10 @@ for i in $(seq "$pairs"); do
 	echo "pair $i: jsonl $j | parquet $p (wall s, cpu s, peak RSS MiB)" >&2
 	echo "$j $p" >>"$work/runs"
 done
-echo "capture: $capture ($(stat -c %s "$capture") bytes), $(wc -l <"$work/out.jsonl") records; jsonl $(stat -c %s "$work/out.jsonl") bytes, parquet $(du -sb "$work/pq" | cut -f1) bytes"
+"$work/rstwhy" analyze -j 1 -f jsonl "$capture" 2>/dev/null | wc -lc | {
+	read -r lines bytes
+	echo "capture: $capture ($(stat -c %s "$capture") bytes), $lines records; jsonl $bytes bytes (to $jsonl), parquet $(du -sb "$work/pq" | cut -f1) bytes"
+}
 for col in "1 jsonl wall" "2 jsonl cpu" "3 jsonl rss" "4 parquet wall" "5 parquet cpu" "6 parquet rss"; do
 	set -- $col
 	echo "median $2 $3: $(awk -v c="$1" '{print $c}' "$work/runs" | median)"
