@@ -4,5 +4,6 @@
 //
 // Start at NewRecord, which joins a reset (track) and its verdict
 // (heuristics) into a Record, and at Writer, which every format
-// implements. Not a goal: judging anything; this package only renders.
+// implements. Parquet files, by date, are package report/parquet's.
+// Not a goal: judging anything; this package only renders.
 package report

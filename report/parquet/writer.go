@@ -91,7 +91,9 @@ func Create(dir string, shard, shards int) (*Writer, error) {
 // DIR/date=YYYY-MM-DD/part-K-of-N.parquet. A record whose time cannot be
 // read is left out and its error returned; an error writing a file is
 // returned by every later call, and Close then leaves the run's files
-// unfinished under their temporary names.
+// under their temporary names. r's strings and Evidence are kept until
+// its row is written, up to 256 records later: the caller must not change
+// them after the call.
 func (w *Writer) Record(r report.Record) error {
 	if w.err != nil {
 		return w.err
