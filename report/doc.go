@@ -5,7 +5,8 @@
 //
 // Start at NewRecord, which joins a reset (track) and its verdict
 // (heuristics) into a Record, and at Writer, which every format
-// implements. Digest groups alike resets for the reports; AppendExplain
+// implements. Parquet files, by date, are package report/parquet's.
+// Digest groups alike resets for the reports; AppendExplain
 // and AppendLadder draw one reset as text; NextSteps is the advice by
 // cause every report shares. Not a goal: judging anything; this package
 // only renders (Record.Key chooses which sentence to show first, never

@@ -34,7 +34,9 @@ func analyzeCommand() *cli.Command {
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
-				Usage: "table, json, jsonl or markdown (default: table on a terminal, jsonl otherwise)"},
+				Usage: "table, json, jsonl, markdown or parquet (default: table on a terminal, jsonl otherwise)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"},
+				Usage: "write to this file instead of standard output; for parquet, the directory (required)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
@@ -114,25 +116,34 @@ func analyzeAction(c *cli.Context) error {
 	// of 512 MiB and one window.
 	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	stdout := c.App.Writer.(*stdoutWriter)
-	disp, err := newDisplay(stdout.w, c.String("color"), os.Getenv)
+	format, output := c.String("format"), c.String("output")
+	if format == "parquet" && output == "" {
+		return errors.New("--format parquet writes files: give their directory with -o (example: rstwhy analyze -f parquet -o resets/ capture.pcap)")
+	}
+	// Written to a file, the output is no terminal's: no colour, no
+	// terminal width.
+	var dispOut any = stdout.w
+	if output != "" {
+		dispOut = nil
+	}
+	disp, err := newDisplay(dispOut, c.String("color"), os.Getenv)
 	if err != nil {
 		return err
 	}
 	terminal := disp.terminal
-	format := c.String("format")
 	if format == "" {
 		format = "jsonl"
 		if terminal {
 			format = "table"
 		}
 	}
-	out := bufio.NewWriter(stdout)
 	ladder := c.Bool("ladder")
-	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version(),
+	w, out, closeOutput, err := openOutput(format, output, stdout, report.Options{Files: files, Version: version(),
 		Width: disp.width, Color: disp.color, Ladder: ladder, Mermaid: c.Bool("mermaid")})
 	if err != nil {
 		return err
 	}
+	defer closeOutput()
 	// stop ends every input: on the first signal, or once the output
 	// cannot be written (reading on would be for nothing).
 	stop, cancel := context.WithCancelCause(c.Context)
@@ -156,6 +167,9 @@ func analyzeAction(c *cli.Context) error {
 	}
 	if werr == nil {
 		werr = out.Flush()
+	}
+	if werr == nil {
+		werr = closeOutput()
 	}
 	if werr != nil {
 		// The output is lost: one line says so (main), and what the

@@ -37,13 +37,17 @@
 // that an earlier run left and this one did not write, in any date, and
 // never touches another shard's: a re-run of shard K replaces its output.
 //
-// Memory is bounded whatever the number of records: a file's rows are
-// flushed as a row group every 65,536 rows, and at most four dates are
-// open at once. Records of a capture come roughly in time order; a record
-// of a fifth date closes the date least recently written to, and should
-// that date come again its rows go to a further file of the same shard
+// Memory is bounded whatever the number of records: a file's rows go out
+// as a row group every 65,536 rows, and at most eight dates are open at
+// once, some 5 MiB each (11 MiB of live heap with one open, 45 with
+// eight). Records of a capture come roughly in time order; a record of a
+// ninth date closes the date least recently written to, and should that
+// date come again its rows go to a further file of the same shard
 // (part-K-of-N.2.parquet, .3, ...), which engines read as part of the
-// same partition.
+// same partition. Records of more than eight dates interleaved one by
+// one (an unsorted merge of captures) would so make a file a run of
+// records: correct, but small files; such output is best merged with an
+// engine afterwards (DuckDB: COPY ... TO ... (PARTITION_BY date)).
 //
 // Not a goal: the JSON document's per-capture summary (captures,
 // groups), which has no row of its own here.

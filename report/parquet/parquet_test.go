@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -384,4 +385,45 @@ func TestDuckDB(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("DuckDB's totals (-JSON Lines +DuckDB):\n%s", diff)
 	}
+}
+
+// BenchmarkRecord writes the lab's records, made one date's (the times a
+// millisecond apart), over and over: a record an op, as Parquet and, to
+// compare, as JSON Lines to io.Discard (the encoding alone). Parquet's
+// figures include Close, once.
+func BenchmarkRecord(b *testing.B) {
+	recs := allRecords(labCaptures(b))
+	t0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	at := func(i int) report.Record {
+		r := recs[i%len(recs)]
+		r.Time = t0.Add(time.Duration(i) * time.Millisecond).Format(report.TimeFormat)
+		return r
+	}
+	b.Run("parquet", func(b *testing.B) {
+		w, err := parquet.Create(b.TempDir(), 1, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if err := w.Record(at(i)); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("jsonl", func(b *testing.B) {
+		w, _ := report.NewWriter("jsonl", io.Discard, report.Options{})
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			w.Record(at(i))
+			i++
+		}
+		w.Close(nil)
+	})
 }
