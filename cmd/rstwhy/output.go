@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/rstwhy/rstwhy/report"
@@ -17,10 +18,12 @@ import (
 // that cannot be made is a write error: exit status 3.
 func openOutput(format, output string, stdout *stdoutWriter, opt report.Options) (w report.Writer, out *bufio.Writer, closeOutput func() error, err error) {
 	none := func() error { return nil }
-	switch format {
-	case "table", "json", "jsonl", "parquet":
-	default:
-		return nil, nil, nil, fmt.Errorf("unknown format %q (want table, json, jsonl or parquet)", format)
+	if format != "parquet" {
+		// The report package knows its formats: ask it before any
+		// file is made.
+		if _, err := report.NewWriter(format, io.Discard, opt); err != nil {
+			return nil, nil, nil, fmt.Errorf("%v; or parquet, into the directory -o names", err)
+		}
 	}
 	if format == "parquet" {
 		pw, err := parquet.Create(output, 1, 1)
