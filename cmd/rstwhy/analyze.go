@@ -34,7 +34,9 @@ func analyzeCommand() *cli.Command {
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
-				Usage: "table, json, jsonl or markdown (default: table on a terminal, jsonl otherwise)"},
+				Usage: "table, json, jsonl, markdown or html (default: table on a terminal, jsonl otherwise)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"},
+				Usage: "write the report to this file instead of standard output (html: a page, report.html)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
@@ -92,7 +94,7 @@ func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (pip
 	return opt, jobs, nil
 }
 
-func analyzeAction(c *cli.Context) error {
+func analyzeAction(c *cli.Context) (err error) {
 	files := c.Args().Slice()
 	if len(files) == 0 {
 		return errors.New("analyze needs at least one capture (example: rstwhy analyze capture.pcap)")
@@ -114,7 +116,15 @@ func analyzeAction(c *cli.Context) error {
 	// of 512 MiB and one window.
 	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	stdout := c.App.Writer.(*stdoutWriter)
-	disp, err := newDisplay(stdout.w, c.String("color"), os.Getenv)
+	output := c.String("output")
+	toFile := output != "" && output != "-"
+	// What the report goes to decides terminal, width and colour: a file
+	// named by -o is no terminal (COLUMNS still sets the width).
+	var shown any = stdout.w
+	if toFile {
+		shown = nil
+	}
+	disp, err := newDisplay(shown, c.String("color"), os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -126,12 +136,30 @@ func analyzeAction(c *cli.Context) error {
 			format = "table"
 		}
 	}
+	if format == "html" && terminal {
+		return errors.New("--format html writes a page for a browser: give -o report.html, or redirect standard output")
+	}
 	out := bufio.NewWriter(stdout)
 	ladder := c.Bool("ladder")
 	w, err := report.NewWriter(format, out, report.Options{Files: files, Version: version(),
 		Width: disp.width, Color: disp.color, Ladder: ladder, Mermaid: c.Bool("mermaid")})
 	if err != nil {
 		return err
+	}
+	if toFile {
+		// Made before anything is read, once the flags are known good: a
+		// path that cannot be written fails at once, not after an hour of
+		// capture. Its write errors are the output's, as stdout's are.
+		f, err := os.Create(output)
+		if err != nil {
+			return &writeError{err}
+		}
+		defer func() {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = &writeError{cerr}
+			}
+		}()
+		out.Reset(&stdoutWriter{w: f}) // nothing is written yet
 	}
 	// stop ends every input: on the first signal, or once the output
 	// cannot be written (reading on would be for nothing).
