@@ -325,7 +325,7 @@ func chart(rows []htmlRow, colors map[string]string) htmlChart {
 	}
 	c.Step = step.String()
 	slot := (chartRight - chartLeft) / n
-	w := max(1, slot*4/5)
+	w := min(max(1, slot*4/5), 40) // a lone bar is no slab
 	height := chartBot - chartTop
 	for i, b := range bins {
 		if len(b) == 0 {
@@ -476,8 +476,8 @@ func newHTMLLadder(ex *Record, l *Ladder, cites map[int64][]int) htmlLadder {
 	}
 	for _, p := range l.Packets {
 		if p.Role == "after" && out.AfterY == 0 {
-			out.AfterY = y + 6
-			y += 12
+			out.AfterY = y + 4
+			y += 8
 		}
 		r := htmlLadderRow{Y: y, TextY: y + 11, ArrowY: y + 17, Frame: p.Frame, Label: packetLabel(&p), Class: "pkt"}
 		if p.SincePrevMS > 0 {

@@ -229,3 +229,31 @@ func TestHTMLStorm(t *testing.T) {
 	}
 	t.Logf("5,000 resets: %d bytes, loaded in %.0f ms", fi.Size(), r.LoadMS)
 }
+
+// TestOutputFlag: -o writes to the file what stdout would have had, and
+// nothing to stdout; a file that cannot be made is a write error before
+// anything is read; a usage error makes no file; -o - is stdout.
+func TestOutputFlag(t *testing.T) {
+	want, _, _ := rstwhy(t, nil, "analyze", "-f", "jsonl", sample)
+	dir := t.TempDir()
+	name := filepath.Join(dir, "out.jsonl")
+	out, errs, code := rstwhy(t, nil, "analyze", sample, "-f", "jsonl", "-o", name)
+	if code != exitOK || out != "" || errs != "" || string(readTB(t, name)) != want {
+		t.Errorf("-o: exit %d, stdout %q, stderr %q, file %q; want 0, nothing, and the records in the file", code, out, errs, readTB(t, name))
+	}
+	if out, _, code := rstwhy(t, nil, "analyze", "-f", "jsonl", "--output", "-", sample); code != exitOK || out != want {
+		t.Errorf("--output -: exit %d, stdout %q; want the records", code, out)
+	}
+	bad := filepath.Join(dir, "no-such-dir", "report.html")
+	out, errs, code = rstwhy(t, nil, "analyze", "-f", "html", "-o", bad, sample)
+	if code != exitWrite || out != "" || !strings.HasPrefix(errs, "rstwhy: cannot write the output: ") || !strings.Contains(errs, "no-such-dir") {
+		t.Errorf("-o in a missing directory: exit %d, stdout %q, stderr %q; want %d naming it", code, out, errs, exitWrite)
+	}
+	typo := filepath.Join(dir, "typo.html")
+	if _, _, code := rstwhy(t, nil, "analyze", "-f", "htlm", "-o", typo, sample); code != exitUsage {
+		t.Errorf("-f htlm: exit %d, want %d", code, exitUsage)
+	}
+	if _, err := os.Stat(typo); err == nil {
+		t.Errorf("-f htlm -o %s: the file was made", typo)
+	}
+}
