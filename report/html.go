@@ -295,9 +295,11 @@ func chart(rows []htmlRow, colors map[string]string) htmlChart {
 	for _, r := range rows {
 		lo, hi = min(lo, r.ts), max(hi, r.ts)
 	}
-	step := chartSteps[len(chartSteps)-1]
+	// Past a week a bar (resets years apart: a clock unset on one
+	// capturing host), bars are as wide as htmlBins of them need.
+	step := time.Duration((hi-lo)/(htmlBins-2) + 1) // one more bar for the alignment of the first
 	for _, s := range chartSteps {
-		if (hi-lo)/int64(s) < htmlBins {
+		if (hi-lo)/int64(s) < htmlBins-1 {
 			step = s
 			break
 		}
@@ -346,6 +348,8 @@ func chart(rows []htmlRow, colors map[string]string) htmlChart {
 		t := time.Unix(0, start+int64(i)*int64(step)).UTC()
 		f := "15:04:05"
 		switch {
+		case step >= time.Hour || time.Unix(0, lo).UTC().Format(time.DateOnly) != time.Unix(0, hi).UTC().Format(time.DateOnly):
+			f = "2006-01-02 15:04"
 		case step < time.Millisecond:
 			f = "15:04:05.000000"
 		case step < time.Second:

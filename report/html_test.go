@@ -147,3 +147,39 @@ func TestHTMLManyGroups(t *testing.T) {
 		t.Errorf("the 20 groups past the ladders are not listed, or rows are missing")
 	}
 }
+
+// TestChartBins: the chart has at most htmlBins bars whatever the span,
+// and every row is in one of them.
+func TestChartBins(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ts   []int64
+	}{
+		{"one instant", []int64{5, 5, 5}},
+		{"80 ms", []int64{1e18, 1e18 + 40e6, 1e18 + 80e6}},
+		{"three days", []int64{1e18, 1e18 + 3*86400e9}},
+		{"years apart", []int64{0, 1.7e18, 1.7e18 + 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rows []htmlRow
+			for _, ts := range tc.ts {
+				rows = append(rows, htmlRow{ts: ts, Cause: "x"})
+			}
+			c := chart(rows, map[string]string{"x": "#000"})
+			n := 0
+			for _, b := range c.Bars {
+				if b.X < chartLeft || b.X+b.W > chartRight {
+					t.Errorf("bar at %d, %d wide: outside the chart", b.X, b.W)
+				}
+				for _, p := range b.Parts {
+					var k int
+					fmt.Sscanf(p.Title[strings.LastIndex(p.Title, ": ")+2:], "%d", &k)
+					n += k
+				}
+			}
+			if len(c.Bars) > htmlBins || n != len(rows) {
+				t.Errorf("%d bars holding %d resets, want at most %d holding %d", len(c.Bars), n, htmlBins, len(rows))
+			}
+		})
+	}
+}
