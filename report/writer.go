@@ -78,7 +78,7 @@ func NewGroup(g correlate.Group) Group {
 
 // Writer renders records as they are judged, then the captures' summary.
 // No format keeps the records: what a Writer holds does not grow with
-// their number, except html's compact row a reset (some 200 bytes), its
+// their number, except html's compact row a reset (some 300 bytes), its
 // table of resets being written at Close.
 type Writer interface {
 	// Record writes one record. An error from the underlying writer is
