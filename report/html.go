@@ -133,7 +133,6 @@ type htmlPage struct {
 	MoreGroups  []*DigestGroup
 	Dropped     int
 	Rows        []htmlRow
-	TableHeight int // an estimate, in pixels, for the scroll bar before the table is laid out
 	MultiFile   bool
 }
 
@@ -160,7 +159,6 @@ func (h *htmlWriter) page(captures []Capture) *htmlPage {
 	p := &htmlPage{CSP: htmlCSP, Script: template.JS(htmlScript), Version: h.opt.Version,
 		Total: d.Total, Followups: d.Followups, Rows: h.rows, Dropped: d.Dropped,
 		MultiFile: len(captures) > 1 || len(h.opt.Files) > 1}
-	p.TableHeight = 40 + 42*len(h.rows)
 	for _, c := range captures {
 		p.Captures = append(p.Captures, htmlCapture{Printable(c.File), captureBase(c.File), c})
 	}
