@@ -30,6 +30,16 @@ var htmlScript string
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"conf": func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 	"base": captureBase,
+	"count": func(n any, one, many string) string {
+		var k int64
+		switch v := n.(type) {
+		case int:
+			k = int64(v)
+		case int64:
+			k = v
+		}
+		return strconv.FormatInt(k, 10) + " " + plural(k, one, many)
+	},
 	"when": func(s string) string {
 		if t, err := time.Parse(TimeFormat, s); err == nil {
 			return t.UTC().Format(htmlTime)
@@ -85,7 +95,7 @@ type htmlRow struct {
 	Followup   bool
 	FollowupOf int64
 	Conf       float64
-	Evidence   string // the first sentence
+	Evidence   string // the sentence that carries the verdict (Record.Key)
 	Group      int    // the Digest group's ID, 0 when it had none
 	Ladder     bool   // the group has a section with its ladder
 }
@@ -101,8 +111,8 @@ func (h *htmlWriter) Record(r Record) error {
 		row.ts = t.UnixNano()
 		row.Time = t.UTC().Format(htmlTime)
 	}
-	if len(r.Evidence) > 0 {
-		row.Evidence = r.Evidence[0]
+	if k := r.Key(); k >= 0 {
+		row.Evidence = r.Evidence[k]
 	}
 	if g := h.digest.Add(&r); g != nil {
 		row.Group = g.ID
@@ -378,7 +388,7 @@ type htmlGroup struct {
 	Summary    []string
 	Ladder     htmlLadder
 	Evidence   []htmlEvidence
-	NextSteps  []string
+	NextSteps  [][]htmlSpan
 	MoreFrames int // RST frames of the group not listed
 }
 
@@ -394,7 +404,7 @@ func newHTMLGroup(g *DigestGroup, colors map[string]string) htmlGroup {
 	if ex.Followup {
 		key = "followup"
 	}
-	out := htmlGroup{DigestGroup: g, Color: colors[key], NextSteps: NextSteps(g.Cause),
+	out := htmlGroup{DigestGroup: g, Color: colors[key], NextSteps: codeSpans(NextSteps(g.Cause)),
 		MoreFrames: g.Count - len(g.Frames)}
 	c := &ex.Connection
 	out.Summary = []string{
@@ -412,7 +422,7 @@ func newHTMLGroup(g *DigestGroup, colors map[string]string) htmlGroup {
 		out.Summary = append(out.Summary, "history "+c.History)
 	}
 	cites := map[int64][]int{}
-	for i, s := range ex.Evidence {
+	for i, s := range ex.KeyFirst() {
 		e := htmlEvidence{N: i + 1, Text: s, Frames: Cites(s)}
 		for _, f := range e.Frames {
 			if !slices.Contains(cites[f], e.N) {
@@ -524,3 +534,23 @@ func newHTMLLadder(ex *Record, l *Ladder, cites map[int64][]int) htmlLadder {
 
 // msText is durationText for the milliseconds of a Connection.
 func msText(ms float64) string { return durationText(time.Duration(ms * 1e6)) }
+
+// htmlSpan is a piece of a sentence of advice: NextSteps writes settings
+// and names in backticks, as Markdown inline code, which the page shows
+// as code.
+type htmlSpan struct {
+	Text string
+	Code bool
+}
+
+func codeSpans(lines []string) [][]htmlSpan {
+	out := make([][]htmlSpan, len(lines))
+	for i, l := range lines {
+		for k, part := range strings.Split(l, "`") {
+			if part != "" {
+				out[i] = append(out[i], htmlSpan{part, k%2 == 1})
+			}
+		}
+	}
+	return out
+}

@@ -75,6 +75,9 @@ func TestHTMLLab(t *testing.T) {
 		}
 	}
 
+	if n := strings.Count(page, "<h4>What to check next</h4>"); n != len(ladders) {
+		t.Errorf("%d groups say what to check next, want all %d", n, len(ladders))
+	}
 	if m := fetchesRE.FindAllString(page, -1); len(m) > 0 {
 		t.Errorf("the page refers to something outside it: %q", m)
 	}
@@ -181,5 +184,13 @@ func TestChartBins(t *testing.T) {
 				t.Errorf("%d bars holding %d resets, want at most %d holding %d", len(c.Bars), n, htmlBins, len(rows))
 			}
 		})
+	}
+}
+
+func TestCodeSpans(t *testing.T) {
+	got := codeSpans([]string{"nginx: `lingering_close` (`on` by default)", "none"})
+	want := [][]htmlSpan{{{"nginx: ", false}, {"lingering_close", true}, {" (", false}, {"on", true}, {" by default)", false}}, {{"none", false}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("codeSpans: %v, want %v", got, want)
 	}
 }

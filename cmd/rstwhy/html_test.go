@@ -150,6 +150,9 @@ func TestHTMLBrowser(t *testing.T) {
 		pcaps + "/keepalive_timeout-both-v4-eth-client-ng.pcapng"}
 	one, wantOne := htmlReport(t, captures[0])
 	many, wantMany := htmlReport(t, captures...)
+	// The README's picture: the capture of its Markdown excerpt, so that
+	// the two reports of one reset are side by side.
+	pictured, _ := htmlReport(t, sample)
 
 	bad := filepath.Join(t.TempDir(), "fetches.html")
 	os.WriteFile(bad, []byte(`<!DOCTYPE html><img src="https://example.invalid/x.png"><script>console.error("boom")</script>`), 0o644)
@@ -160,9 +163,10 @@ func TestHTMLBrowser(t *testing.T) {
 		os.MkdirAll(filepath.Dir(shot), 0o755)
 	}
 	res := openInBrowser(t,
-		pageCheck{Page: one, RST: 30, Sort: true, Screenshot: shot, FullPage: true},
+		pageCheck{Page: one, RST: 30, Sort: true},
 		pageCheck{Page: many, RST: 30, Sort: true},
-		pageCheck{Page: bad})
+		pageCheck{Page: bad},
+		pageCheck{Page: pictured, RST: 28, Screenshot: shot, FullPage: true})
 
 	for i, tc := range []struct {
 		name string
@@ -183,7 +187,7 @@ func TestHTMLBrowser(t *testing.T) {
 			t.Errorf("%s: sorted twice by frame: %v, want %v", tc.name, r.SortedFrames, frames)
 		}
 		l := r.Ladder
-		if l == nil || l.RSTFrame != 30 || !strings.Contains(l.RSTText, "[RST, ACK]") || !l.RSTVisible || l.Packets < 2 {
+		if l == nil || l.RSTFrame != 30 || !strings.Contains(l.RSTText, "[R.]") || !l.RSTVisible || l.Packets < 2 {
 			t.Errorf("%s: ladder of the RST at frame 30: %+v; want its RST drawn, visible", tc.name, l)
 		}
 	}
@@ -191,6 +195,10 @@ func TestHTMLBrowser(t *testing.T) {
 		t.Errorf("a page that fetches and logs: requests %q, console %q; the harness must see both", r.Requests, r.Console)
 	}
 
+	if r := res[3]; len(r.Rows) != 1 || r.Ladder == nil || r.Ladder.RSTFrame != 28 || !r.Ladder.RSTVisible {
+		assertClean(t, "pictured", r)
+		t.Errorf("the pictured page: rows %v, ladder %+v; want its one RST, frame 28, drawn", r.Rows, r.Ladder)
+	}
 	png := readTB(t, shot)
 	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < 10_000 {
 		t.Errorf("screenshot %s: %d bytes, not a PNG of the page", shot, len(png))
