@@ -16,14 +16,14 @@ import (
 )
 
 // The browser test's tools: Debian's chromium, node, and playwright-core
-// from the npm registry, which .ci/run installs into .ci/browser (a
-// directory git ignores):
+// from the npm registry at the version .ci/node/package.json pins, which
+// .ci/run installs into .ci/node/node_modules (git ignores it):
 //
 //	apt-get install -y chromium nodejs npm
-//	npm install --no-save --prefix .ci/browser playwright-core
+//	npm install --prefix .ci/node
 const (
 	chromiumPath = "/usr/bin/chromium"
-	nodeModules  = "../../.ci/browser/node_modules"
+	nodeModules  = "../../.ci/node/node_modules"
 	// screenshotPath is the picture README shows, rewritten by -update.
 	screenshotPath = "../../docs/html-report.png"
 )
@@ -38,7 +38,7 @@ func browserTools(t *testing.T) (node string, env []string) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s missing under CI: .ci/run installs it", what)
 		}
-		t.Skipf("%s missing: apt-get install -y chromium nodejs npm; npm install --no-save --prefix .ci/browser playwright-core", what)
+		t.Skipf("%s missing: apt-get install -y chromium nodejs npm; npm install --prefix .ci/node", what)
 	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		missing("chromium (" + chromiumPath + ")")
@@ -55,7 +55,7 @@ func browserTools(t *testing.T) (node string, env []string) {
 	check := exec.Command(node, "-e", "require.resolve('playwright-core')")
 	check.Env = env
 	if err := check.Run(); err != nil {
-		missing("playwright-core (in .ci/browser/node_modules or NODE_PATH)")
+		missing("playwright-core (in .ci/node/node_modules or NODE_PATH)")
 	}
 	return node, env
 }
