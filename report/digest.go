@@ -96,8 +96,9 @@ func NewDigest() *Digest {
 		ByMinute: map[int64]map[string]int{}, open: map[digestKey]*DigestGroup{}, byGroup: map[corrKey]*DigestGroup{}}
 }
 
-// Add counts r and puts it in its group.
-func (d *Digest) Add(r *Record) {
+// Add counts r and puts it in its group, which it returns (nil when
+// MaxGroups were open and r found none).
+func (d *Digest) Add(r *Record) *DigestGroup {
 	d.Total++
 	cause := summaryKey(r)
 	d.ByCause[cause]++
@@ -137,7 +138,7 @@ func (d *Digest) Add(r *Record) {
 		if g == nil {
 			if len(d.groups) >= MaxGroups {
 				d.Dropped++
-				return
+				return nil
 			}
 			g = &DigestGroup{ID: len(d.groups) + 1, Capture: r.Capture, Cause: r.Cause, Resetter: r.Resetter,
 				Host: host, ServerPort: serverPort(r), FirstFrame: r.Frame, FirstTime: r.Time,
@@ -171,6 +172,7 @@ func (d *Digest) Add(r *Record) {
 	if len(g.Frames) < MaxFrames {
 		g.Frames = append(g.Frames, r.Frame)
 	}
+	return g
 }
 
 // Groups returns the groups, largest first, then in the order they

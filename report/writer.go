@@ -78,7 +78,8 @@ func NewGroup(g correlate.Group) Group {
 
 // Writer renders records as they are judged, then the captures' summary.
 // No format keeps the records: what a Writer holds does not grow with
-// their number.
+// their number, except html's compact row a reset (some 300 bytes), its
+// table of resets being written at Close.
 type Writer interface {
 	// Record writes one record. An error from the underlying writer is
 	// returned by every later call too; a record that cannot be encoded
@@ -112,7 +113,7 @@ type Options struct {
 }
 
 // NewWriter returns the writer for a format: "table", "json", "jsonl" or
-// "markdown".
+// "markdown", or "html" (one self-contained page, written at Close).
 func NewWriter(format string, w io.Writer, opt Options) (Writer, error) {
 	switch format {
 	case "jsonl":
@@ -123,8 +124,10 @@ func NewWriter(format string, w io.Writer, opt Options) (Writer, error) {
 		return newTableWriter(w, opt), nil
 	case "markdown", "md":
 		return &markdownWriter{w: w, opt: opt, digest: NewDigest()}, nil
+	case "html":
+		return newHTMLWriter(w, opt), nil
 	}
-	return nil, fmt.Errorf("unknown format %q (want table, json, jsonl or markdown)", format)
+	return nil, fmt.Errorf("unknown format %q (want table, json, jsonl, markdown or html)", format)
 }
 
 func newEncoder(w io.Writer) *json.Encoder {

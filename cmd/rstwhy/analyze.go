@@ -34,9 +34,9 @@ func analyzeCommand() *cli.Command {
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
-				Usage: "table, json, jsonl, markdown or parquet (default: table on a terminal, jsonl otherwise)"},
+				Usage: "table, json, jsonl, markdown, html or parquet (default: table on a terminal, jsonl otherwise)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"},
-				Usage: "write to this file instead of standard output; for parquet, the directory (required)"},
+				Usage: "write to this file instead of standard output (- is standard output; html: a page, report.html; parquet: the directory, required)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
@@ -94,7 +94,7 @@ func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (pip
 	return opt, jobs, nil
 }
 
-func analyzeAction(c *cli.Context) error {
+func analyzeAction(c *cli.Context) (err error) {
 	files := c.Args().Slice()
 	if len(files) == 0 {
 		return errors.New("analyze needs at least one capture (example: rstwhy analyze capture.pcap)")
@@ -117,16 +117,19 @@ func analyzeAction(c *cli.Context) error {
 	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	stdout := c.App.Writer.(*stdoutWriter)
 	format, output := c.String("format"), c.String("output")
+	if output == "-" {
+		output = ""
+	}
 	if format == "parquet" && output == "" {
 		return errors.New("--format parquet writes files: give their directory with -o (example: rstwhy analyze -f parquet -o resets/ capture.pcap)")
 	}
-	// Written to a file, the output is no terminal's: no colour, no
-	// terminal width.
-	var dispOut any = stdout.w
+	// What the report goes to decides terminal, width and colour: a file
+	// named by -o is no terminal (COLUMNS still sets the width).
+	var shown any = stdout.w
 	if output != "" {
-		dispOut = nil
+		shown = nil
 	}
-	disp, err := newDisplay(dispOut, c.String("color"), os.Getenv)
+	disp, err := newDisplay(shown, c.String("color"), os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -137,13 +140,20 @@ func analyzeAction(c *cli.Context) error {
 			format = "table"
 		}
 	}
+	if format == "html" && terminal {
+		return errors.New("--format html writes a page for a browser: give -o report.html, or redirect standard output")
+	}
 	ladder := c.Bool("ladder")
 	w, out, closeOutput, err := openOutput(format, output, stdout, report.Options{Files: files, Version: version(),
 		Width: disp.width, Color: disp.color, Ladder: ladder, Mermaid: c.Bool("mermaid")})
 	if err != nil {
 		return err
 	}
-	defer closeOutput()
+	defer func() {
+		if cerr := closeOutput(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	// stop ends every input: on the first signal, or once the output
 	// cannot be written (reading on would be for nothing).
 	stop, cancel := context.WithCancelCause(c.Context)
