@@ -88,6 +88,11 @@ type Packet struct {
 	// only. A RST forged by a device in the path carries that device's
 	// TTL, not the host's.
 	SrcTTLMin, SrcTTLMax uint8
+	// IPIDKin is, for an IPv4 RST, the frame of a RST shortly before it
+	// that claims another source address yet carries the next IP IDs of
+	// the same counter and the same TTL: one IP stack sent both. 0 when
+	// there is none; Run fills it in.
+	IPIDKin int64
 
 	// Payload is the captured part of the TCP payload (may be shorter
 	// than Len). It aliases the reader's buffer: valid until the next

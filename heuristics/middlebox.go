@@ -28,6 +28,16 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 		}
 		conf = 0.9
 	}
+	if k := v.RST.IPIDKin; k != 0 {
+		// Two hosts do not share one IP ID counter: the RST claiming
+		// this sender and another host's RST just before it came from
+		// one IP stack, a device resetting on behalf of both.
+		if explain {
+			ev = append(ev, fmt.Sprintf("frame %d: the RST's IP ID %d comes right after that of the RST at frame %d, which claims another host's address, with the same TTL %d: two hosts do not share one IP ID counter, so one device sent both",
+				v.RST.Frame, v.RST.IPID, k, v.RST.TTL))
+		}
+		conf = max(conf, 0.7)
+	}
 	// Copies of forwarded packets are dropped before the range is kept,
 	// so even one hop of difference counts: a host's stack sends its RSTs
 	// with the TTL of the rest of its packets.
@@ -42,8 +52,13 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 				v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi), s))
 		}
 		conf = max(conf, c)
-		if later != 0 {
+		switch {
+		case later != 0:
 			conf = 0.95 // two independent signs
+		case v.RST.IPIDKin != 0 && c >= 0.8:
+			// Another device, by TTL and by IP ID; the two are less
+			// independent (the baseline is other connections' packets).
+			conf = 0.9
 		}
 	} else if explain && s != "" && hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
 		ev = append(ev, fmt.Sprintf("the RST's TTL %d differs from the %s's packets %s (TTL %s), but %s", v.RST.TTL, v.Me, where, ttlRange(lo, hi), s))

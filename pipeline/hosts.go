@@ -20,6 +20,41 @@ import (
 type hostTTLs struct {
 	slots []hostSlot // a power of two long; key 0 marks an empty slot
 	n     int
+	// rsts are the latest IPv4 RSTs with an IP ID, for IPIDKin.
+	rsts  [16]rstSeen
+	nrsts int
+}
+
+// rstSeen is what IPIDKin compares of a RST.
+type rstSeen struct {
+	frame, ts int64
+	src       [16]byte
+	ipid      uint16
+	ttl       uint8
+}
+
+// Kin RSTs are at most this far apart in IP ID and in time: a device
+// resetting for several hosts sends them in a burst, each from the next
+// ID of its one counter.
+const (
+	kinIDs  = 16
+	kinTime = 30e9
+)
+
+// kin sets p.IPIDKin from the RSTs seen before it and remembers p.
+func (h *hostTTLs) kin(p *decode.Packet) {
+	if p.IPv6 || p.IPID == 0 {
+		return // no IP ID, or a stack that sends its RSTs with 0 (Linux without a socket)
+	}
+	for i := range min(h.nrsts, len(h.rsts)) {
+		r := &h.rsts[i]
+		if d := p.IPID - r.ipid; d > 0 && d <= kinIDs && r.src != p.Src && r.ttl == p.TTL &&
+			p.TS-r.ts <= kinTime && r.frame > p.IPIDKin {
+			p.IPIDKin = r.frame
+		}
+	}
+	h.rsts[h.nrsts%len(h.rsts)] = rstSeen{frame: p.Frame, ts: p.TS, src: p.Src, ipid: p.IPID, ttl: p.TTL}
+	h.nrsts++
 }
 
 type hostSlot struct {
@@ -66,6 +101,7 @@ func (h *hostTTLs) see(p *decode.Packet) {
 	switch {
 	case rst:
 		p.SrcTTLMin, p.SrcTTLMax = s.min, s.max // 0, 0 when unknown
+		h.kin(p)
 	case s.key == 0 && h.n >= maxHosts:
 	case s.key == 0:
 		*s = hostSlot{key: k, min: p.TTL, max: p.TTL}
