@@ -179,6 +179,8 @@ func appendConnection(b []byte, c *Connection) ([]byte, error) {
 	b = strconv.AppendInt(b, c.Keepalives, 10)
 	b = append(b, `,"history":`...)
 	b = appendString(b, c.History)
+	b = append(b, `,"stage":`...)
+	b = appendString(b, c.Stage)
 	return append(b, '}'), nil
 }
 

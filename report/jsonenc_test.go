@@ -117,11 +117,11 @@ func TestAppendRecordCases(t *testing.T) {
 		{"largest", func(r *Record) { r.Signals.SincePeerMS = -math.MaxFloat64 }, `"ms_since_peer_packet":-1.7976931348623157e+308,`, "three-digit exponent"},
 		{"ms", func(r *Record) { r.Signals.SinceLastMS = 100.565 }, `"ms_since_last_packet":100.565,`, "shortest round trip"},
 		{"omitempty zero", func(r *Record) {}, `"handshake_seen":false,"ttl":0,"ip_id":0},"followup":false,"connection":{"first_frame":0,`, "all five left out"},
-		{"omitempty connection", func(r *Record) {}, `"keepalives":0,"history":""}}` + "\n", "no closed_first, no ladder"},
+		{"omitempty connection", func(r *Record) {}, `"keepalives":0,"history":"","stage":""}}` + "\n", "no closed_first, no ladder"},
 		{"ladder", func(r *Record) {
 			r.Connection.ClosedFirst = "server"
 			r.Ladder = &Ladder{Packets: []LadderPacket{{Frame: 3, Role: "rst"}, {Kind: "keepalive"}}}
-		}, `"history":""},"ladder":{"relative":false,"earlier_packets":0,"packets":[{"frame":3,"time":"","ms_since_previous":0,"from":"","flags":"","seq":0,"ack":0,"len":0,"window":0,"role":"rst"},{"frame":0,`, "ladder after the connection"},
+		}, `"history":"","stage":""},"ladder":{"relative":false,"earlier_packets":0,"packets":[{"frame":3,"time":"","ms_since_previous":0,"from":"","flags":"","seq":0,"ack":0,"len":0,"window":0,"role":"rst"},{"frame":0,`, "ladder after the connection"},
 		{"omitempty set", func(r *Record) {
 			r.FollowupOf, r.CopyOf, r.Signals.ZeroWindowBy, r.Signals.ResetterTTLMin, r.Signals.ResetterTTLMax = -1, 9, "client", 1, 255
 		}, `"ttl":0,"resetter_ttl_min":1,"resetter_ttl_max":255,"ip_id":0},"followup":false,"followup_of":-1,"copy_of":9,"connection":`, "all five written"},

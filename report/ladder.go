@@ -33,6 +33,12 @@ type Connection struct {
 	// to and with the RST (track.Conn.History): ShADadFfR, upper case for
 	// the client.
 	History string `json:"history"`
+	// Stage is where the connection was when the RST cut it, in the
+	// vocabulary of passive tampering studies: "syn" (before the
+	// handshake completed), "handshake" (completed, no data yet),
+	// "first_data" (after the client's first data segment, nothing
+	// more), "later", or "midstream" (no handshake in the capture).
+	Stage string `json:"stage"`
 }
 
 // Ladder is a reset drawn as a sequence diagram: the connection's last
@@ -102,6 +108,7 @@ func newConnection(r *track.Reset) Connection {
 		ZeroWindowProbes:  cl.Stall.Probes + sv.Stall.Probes,
 		Keepalives:        cl.Keepalives + sv.Keepalives,
 		History:           r.History(),
+		Stage:             stageOf(c),
 	}
 	if c.Packets > 0 {
 		out.IdleMS = ms(r.Packet.TS - c.LastTS)
@@ -117,6 +124,22 @@ func newConnection(r *track.Reset) Connection {
 		out.ClosedFirst = "server"
 	}
 	return out
+}
+
+// stageOf says where c stood when the RST came.
+func stageOf(c *track.Conn) string {
+	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
+	switch {
+	case !c.Handshake():
+		return "midstream"
+	case c.SYNACKFrame == 0 || c.AckedFrame == 0 && cl.DataPackets == 0:
+		return "syn"
+	case cl.DataPackets == 0 && sv.DataPackets == 0:
+		return "handshake"
+	case cl.DataPackets == 1 && sv.DataPackets == 0:
+		return "first_data"
+	}
+	return "later"
 }
 
 // ms is a duration in milliseconds, to the microsecond.

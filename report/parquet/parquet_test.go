@@ -134,6 +134,7 @@ type readRow struct {
 	ConnZeroWindowProbes  int64   `parquet:"connection_zero_window_probes"`
 	ConnKeepalives        int64   `parquet:"connection_keepalives"`
 	ConnHistory           string  `parquet:"connection_history"`
+	ConnStage             string  `parquet:"connection_stage"`
 }
 
 // record turns a row back into a record, NULL into the zero the JSON
@@ -163,7 +164,7 @@ func (r *readRow) record() report.Record {
 			ClientBytes: r.ConnClientBytes, ServerBytes: r.ConnServerBytes, ClosedFirst: deref(r.ConnClosedFirst),
 			IdleMS: r.ConnIdleMS, ClientRetransmits: r.ConnClientRetransmits, ServerRetransmits: r.ConnServerRetransmits,
 			ZeroWindows: r.ConnZeroWindows, ZeroWindowProbes: r.ConnZeroWindowProbes, Keepalives: r.ConnKeepalives,
-			History: r.ConnHistory,
+			History: r.ConnHistory, Stage: r.ConnStage,
 		},
 	}
 }

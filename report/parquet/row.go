@@ -68,6 +68,7 @@ type row struct {
 	ConnZeroWindowProbes  int64   `parquet:"connection_zero_window_probes"`
 	ConnKeepalives        int64   `parquet:"connection_keepalives"`
 	ConnHistory           string  `parquet:"connection_history,dict"`
+	ConnStage             string  `parquet:"connection_stage,dict"`
 }
 
 // newRow converts r, whose time t is, into its row. The optional columns
@@ -142,6 +143,7 @@ func newRow(r *report.Record, t time.Time) row {
 		ConnZeroWindowProbes:  c.ZeroWindowProbes,
 		ConnKeepalives:        c.Keepalives,
 		ConnHistory:           c.History,
+		ConnStage:             c.Stage,
 	}
 }
 
