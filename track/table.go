@@ -30,7 +30,7 @@ func (t *connTable) get(h uint64, k flowKey) *conn {
 		if s.c == nil {
 			return nil
 		}
-		if s.hash == h && s.c.key == k {
+		if s.hash == h && s.c.key.equal(&k) {
 			return s.c
 		}
 	}
@@ -95,4 +95,11 @@ func (t *connTable) each(f func(*conn)) {
 			f(s.c)
 		}
 	}
+}
+
+// equal compares two keys field by field: the compiler inlines each
+// array's comparison as word loads, where comparing the whole 36-byte
+// struct called the runtime's memequal on every lookup.
+func (k *flowKey) equal(o *flowKey) bool {
+	return k.a == o.a && k.b == o.b && k.pa == o.pa && k.pb == o.pb
 }
