@@ -165,6 +165,10 @@ func (v *View) match(out *Verdict, explain bool) {
 		out.Cause = Unknown
 		if explain {
 			out.Evidence = v.unknownEvidence()
+			if v.RST.Len > 0 {
+				// What a device wrote into its RST is the best clue left.
+				out.Evidence = append(out.Evidence, v.payloadSentence(""))
+			}
 		}
 		return
 	}
@@ -297,9 +301,40 @@ func (v *View) withPayload(out *Verdict, explain bool) {
 		return
 	}
 	holdTo(out, 0.5, true, explain, func() string {
-		return fmt.Sprintf("frame %d: the RST carries %d bytes of payload, which no common TCP stack sends (RFC 9293 allows it as diagnostic text): whatever sent it, the reading above is a guess at even odds at best",
-			v.RST.Frame, v.RST.Len)
+		return v.payloadSentence(": whatever sent it, the reading above is a guess at even odds at best")
 	})
+}
+
+// payloadSentence shows the RST's payload: decoded where it follows the
+// IETF draft's format, else as text.
+func (v *View) payloadSentence(tail string) string {
+	shown := ""
+	if d, ok := DiagPayload(v.RST.Payload); ok {
+		shown = " in the IETF draft's RST diagnostic format (draft-boucadair-tcpm-rst-diagnostic-payload), " + d
+	} else if len(v.RST.Payload) > 0 {
+		shown = fmt.Sprintf(" (\"%s\")", Printable(v.RST.Payload, 64))
+	}
+	return fmt.Sprintf("frame %d: the RST carries %d bytes of payload%s; no common TCP stack sends any (RFC 1122 4.2.2.12 allows diagnostic text)%s",
+		v.RST.Frame, v.RST.Len, shown, tail)
+}
+
+// Printable renders at most n bytes of b as text a terminal and a JSON
+// reader show safely: printable ASCII as it is, every other byte as
+// \xNN, and "..." when b was longer.
+func Printable(b []byte, n int) string {
+	var out strings.Builder
+	for i, c := range b {
+		if i == n {
+			out.WriteString("...")
+			break
+		}
+		if c >= 0x20 && c < 0x7f && c != '\\' {
+			out.WriteByte(c)
+		} else {
+			fmt.Fprintf(&out, "\\x%02x", c)
+		}
+	}
+	return out.String()
 }
 
 // initialTTL is the standard initial TTL a packet seen with ttl was most

@@ -130,6 +130,10 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		b = append(b, `,"group":`...)
 		b = strconv.AppendInt(b, r.Group, 10)
 	}
+	if r.RSTPayload != "" {
+		b = append(b, `,"rst_payload":`...)
+		b = appendString(b, r.RSTPayload)
+	}
 	if b, err = appendConnection(b, &r.Connection); err != nil {
 		return b[:start], err
 	}

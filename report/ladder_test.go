@@ -204,3 +204,27 @@ func TestCites(t *testing.T) {
 		}
 	}
 }
+
+// TestRSTPayloadShown: what devices write into their RSTs reaches the
+// record and its evidence: an F5 BIG-IP's cause text, and a reason code
+// in the IETF draft's diagnostic format, decoded.
+func TestRSTPayloadShown(t *testing.T) {
+	for name, want := range map[string]string{
+		"tcpdump_tcp_rst_data.pcap":         "BIG-IP: [0x11c5672:3045] {peer} TCP RST from remote system",
+		"tcpdump_tcp_rst_diag_payload.pcap": "reason code 1: illegal option",
+	} {
+		recs := recordsOf(t, testcap.Corpus(name))
+		found := false
+		for _, r := range recs {
+			if r.RSTPayload == "" {
+				continue
+			}
+			for _, e := range r.Evidence {
+				found = found || strings.Contains(e, want)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no record says %q", name, want)
+		}
+	}
+}

@@ -47,6 +47,10 @@ type Record struct {
 	// storm, a repeat, a scan, or a group of its own. Summaries of the
 	// groups are in the capture's block.
 	Group int64 `json:"group,omitempty"`
+	// RSTPayload is the RST's own payload, which some devices fill with
+	// diagnostic text (RFC 1122 4.2.2.12): its first 256 bytes captured,
+	// printable ASCII as it is, other bytes as \xNN. Empty for a bare RST.
+	RSTPayload string `json:"rst_payload,omitempty"`
 	// Connection sums up the connection up to the RST.
 	Connection Connection `json:"connection"`
 	// Ladder is the reset drawn packet by packet: set by whoever wants it
@@ -93,6 +97,7 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 		Followup:      v.Followup,
 		CopyOf:        r.CopyOf,
 		Connection:    newConnection(r),
+		RSTPayload:    heuristics.Printable(p.Payload, len(p.Payload)),
 		ladder:        newLadderBase(r),
 	}
 	// One allocation for the packets before the RST, the RST and after.

@@ -118,6 +118,7 @@ type readRow struct {
 	FollowupOf      *int64   `parquet:"followup_of,optional"`
 	CopyOf          *int64   `parquet:"copy_of,optional"`
 	Group           *int64   `parquet:"group,optional"`
+	RSTPayload      *string  `parquet:"rst_payload,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
 	ConnStartNS           int64   `parquet:"connection_start_ns"`
@@ -158,6 +159,7 @@ func (r *readRow) record() report.Record {
 			IPID: uint16(r.IPID),
 		},
 		Followup: r.Followup, FollowupOf: deref(r.FollowupOf), CopyOf: deref(r.CopyOf), Group: deref(r.Group),
+		RSTPayload: deref(r.RSTPayload),
 		Connection: report.Connection{
 			FirstFrame: r.ConnFirstFrame, Start: time.Unix(0, r.ConnStartNS).UTC().Format(report.TimeFormat),
 			DurationMS: r.ConnDurationMS, ClientPackets: r.ConnClientPackets, ServerPackets: r.ConnServerPackets,

@@ -47,10 +47,11 @@ type row struct {
 	ResetterTTLMax  int32   `parquet:"signals_resetter_ttl_max,optional"`
 	IPID            int32   `parquet:"signals_ip_id"`
 
-	Followup   bool  `parquet:"followup"`
-	FollowupOf int64 `parquet:"followup_of,optional"`
-	CopyOf     int64 `parquet:"copy_of,optional"`
-	Group      int64 `parquet:"group,optional"`
+	Followup   bool   `parquet:"followup"`
+	FollowupOf int64  `parquet:"followup_of,optional"`
+	CopyOf     int64  `parquet:"copy_of,optional"`
+	Group      int64  `parquet:"group,optional"`
+	RSTPayload string `parquet:"rst_payload,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
 	ConnStart             int64   `parquet:"connection_start,timestamp(microsecond:utc)"`
@@ -126,6 +127,7 @@ func newRow(r *report.Record, t time.Time) row {
 		FollowupOf: r.FollowupOf,
 		CopyOf:     r.CopyOf,
 		Group:      r.Group,
+		RSTPayload: r.RSTPayload,
 
 		ConnFirstFrame:        c.FirstFrame,
 		ConnStart:             floorDiv(start, 1000),
