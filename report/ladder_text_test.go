@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/rstwhy/rstwhy/internal/testcap"
 )
 
@@ -18,21 +16,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // -update.
 func golden(tb testing.TB, name, got string) {
 	tb.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (go test ./report -update writes it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		tb.Errorf("%s differs (-want +got); go test ./report -update rewrites it:\n%s", path, diff)
-	}
+	testcap.Golden(tb, filepath.Join("testdata", name), got, *update, "./report")
 }
 
 // ladderCaptures are the captures whose explanations are kept as golden

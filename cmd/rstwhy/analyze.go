@@ -32,25 +32,20 @@ func analyzeCommand() *cli.Command {
 		Aliases:   []string{"analyse"},
 		Usage:     "explain every RST in the captures",
 		ArgsUsage: "CAPTURE... (pcap or pcapng, optionally gzip or zstd; - for standard input)",
-		Flags: []cli.Flag{
+		Flags: slices.Concat([]cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"},
 				Usage: "table, json, jsonl, markdown, html or parquet (default: table on a terminal, jsonl otherwise)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"},
 				Usage: "write to this file instead of standard output (- is standard output; html: a page, report.html; parquet: the directory, required)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
-			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
-				Usage: "judge a RST once its connection has been quiet this long (capture time)"},
-			&cli.IntFlag{Name: "max-conns", Value: track.DefaultMaxConns,
-				Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
-			&cli.IntFlag{Name: "zstd-max-window", Value: capture.DefaultMaxZstdWindow >> 20,
-				Usage: "MiB: the largest zstd window read (what a zstd capture's decoder holds in memory)"},
+		}, readFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: "ladder",
 				Usage: "draw each reset's ladder: under its row in the table, as \"ladder\" in JSON records"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "the table's colours: " + colorFlagUsage},
 			&cli.BoolFlag{Name: "mermaid",
 				Usage: "markdown: draw each group's ladder as a Mermaid sequenceDiagram (GitHub, GitLab, Gitea render it)"},
-		},
+		}),
 		Action: analyzeAction,
 		// stdout carries results only: a usage error is one line on
 		// stderr (main prints it), not the help text.
@@ -58,6 +53,38 @@ func analyzeCommand() *cli.Command {
 			return fmt.Errorf("%w (see rstwhy help analyze)", err)
 		},
 	}
+}
+
+// readFlags are the flags of how captures are read and tracked, which
+// analyze, explain and scan share.
+func readFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
+			Usage: "judge a RST once its connection has been quiet this long (capture time)"},
+		&cli.IntFlag{Name: "max-conns", Value: track.DefaultMaxConns,
+			Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
+		&cli.IntFlag{Name: "zstd-max-window", Value: capture.DefaultMaxZstdWindow >> 20,
+			Usage: "MiB: the largest zstd window read (what a zstd capture's decoder holds in memory)"},
+	}
+}
+
+// readOptions checks readFlags (and -j) of command c and turns them into
+// the pipeline's options and the number of workers.
+func readOptions(c *cli.Context, jobs int) (pipeline.Options, int, error) {
+	opt, jobs, err := options(jobs, c.Duration("quiet"), c.Int("max-conns"), c.App.ErrWriter)
+	if err != nil {
+		return opt, 0, err
+	}
+	window := c.Int("zstd-max-window")
+	if window < 1 || window > 1<<20 {
+		return opt, 0, fmt.Errorf("--zstd-max-window %d: want MiB from 1 up (see rstwhy help %s)", window, c.Command.Name)
+	}
+	opt.Capture.MaxZstdWindow = uint64(window) << 20
+	// zstd captures read at once share one budget for their windows, so
+	// that -j of them wait for memory rather than exhaust it: the larger
+	// of 512 MiB and one window.
+	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
+	return opt, jobs, nil
 }
 
 // maxJobs is the largest -j taken, clamped then to the CPUs; anything
@@ -102,19 +129,10 @@ func analyzeAction(c *cli.Context) (err error) {
 	if n := countStdin(files); n > 1 {
 		return fmt.Errorf("standard input (-) given %d times: it can be read once", n)
 	}
-	opt, jobs, err := options(c.Int("jobs"), c.Duration("quiet"), c.Int("max-conns"), c.App.ErrWriter)
+	opt, jobs, err := readOptions(c, c.Int("jobs"))
 	if err != nil {
 		return err
 	}
-	window := c.Int("zstd-max-window")
-	if window < 1 || window > 1<<20 {
-		return fmt.Errorf("--zstd-max-window %d: want MiB from 1 up (see rstwhy help analyze)", window)
-	}
-	opt.Capture.MaxZstdWindow = uint64(window) << 20
-	// zstd captures read at once share one budget for their windows, so
-	// that -j of them wait for memory rather than exhaust it: the larger
-	// of 512 MiB and one window.
-	opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	stdout := c.App.Writer.(*stdoutWriter)
 	format, output := c.String("format"), c.String("output")
 	if output == "-" {

@@ -11,10 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rstwhy/rstwhy/capture"
-	"github.com/rstwhy/rstwhy/pipeline"
 	"github.com/rstwhy/rstwhy/report"
-	"github.com/rstwhy/rstwhy/track"
 )
 
 func explainCommand() *cli.Command {
@@ -25,9 +22,9 @@ func explainCommand() *cli.Command {
 		Description: "Prints one reset: its verdict, its connection's summary and the ladder of its last\n" +
 			"packets with the evidence beside the packets it cites.\n\n" +
 			"Example: rstwhy explain capture.pcap 28",
-		Flags: []cli.Flag{
+		Flags: append(readFlags(),
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: colorFlagUsage},
-		},
+		),
 		Action: explainAction,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return fmt.Errorf("%w (see rstwhy help explain)", err)
@@ -55,9 +52,11 @@ func explainAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opt := pipeline.Options{Quiet: track.DefaultQuiet, MaxConns: track.DefaultMaxConns, Workers: runtime.NumCPU()}
-	opt.Capture.MaxZstdWindow = capture.DefaultMaxZstdWindow
-	opt.Capture.Memory = capture.NewMemory(512 << 20)
+	opt, jobs, err := readOptions(c, runtime.NumCPU())
+	if err != nil {
+		return err
+	}
+	opt.Workers = jobs
 	// Keep the record at the frame and, to say what is near it, the RSTs
 	// just before and after, and any ladder row that is that frame.
 	var (

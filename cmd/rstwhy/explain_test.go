@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/rstwhy/rstwhy/internal/testcap"
 )
 
@@ -18,20 +16,7 @@ var goldenDir, _ = filepath.Abs(filepath.Join("testdata", "golden"))
 // -update.
 func goldenText(t *testing.T, name, out string) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./cmd/rstwhy -update writes it)", err)
-	}
-	if diff := cmp.Diff(string(want), out); diff != "" {
-		t.Errorf("%s differs (-want +got); go test ./cmd/rstwhy -update rewrites it:\n%s", path, diff)
-	}
+	testcap.Golden(t, filepath.Join(goldenDir, name), out, *update, "./cmd/rstwhy")
 }
 
 // TestExplainGolden: `rstwhy explain CAPTURE FRAME` on lab and public

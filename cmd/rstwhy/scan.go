@@ -20,12 +20,10 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/rstwhy/rstwhy/capture"
 	"github.com/rstwhy/rstwhy/pipeline"
 	"github.com/rstwhy/rstwhy/report"
 	"github.com/rstwhy/rstwhy/report/parquet"
 	"github.com/rstwhy/rstwhy/scan"
-	"github.com/rstwhy/rstwhy/track"
 )
 
 func scanCommand() *cli.Command {
@@ -33,7 +31,7 @@ func scanCommand() *cli.Command {
 		Name:      "scan",
 		Usage:     "explain every RST in an archive of captures: files, folders, lists of paths",
 		ArgsUsage: "PATH... (captures and folders of them; pcap or pcapng, optionally gzip or zstd)",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "include", Usage: "scan only files matching this glob (a glob with a / matches the path below the folder, one without the name; repeatable)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "skip files and folders matching this glob (repeatable)"},
 			&cli.StringFlag{Name: "files-from", Usage: "read more paths from FILE, one a line (- for standard input)"},
@@ -48,13 +46,7 @@ func scanCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line on standard error, even on a terminal"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: captures read at once (at most the number of CPUs)"},
-			&cli.DurationFlag{Name: "quiet", Value: track.DefaultQuiet,
-				Usage: "judge a RST once its connection has been quiet this long (capture time)"},
-			&cli.IntFlag{Name: "max-conns", Value: track.DefaultMaxConns,
-				Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
-			&cli.IntFlag{Name: "zstd-max-window", Value: capture.DefaultMaxZstdWindow >> 20,
-				Usage: "MiB: the largest zstd window read (what a zstd capture's decoder holds in memory)"},
-		},
+		}, readFlags()...),
 		Action: scanAction,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return fmt.Errorf("%w (see rstwhy help scan)", err)
@@ -101,16 +93,10 @@ func scanFlags(c *cli.Context) (*scanConfig, error) {
 	cfg := &scanConfig{roots: c.Args().Slice(), statePath: c.String("state"), output: c.String("output"),
 		format: c.String("format"), summary: c.String("summary"), sumOut: c.String("summary-out"), join: c.Bool("join-rotated")}
 	var err error
-	cfg.opt, cfg.jobs, err = options(c.Int("jobs"), c.Duration("quiet"), c.Int("max-conns"), c.App.ErrWriter)
+	cfg.opt, cfg.jobs, err = readOptions(c, c.Int("jobs"))
 	if err != nil {
 		return nil, err
 	}
-	window := c.Int("zstd-max-window")
-	if window < 1 || window > 1<<20 {
-		return nil, fmt.Errorf("--zstd-max-window %d: want MiB from 1 up (see rstwhy help scan)", window)
-	}
-	cfg.opt.Capture.MaxZstdWindow = uint64(window) << 20
-	cfg.opt.Capture.Memory = capture.NewMemory(max(512<<20, int64(window)<<20))
 	cfg.walker = scan.Walker{Include: c.StringSlice("include"), Exclude: c.StringSlice("exclude")}
 	if err := cfg.walker.Check(); err != nil {
 		return nil, fmt.Errorf("%v (see rstwhy help scan)", err)
