@@ -312,7 +312,7 @@ func (t *tableWriter) Close(captures []Capture) error {
 	if t.started {
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "%d resets in %d capture(s)", total, len(captures))
+	fmt.Fprintf(&b, "%d %s in %d %s", total, plural(int64(total), "reset", "resets"), len(captures), plural(int64(len(captures)), "capture", "captures"))
 	if total > 0 {
 		b.WriteString(":")
 	}

@@ -56,7 +56,7 @@ func TestTableStreams(t *testing.T) {
 	if rows != len(recs) {
 		t.Errorf("%d rows, want %d", rows, len(recs))
 	}
-	if !strings.Contains(out.String(), "\n"+itoa(len(recs))+" resets in 2 capture(s):\n") {
+	if !strings.Contains(out.String(), "\n"+itoa(len(recs))+" resets in 2 captures:\n") {
 		t.Errorf("no summary:\n%s", out.String())
 	}
 }

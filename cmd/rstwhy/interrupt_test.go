@@ -167,7 +167,7 @@ func checkAll(t *testing.T, format, out string, want []record) {
 		}
 		got = doc.Resets
 	case "table":
-		if n := itoa(len(want)); !strings.Contains(out, "\n"+n+" resets in 1 capture(s):\n") {
+		if n := itoa(len(want)); !strings.Contains(out, "\n"+n+" resets in 1 capture:\n") {
 			t.Errorf("the table's summary does not count %s resets:\n%s", n, out)
 		}
 		for _, w := range want {
