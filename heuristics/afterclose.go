@@ -30,7 +30,10 @@ import (
 // tcp_send_active_reset from close() (unreadRule, lingerRule): the reply
 // path never sets ACK on a reset answering a segment that carried ACK.
 var dataAfterCloseRule = Rule{Cause: DataAfterClose, Kernel: "TCP_ABORT_ON_DATA", Match: func(v *View, explain bool) Finding {
-	if v.M.FINFrame == 0 || v.activeShape() || v.P.FINFrame != 0 && v.P.FINAckedFrame != 0 {
+	if v.M.FINFrame == 0 {
+		return queuedFIN(v, explain)
+	}
+	if v.activeShape() || v.P.FINFrame != 0 && v.P.FINAckedFrame != 0 {
 		return Finding{}
 	}
 	a := v.answered()
@@ -77,3 +80,31 @@ var dataAfterCloseRule = Rule{Cause: DataAfterClose, Kernel: "TCP_ABORT_ON_DATA"
 	}
 	return f
 }}
+
+// queuedFIN: the resetter's FIN never reached the wire. Its data was
+// stalled behind the peer's zero window when its application closed, so
+// the FIN waited in the send queue behind it (FIN_WAIT1 with data queued:
+// the socket outlives the close until the data and the FIN are
+// acknowledged), and the peer's next segment met a closed socket: a bare
+// RST whose seq is that segment's ack (TCP_ABORT_ON_DATA). A socket gone
+// altogether answers the same way (no_socket), but a socket with data
+// still queued does not go away on close, so this reading comes first,
+// without the certainty of a FIN seen.
+func queuedFIN(v *View, explain bool) Finding {
+	a := v.answered()
+	// The resetter's probes into the zero window say it had data queued.
+	if a == nil || !v.P.Stall.Active() || v.P.Stall.Probes == 0 {
+		return Finding{}
+	}
+	f := Finding{Confidence: 0.6}
+	if !explain {
+		return f
+	}
+	f.Evidence = []string{
+		fmt.Sprintf("the %s's window was zero from frame %d on, and the %s probed it %d times: it had data queued, and a FIN written after that data waits behind it, unseen on the wire",
+			v.Peer, v.P.Stall.StartFrame, v.Me, v.P.Stall.Probes),
+		fmt.Sprintf("frame %d: a bare RST (no ACK flag) whose seq is the ack of the %s's segment at frame %d: the reply of a socket its application had closed, to data that came after the close (TCP_ABORT_ON_DATA); a socket gone altogether (no_socket) would answer alike, but one with data still queued outlives close()",
+			v.RST.Frame, v.Peer, a.Frame),
+	}
+	return f
+}

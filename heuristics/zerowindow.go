@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rstwhy/rstwhy/decode"
 	"github.com/rstwhy/rstwhy/track"
 )
 
@@ -27,6 +28,14 @@ var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: fu
 		return Finding{}
 	case v.M.Stall.Active():
 		st, who, kernel = v.M.Stall, v.Me, "TCP_ABORT_ON_CLOSE"
+	case v.P.Stall.Active() && v.RST.Flags&decode.ACK == 0:
+		// A stalled sender that gives up closes, and close() resets with
+		// ACK at its next sequence number (tcp_send_active_reset). A bare
+		// RST is a reply to the peer's segment: the sender had closed
+		// before (its FIN queued behind the unsent data, never on the
+		// wire) and the peer's next segment met a closed socket
+		// (TCP_ABORT_ON_DATA), which afterCloseRule reads.
+		return Finding{}
 	case v.P.Stall.Active():
 		st, who = v.P.Stall, v.Peer
 	default:
