@@ -26,6 +26,12 @@ var zeroWindowRule = Rule{Cause: ZeroWindowAbort, Kernel: "TCP_STATE", Match: fu
 		// A buffer that filled just before close is unread data, not a
 		// stalled connection: unreadRule says so.
 		return Finding{}
+	case v.M.Stall.Active() && v.M.FINFrame != 0:
+		// The stalled reader answered and half-closed before it reset:
+		// an early answer (a 413, a 503) with the request body unread,
+		// FIN then RST+ACK, which unreadRule reads, however long the
+		// window had been shut.
+		return Finding{}
 	case v.M.Stall.Active():
 		st, who, kernel = v.M.Stall, v.Me, "TCP_ABORT_ON_CLOSE"
 	case v.P.Stall.Active() && v.RST.Flags&decode.ACK == 0:
