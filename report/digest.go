@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -36,8 +37,11 @@ type Digest struct {
 	groups []*DigestGroup
 	open   map[digestKey]*DigestGroup
 	// byGroup finds the digest group of a record's correlate group, so
-	// that follow-ups join their first reset's.
-	byGroup map[corrKey]*DigestGroup
+	// that follow-ups join their first reset's. Most correlate groups
+	// hold one reset, so it would grow with the resets: it keeps two
+	// generations of at most recentGroups each, and a follow-up arrives
+	// long before its first reset's entry is two generations old.
+	byGroup, byGroupOld map[corrKey]*DigestGroup
 	// Dropped counts records that found no group when MaxGroups were
 	// already open; they are still counted everywhere else.
 	Dropped int
@@ -70,7 +74,7 @@ type DigestGroup struct {
 	Frames []int64
 
 	lastTS  int64
-	clients map[string]struct{}
+	clients map[uint64]struct{} // hashes of the client endpoints seen
 }
 
 // Limits of a Digest.
@@ -78,7 +82,14 @@ const (
 	MaxGroups = 10000
 	MaxFrames = 50
 	GroupGap  = 10 * time.Minute
+
+	recentGroups = 1 << 14
+	maxClients   = 1000
 )
+
+// clientSeed hashes client endpoints for DigestGroup.Conns: a group keeps
+// up to maxClients of them, as 8-byte hashes rather than strings.
+var clientSeed = maphash.MakeSeed()
 
 type digestKey struct {
 	capture, cause, resetter, host string
@@ -127,7 +138,9 @@ func (d *Digest) Add(r *Record) *DigestGroup {
 	var g *DigestGroup
 	ck := corrKey{r.Capture, r.Group}
 	if r.Followup && r.Group != 0 {
-		g = d.byGroup[ck]
+		if g = d.byGroup[ck]; g == nil {
+			g = d.byGroupOld[ck]
+		}
 	}
 	if g == nil {
 		k := digestKey{r.Capture, r.Cause, r.Resetter, host, serverPort(r)}
@@ -142,13 +155,16 @@ func (d *Digest) Add(r *Record) *DigestGroup {
 			}
 			g = &DigestGroup{ID: len(d.groups) + 1, Capture: r.Capture, Cause: r.Cause, Resetter: r.Resetter,
 				Host: host, ServerPort: serverPort(r), FirstFrame: r.Frame, FirstTime: r.Time,
-				Example: *r, clients: map[string]struct{}{}}
+				Example: *r, clients: map[uint64]struct{}{}}
 			g.Example.Ladder = g.Example.BuildLadder()
 			d.groups = append(d.groups, g)
 			d.open[k] = g
 		}
 	}
 	if r.Group != 0 {
+		if len(d.byGroup) >= recentGroups {
+			d.byGroupOld, d.byGroup = d.byGroup, make(map[corrKey]*DigestGroup, recentGroups)
+		}
 		d.byGroup[ck] = g
 	}
 	g.Count++
@@ -164,8 +180,8 @@ func (d *Digest) Add(r *Record) *DigestGroup {
 		}
 		g.MinConf, g.MaxConf = min(g.MinConf, r.Confidence), max(g.MaxConf, r.Confidence)
 	}
-	if len(g.clients) < 1000 {
-		g.clients[r.Client] = struct{}{}
+	if len(g.clients) < maxClients {
+		g.clients[maphash.String(clientSeed, r.Client)] = struct{}{}
 		g.Conns = len(g.clients)
 	}
 	g.LastFrame, g.LastTime, g.lastTS = r.Frame, r.Time, ts

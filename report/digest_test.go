@@ -73,3 +73,29 @@ func TestDigestLab(t *testing.T) {
 		t.Fatalf("by cause %d, want %d", causes, n)
 	}
 }
+
+// TestDigestBounded: a correlate group a reset (the common case) does not
+// make the digest grow with the resets; a follow-up still finds its
+// first reset's group.
+func TestDigestBounded(t *testing.T) {
+	d := NewDigest()
+	base := Record{Capture: "c.pcap", Cause: "no_socket", Resetter: "server", Client: "10.0.0.1:1", Server: "10.0.0.2:80",
+		Time: "2026-01-01T00:00:00.000000000Z"}
+	for i := range int64(5 * recentGroups) {
+		r := base
+		r.Frame, r.Group = i+1, i+1
+		d.Add(&r)
+	}
+	if n := len(d.byGroup) + len(d.byGroupOld); n > 2*recentGroups {
+		t.Fatalf("%d correlate groups remembered after %d resets", n, 5*recentGroups)
+	}
+	first := base
+	first.Cause, first.Resetter, first.Frame, first.Group = "linger_abort", "client", 1e6, 1e6
+	d.Add(&first)
+	f := base
+	f.Followup, f.Frame, f.Group = true, 1e6+1, 1e6
+	g := d.Add(&f)
+	if g == nil || g.Cause != "linger_abort" || g.Followups != 1 {
+		t.Fatalf("the follow-up went to %+v, not its first reset's group", g)
+	}
+}
