@@ -435,13 +435,15 @@ type View struct {
 	LastMe    *track.Summary // the resetter's last packet before the RST
 	LastAny   *track.Summary
 	Exchanged bool // both sides had sent packets
+
+	recent [track.RingSize]track.Summary // Recent's array: one allocation a view
 }
 
 func newView(r *track.Reset) *View {
 	v := &View{R: r, C: &r.Conn, RST: &r.Packet}
 	v.M, v.P = &r.Conn.Sides[r.Sender], &r.Conn.Sides[1-r.Sender]
 	v.Me, v.Peer = v.nameOf(r.Sender), v.nameOf(1-r.Sender)
-	v.Recent = r.Conn.Recent()
+	v.Recent = r.Conn.AppendRecent(v.recent[:0])
 	for i := len(v.Recent) - 1; i >= 0; i-- {
 		s := &v.Recent[i]
 		if v.LastAny == nil {

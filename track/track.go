@@ -27,20 +27,24 @@ const (
 // it stood just before the RST, and what followed until the connection
 // went quiet. Heuristics read it and never change it.
 //
-// Its pointers come first (First, and Packet.Payload at Packet's end), so
-// that the garbage collector scans 130 bytes of it, not 1.4 KB.
+// Its pointers come first (First, Later, and Packet.Payload at Packet's
+// end), so that the garbage collector scans 180 bytes of it, not 1.7 KB.
+//
+// A tracker with Recycle set reuses a Reset after Emit returned: its
+// receiver must copy what it keeps.
 type Reset struct {
 	// First is the connection's first reset when this one came later:
 	// the answers a reset connection draws are consequences, not causes.
-	First  *Reset
-	Packet decode.Packet // the RST itself; Payload is a copy of at most 256 bytes
-	Sender int           // index in Conn.Sides of the side that sent it
-	Conn   Conn          // the connection just before the RST
+	First *Reset
 	// Later are the connection's first packets after the RST (this
 	// reset's copies and later RSTs included), up to LaterSize, while its
 	// aftermath was gathered: what the RST drew. Most resets draw one or
 	// two, so it grows as they come (thousands of resets may be pending).
-	Later []Summary
+	Later   []Summary
+	payload []byte        // Packet.Payload's array, kept when the reset is recycled
+	Packet  decode.Packet // the RST itself; Payload is a copy of at most 256 bytes
+	Sender  int           // index in Conn.Sides of the side that sent it
+	Conn    Conn          // the connection just before the RST
 	// CopyOf is the frame of the original when the same RST was captured
 	// twice (a router's -i any sees a forwarded packet on both sides).
 	CopyOf int64
@@ -48,6 +52,7 @@ type Reset struct {
 
 	ready bool
 	base  tally // the connection's aftermath tally when the RST came
+	refs  int32 // what holds the reset inside the tracker (Tracker.unref)
 }
 
 // LaterSize is how many packets after a RST a Reset keeps.
@@ -112,6 +117,13 @@ type Tracker struct {
 	// context) keep per-connection state of their own by ConnID without
 	// touching the tracker's core.
 	Observer Observer
+	// Recycle lets the tracker reuse a Reset once Emit has returned and no
+	// later reset of its connection can refer to it (as First). Set it only
+	// when Emit keeps neither the Reset nor any slice of it (Later,
+	// Packet.Payload) past its return: the pipeline's judged path does, and
+	// then most of the heap a capture with many resets churns through is
+	// reused instead of collected.
+	Recycle bool
 
 	conns connTable
 	slabs connSlabs
@@ -121,6 +133,7 @@ type Tracker struct {
 	sched schedule
 	out   []*Reset // frame order; out[head:] not yet emitted
 	head  int
+	pool  []*Reset // recycled resets (Recycle)
 	now   int64
 	stats Stats
 }
@@ -398,11 +411,55 @@ func (t *Tracker) drop(c *conn) {
 
 // setFirst sets c's first reset; nil forgets it.
 func (t *Tracker) setFirst(c *conn, r *Reset) {
-	t.slabs.ext(c.id).first = r
+	e := t.slabs.ext(c.id)
+	if e.first != nil {
+		t.unref(e.first)
+	}
+	e.first = r
 	c.firstSender = 0
 	if r != nil {
+		r.refs++
 		c.firstSender = uint8(r.Sender) + 1
 	}
+}
+
+// unref drops one of r's holders (the queue until emitted, the
+// connection while r is its first reset, each follow-up that names r as
+// First). With Recycle, a reset nothing holds goes back to the pool.
+func (t *Tracker) unref(r *Reset) {
+	r.refs--
+	if r.refs > 0 || !t.Recycle {
+		return
+	}
+	if f := r.First; f != nil {
+		r.First = nil
+		t.unref(f)
+	}
+	if len(t.pool) < maxPool {
+		// Zeroed now, not when reused: a reset recycled while something
+		// still read it would show at once (TestRecycleSameAnswers).
+		later, payload := r.Later[:0], r.payload[:0]
+		*r = Reset{Later: later, payload: payload}
+		t.pool = append(t.pool, r)
+	}
+}
+
+// maxPool bounds the recycled resets kept: the most a capture held at
+// once is the pool's natural size, this only caps a burst.
+const maxPool = 1 << 14
+
+// newReset returns a zero Reset, from the pool when it has one; a
+// recycled one keeps its Later and payload arrays for reuse (unref
+// zeroed the rest).
+func (t *Tracker) newReset() *Reset {
+	n := len(t.pool)
+	if n == 0 {
+		return &Reset{}
+	}
+	r := t.pool[n-1]
+	t.pool[n-1] = nil
+	t.pool = t.pool[:n-1]
+	return r
 }
 
 // Close returns the tracker's connections to the system once the tracker
@@ -517,6 +574,7 @@ func (t *Tracker) release() {
 		if t.Emit != nil {
 			t.Emit(r)
 		}
+		t.unref(r)
 	}
 	if t.head == len(t.out) {
 		t.out, t.head = t.out[:0], 0
@@ -611,7 +669,7 @@ func (t *Tracker) follow(c *conn, s *Summary) {
 	}
 	c.laterFull = int32(i)
 	for _, r := range open[i:] {
-		if r.Later == nil {
+		if cap(r.Later) == 0 {
 			r.Later = make([]Summary, 0, 2)
 		}
 		r.Later = append(r.Later, *s)
@@ -632,10 +690,16 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 		// sequence number, are two aborts.
 		first = nil
 	}
-	r := &Reset{Packet: *p, Sender: dir, Conn: c.Conn, First: first, CopyOf: copyOf, base: c.tally}
+	r := t.newReset()
+	r.Packet, r.Sender, r.Conn, r.First, r.CopyOf, r.base = *p, dir, c.Conn, first, copyOf, c.tally
+	r.refs = 1 // the queue's, until emitted
+	if first != nil {
+		first.refs++
+	}
 	r.Packet.Payload = nil
 	if len(p.Payload) > 0 {
-		r.Packet.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
+		r.payload = append(r.payload[:0], p.Payload[:min(len(p.Payload), payloadKept)]...)
+		r.Packet.Payload = r.payload
 	}
 	if c.firstSender == 0 {
 		t.setFirst(c, r)

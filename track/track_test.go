@@ -157,3 +157,39 @@ func TestForgottenNoted(t *testing.T) {
 		t.Errorf("after eviction at the cap: %+v", again)
 	}
 }
+
+// TestRecycleReuses: with Recycle, a reset that nothing refers to any
+// more (emitted, its connection gone) is the next one's; without, every
+// reset is a new object, for receivers that keep them.
+func TestRecycleReuses(t *testing.T) {
+	for _, recycle := range []bool{false, true} {
+		seen := map[*Reset]bool{}
+		frames := 0
+		tr := &Tracker{Recycle: recycle}
+		tr.Emit = func(r *Reset) {
+			seen[r] = true
+			if r.Packet.Frame != int64(frames*4+4) {
+				t.Fatalf("recycle %v: reset of frame %d, want %d", recycle, r.Packet.Frame, frames*4+4)
+			}
+			frames++
+		}
+		for i := range 100 {
+			at := time.Duration(i) * 10 * time.Second
+			port, f := uint16(1000+i), int64(i*4)
+			tr.Add(seg(f+1, at, port, true, decode.SYN, 100, 0))
+			tr.Add(seg(f+2, at+time.Millisecond, port, false, decode.SYN|decode.ACK, 500, 101))
+			tr.Add(seg(f+3, at+2*time.Millisecond, port, true, decode.ACK, 101, 501))
+			tr.Add(seg(f+4, at+3*time.Millisecond, port, true, decode.RST|decode.ACK, 101, 501))
+		}
+		tr.Flush()
+		if frames != 100 {
+			t.Fatalf("recycle %v: %d resets emitted, want 100", recycle, frames)
+		}
+		if recycle && len(seen) > 3 {
+			t.Errorf("recycling: %d distinct resets for 100, each gone before the next: want at most 3", len(seen))
+		}
+		if !recycle && len(seen) != 100 {
+			t.Errorf("not recycling: %d distinct resets, want 100", len(seen))
+		}
+	}
+}

@@ -371,6 +371,7 @@ func analyzeInput(stop context.Context, name string, r captureReader, opt pipeli
 	regular := isFileReader(r)
 	opt.Capture.Live = !regular
 	judge := func(rs *track.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
+	opt.Recycle = true // NewRecord copies what it keeps of the reset
 	// Never cancelled: an interruption ends the input instead, so that
 	// what was read is judged and emitted as at the end of a capture.
 	ctx := context.WithoutCancel(stop)
