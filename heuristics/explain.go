@@ -47,7 +47,11 @@ type Verdict struct {
 	Resetter     Role
 	State        track.State
 	Followup     bool
-	Signals      Signals
+	// FollowupOf is the frame of the first RST a follow-up is the
+	// consequence of, when the tracker no longer held it as Reset.First
+	// (the connection had been let go of after that RST); 0 otherwise.
+	FollowupOf int64
+	Signals    Signals
 }
 
 // Signals are the raw measurements at the RST, whatever the cause; package
@@ -137,6 +141,30 @@ func (v *View) judge(out *Verdict, explain bool) {
 		return
 	}
 	v.match(out, explain)
+	if f := v.C.Forgotten; v.afterForgottenRST() {
+		// A RST never draws a RST, but what its sender sends afterwards
+		// does: the other side's socket went with the first RST, and each
+		// later segment meets no socket (RFC 9293 §3.10.7.1). The first
+		// RST's snapshot went with the connection, so the cause is this
+		// RST's own reading.
+		out.Followup, out.FollowupOf = true, f.RSTFrame
+		if explain {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"follow-up of the %s's RST at frame %d: the %s's segment at frame %d came after that reset, on the same ports, and a reset connection has no socket left to take it",
+				v.nameOf(int(f.RSTSide)), f.RSTFrame, v.Peer, v.LastPeer.Frame))
+		}
+	}
+}
+
+// afterForgottenRST: the tracker had let go of this four-tuple after a
+// RST from the peer (Conn.Forgotten), the peer sent on it again, and this
+// RST answers that segment the way a host with no socket does. A host
+// that reset cannot be reset back by its own later segment unless its
+// peer's socket went with the first RST.
+func (v *View) afterForgottenRST() bool {
+	f := v.C.Forgotten
+	return f.Why == track.ForgotEnded && f.RSTFrame != 0 && int(f.RSTSide) != v.R.Sender &&
+		v.C.Resets == 0 && v.LastPeer != nil && v.replyShape()
 }
 
 // match asks every rule for its confidence alone; the highest wins, the

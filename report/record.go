@@ -66,6 +66,9 @@ type Record struct {
 	Recent []track.Summary `json:"-"`
 	Later  []track.Summary `json:"-"`
 	ladder ladderBase
+	// followupOwn: a follow-up whose first RST the tracker had let go
+	// of; its cause is its own reading, not the first's.
+	followupOwn bool
 }
 
 // NewRecord joins a reset and its verdict.
@@ -107,6 +110,8 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 	rec.Later = append(pk[len(pk):], r.LaterPackets()...)
 	if r.First != nil {
 		rec.FollowupOf = r.First.Packet.Frame
+	} else if v.FollowupOf != 0 {
+		rec.FollowupOf, rec.followupOwn = v.FollowupOf, true
 	}
 	rec.corr = correlateReset(r, v)
 	if rec.Evidence == nil {
@@ -162,6 +167,8 @@ func correlateReset(r *track.Reset, v heuristics.Verdict) correlate.Reset {
 		cr.FollowupOf = r.CopyOf
 	case r.First != nil:
 		cr.FollowupOf = r.First.Packet.Frame
+	case v.FollowupOf != 0:
+		cr.FollowupOf = v.FollowupOf
 	}
 	return cr
 }

@@ -353,7 +353,18 @@ func (t *Tracker) open(h uint64, k flowKey, p *decode.Packet) *conn {
 	}
 	c.FirstFrame, c.FirstTS = p.Frame, p.TS
 	if c.ClientGuessed {
-		c.Forgotten = t.gone.find(h)
+		var rstLower bool
+		c.Forgotten, rstLower = t.gone.find(h)
+		if c.Forgotten.RSTFrame != 0 {
+			lower := int8(0)
+			if c.Sides[0].Addr != c.key.a || c.Sides[0].Port != c.key.pa {
+				lower = 1
+			}
+			c.Forgotten.RSTSide = lower
+			if !rstLower {
+				c.Forgotten.RSTSide = 1 - lower
+			}
+		}
 	}
 	c.seen = t.now
 	t.conns.put(c)
@@ -388,7 +399,15 @@ func (t *Tracker) forget(c *conn) {
 	case c.list == listEnded:
 		why = ForgotEnded
 	}
-	t.gone.note(c.hash, Forgotten{Frame: c.LastFrame, Why: why})
+	f := Forgotten{Frame: c.LastFrame, Why: why}
+	rstLower := false
+	for i := range c.Sides {
+		if rf := c.Sides[i].RSTFrame; rf != 0 && (f.RSTFrame == 0 || rf < f.RSTFrame) {
+			f.RSTFrame = rf
+			rstLower = c.Sides[i].Addr == c.key.a && c.Sides[i].Port == c.key.pa
+		}
+	}
+	t.gone.note(c.hash, f, rstLower)
 	t.drop(c)
 }
 
