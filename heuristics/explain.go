@@ -418,9 +418,15 @@ func (v *View) followup(out *Verdict, explain bool) {
 	}
 	out.Followup = true
 	if r.CopyOf != 0 && explain {
-		out.Evidence = append(out.Evidence, fmt.Sprintf(
-			"frame %d is the RST of frame %d captured a second time (TTL %d): a copy seen on another interface, not a new reset",
-			r.Packet.Frame, r.CopyOf, r.Packet.TTL))
+		if o := v.LastMe; o != nil && o.Frame == r.CopyOf && o.TTL == r.Packet.TTL {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"frame %d is the RST of frame %d captured a second time (the same TTL %d and IP ID %d): a duplicate in the capture, not a new reset",
+				r.Packet.Frame, r.CopyOf, r.Packet.TTL, r.Packet.IPID))
+		} else {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"frame %d is the RST of frame %d captured a second time (TTL %d): a copy seen on another interface, not a new reset",
+				r.Packet.Frame, r.CopyOf, r.Packet.TTL))
+		}
 	}
 	var fv Verdict
 	if first == r {
@@ -432,7 +438,9 @@ func (v *View) followup(out *Verdict, explain bool) {
 	}
 	newView(first).judge(&fv, false)
 	out.Cause, out.Confidence = fv.Cause, fv.Confidence
-	if r.CopyOf != 0 {
+	if r.CopyOf != 0 && first.Packet.Frame == r.CopyOf {
+		// A copy of the first reset; a copy of a follow-up goes on as
+		// the follow-up it copies.
 		out.KernelReason = fv.KernelReason
 		return
 	}

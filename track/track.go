@@ -709,6 +709,15 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 		// sequence number, are two aborts.
 		first = nil
 	}
+	if first != nil && uint8(dir)+1 == c.firstSender && copyOf == 0 && p.Flags&decode.ACK != 0 &&
+		p.Seq == first.Packet.Seq && p.Ack == first.Packet.Ack && c.Sides[1-dir].LastFrame < first.Packet.Frame {
+		// The same sender's RST+ACK again at the same numbers, and
+		// nothing from the peer since the first: no segment drew it (a
+		// reset connection's answers are bare RSTs at the ack of what
+		// they answer, RFC 9293 §3.10.7.1). A second abort, judged on
+		// its own; a copy of the first would be CopyOf.
+		first = nil
+	}
 	r := t.newReset()
 	r.Packet, r.Sender, r.Conn, r.First, r.CopyOf, r.base = *p, dir, c.Conn, first, copyOf, c.tally
 	r.refs = 1 // the queue's, until emitted
@@ -732,6 +741,9 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 	c.Resets++
 	c.touch(p, t.now)
 	s := summaryOf(p, uint8(dir), KindNew, me)
+	// A RST's own window, not the side's last advertised one: the
+	// ladder shows what Wireshark shows, and copyOf compares it.
+	s.Window = uint32(p.Window) << c.shift(uint8(dir))
 	c.push(s)
 	c.noteHistory(uint8(dir), p.Flags, p.Len, KindNew, 0)
 	if c.nOpen > 0 {
@@ -826,12 +838,16 @@ func rawWindow(w uint32, shift uint8) uint32 { return w >> shift }
 
 // shift is the window scale that applies to side dir's advertisements,
 // or 0 when unknown (then windows are kept raw).
-func (c *conn) shift(dir uint8) uint8 {
+func (c *conn) shift(dir uint8) uint8 { return c.WindowShift(int(dir)) }
+
+// WindowShift is the window scale that applies to side's advertisements
+// (RFC 7323: both SYNs carried the option), or 0 when unknown or none.
+func (c *Conn) WindowShift(side int) uint8 {
 	a, b := &c.Sides[0], &c.Sides[1]
 	if a.SYNFrame == 0 || b.SYNFrame == 0 || a.WScale < 0 || b.WScale < 0 {
 		return 0
 	}
-	return uint8(min(c.Sides[dir].WScale, 14)) // RFC 7323 §2.3: at most 14
+	return uint8(min(c.Sides[side].WScale, 14)) // RFC 7323 §2.3: at most 14
 }
 
 func summaryOf(p *decode.Packet, dir uint8, kind Kind, me *Side) Summary {
