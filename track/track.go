@@ -828,6 +828,14 @@ func (c *conn) copyOf(dir uint8, p *decode.Packet) int64 {
 	if d := int(s.TTL) - int(p.TTL); d < -1 || d > 1 {
 		return 0
 	}
+	if p.Flags&decode.RST != 0 && p.IPID == 0 && s.TTL == p.TTL {
+		// Two RSTs with IP ID 0 (a kernel's RST without a socket, a
+		// crafted one) alike to the TTL may be two RSTs: each answer to
+		// two segments with the same ack is the same packet. Only a
+		// forwarded copy (TTL one lower) or a shared non-zero IP ID
+		// says it is one RST captured twice.
+		return 0
+	}
 	if raw := rawWindow(s.Window, c.shift(dir)); raw != uint32(p.Window) {
 		return 0
 	}
