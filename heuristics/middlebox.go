@@ -28,13 +28,20 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 		}
 		conf = 0.9
 	}
-	if k := v.RST.IPIDKin; k != 0 {
+	kin := v.RST.IPIDKin != 0 || v.R.After.KinFrame != 0
+	if kin {
 		// Two hosts do not share one IP ID counter: the RST claiming
-		// this sender and another host's RST just before it came from
-		// one IP stack, a device resetting on behalf of both.
+		// this sender and another host's RST just before it (or, on
+		// this connection, just after it: both ends reset at once)
+		// came from one IP stack, a device resetting on behalf of both.
 		if explain {
-			ev = append(ev, fmt.Sprintf("frame %d: the RST's IP ID %d comes right after that of the RST at frame %d, which claims another host's address, with the same TTL %d: two hosts do not share one IP ID counter, so one device sent both",
-				v.RST.Frame, v.RST.IPID, k, v.RST.TTL))
+			if k := v.RST.IPIDKin; k != 0 {
+				ev = append(ev, fmt.Sprintf("frame %d: the RST's IP ID %d comes right after that of the RST at frame %d, which claims another host's address, with the same TTL %d: two hosts do not share one IP ID counter, so one device sent both",
+					v.RST.Frame, v.RST.IPID, k, v.RST.TTL))
+			} else {
+				ev = append(ev, fmt.Sprintf("frame %d: the RST's IP ID %d comes right before that of the RST at frame %d, which resets the other end in the other host's name, with the same TTL %d: two hosts do not share one IP ID counter, so one device reset both ends",
+					v.RST.Frame, v.RST.IPID, v.R.After.KinFrame, v.RST.TTL))
+			}
 		}
 		conf = max(conf, 0.7)
 	}
@@ -55,7 +62,7 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 		switch {
 		case later != 0:
 			conf = 0.95 // two independent signs
-		case v.RST.IPIDKin != 0 && c >= 0.8:
+		case kin && c >= 0.8:
 			// Another device, by TTL and by IP ID; the two are less
 			// independent (the baseline is other connections' packets).
 			conf = 0.9

@@ -77,8 +77,12 @@ type Aftermath struct {
 	// reset has no connection left to send on, so such a packet says the
 	// RST was not its own.
 	SenderLaterFrame int64
-	Until            int64 // time of the last packet counted
-	Early            bool  // judged before the window closed (table cap, storm)
+	// KinFrame is a RST of the other side, after this one, that carries
+	// the next IP ID of this RST (decode.Packet.IPIDKin): one device reset
+	// both ends.
+	KinFrame int64
+	Until    int64 // time of the last packet counted
+	Early    bool  // judged before the window closed (table cap, storm)
 }
 
 // Stats counts what the tracker did.
@@ -591,6 +595,13 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		r.After.FirstFrame[i] = p.Frame
 	}
 	c.firstDone[dir] = int32(len(open))
+	if rst && p.IPIDKin != 0 {
+		for _, r := range open {
+			if r.Packet.Frame == p.IPIDKin && int(dir) != r.Sender && r.After.KinFrame == 0 {
+				r.After.KinFrame = p.Frame
+			}
+		}
+	}
 	if !rst && p.Flags&(decode.SYN|decode.ACK) != decode.SYN {
 		for _, r := range open[c.laterDone[dir]:] {
 			if int(dir) == r.Sender {
@@ -599,6 +610,24 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		}
 		c.laterDone[dir] = int32(len(open))
 	}
+}
+
+// dropped reports whether the receiver of a RST ignores it as RFC 5961
+// §3.2 has every stack since (Linux since 3.6) do: only a RST at the
+// receiver's next expected sequence number resets; one elsewhere in the
+// window draws a challenge ACK, one outside it is dropped. As seen, the
+// receiver expects the sender's next sequence number or what it last
+// acknowledged (the two differ while data is in flight); after the
+// sender's FIN, also the FIN's own number (Linux's tcp_reset_check). A
+// RST the receiver ignored ended nothing: a later RST is not its
+// follow-up. Without both numbers (no handshake seen) it says false.
+func dropped(c *conn, dir int, p *decode.Packet) bool {
+	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	if !me.HasSeq || !peer.HasAck {
+		return false
+	}
+	s := p.Seq
+	return s != me.NextSeq && s != peer.AckHi && (me.FINFrame == 0 || s != me.NextSeq-1)
 }
 
 // follow gives s to the open resets that have fewer than LaterSize
@@ -637,7 +666,7 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 	if len(p.Payload) > 0 {
 		r.Packet.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
 	}
-	if c.firstSender == 0 {
+	if c.firstSender == 0 && !dropped(c, dir, p) {
 		t.setFirst(c, r)
 	}
 	me := &c.Sides[dir]
