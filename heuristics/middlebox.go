@@ -1,6 +1,10 @@
 package heuristics
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/rstwhy/rstwhy/decode"
+)
 
 // middleboxRule: a reset the claimed sender did not send.
 //
@@ -27,6 +31,14 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 			ev = append(ev, fmt.Sprintf("frame %d: the %s went on sending after the RST at frame %d, as if it had not reset", later, v.Me, v.RST.Frame))
 		}
 		conf = 0.9
+	}
+	for _, sign := range []func(bool, *[]string) float64{v.staleSeq, v.burst} {
+		if c := sign(explain, &ev); c > 0 {
+			conf = max(conf, c)
+			if later != 0 {
+				conf = 0.95 // two independent signs
+			}
+		}
 	}
 	kin := v.RST.IPIDKin != 0 || v.R.After.KinFrame != 0
 	if kin {
@@ -108,4 +120,52 @@ func ttlRange(lo, hi uint8) string {
 		return fmt.Sprint(lo)
 	}
 	return fmt.Sprintf("%d-%d", lo, hi)
+}
+
+// staleSeq: a RST+ACK whose sequence number lies inside data the claimed
+// sender had already sent and the receiver had acknowledged. A stack's
+// own RST+ACK is an active reset at its next sequence number (Linux
+// tcp_send_active_reset, tcp_acceptable_seq: snd_nxt, or snd_una plus
+// the window when that is less), never below what the peer has already
+// acknowledged; an injector that took the number from an older packet
+// and lost the race to the sender's data sends one (Weaver, Sommer and
+// Paxson, NDSS 2009). The receiver ignores it (RFC 5961 3.2).
+func (v *View) staleSeq(explain bool, ev *[]string) float64 {
+	if v.RST.Flags&decode.ACK == 0 || !v.P.HasAck || !v.M.HasSeq {
+		return 0
+	}
+	behind := int32(v.P.AckHi - v.RST.Seq)
+	if behind <= 0 {
+		return 0
+	}
+	if explain {
+		*ev = append(*ev, fmt.Sprintf("frame %d: the RST+ACK's sequence number lies %d bytes inside data the %s had already sent and the %s had acknowledged: a stack aborts at its next sequence number, beyond all it sent; an injector that read the number from an older packet and lost the race to the %s's data sends this (and the %s ignores it, RFC 5961)",
+			v.RST.Frame, behind, v.Me, v.Peer, v.Me, v.Peer))
+	}
+	return 0.85
+}
+
+// burstGap is how close the RSTs of an injector's burst come.
+const burstGap = 10e6 // 10 ms in nanoseconds
+
+// burst: RSTs in the sender's name back to back at different sequence
+// numbers with no segment of the peer between them, the second past all
+// the sender had sent. One stack sends one RST when it aborts and
+// afterwards only answers what arrives, each answer after the segment it
+// answers and at that segment's ACK, never past what it sent; an
+// injector guessing the receiver's window sends several, stepping
+// through it (three at base, base+1460 and base+4380 is a known
+// signature).
+func (v *View) burst(explain bool, ev *[]string) float64 {
+	a := &v.R.After
+	n := a.NextRSTFrame
+	if n == 0 || a.NextRSTSeq == v.RST.Seq || a.NextRSTTS-v.RST.TS > burstGap || (a.FirstFrame[1] != 0 && a.FirstFrame[1] < n) ||
+		!v.M.HasSeq || int32(a.NextRSTSeq-v.M.NextSeq) <= 0 {
+		return 0
+	}
+	if explain {
+		*ev = append(*ev, fmt.Sprintf("frames %d and %d: RSTs in the %s's name %s apart at sequence numbers %d bytes apart, the second past all the %s had sent, with nothing from the %s between for it to answer: one stack sends one RST when it aborts; an injector guessing the window sends a burst",
+			v.RST.Frame, n, v.Me, since(v.RST.TS, a.NextRSTTS), int32(a.NextRSTSeq-v.RST.Seq), v.Me, v.Peer))
+	}
+	return 0.8
 }

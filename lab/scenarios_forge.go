@@ -344,9 +344,10 @@ func ipChecksum(h []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// forgeDrive runs the injector, the server and the client; after the
-// client ends, then (when set) runs before the server is told to quit.
-func forgeDrive(before, after func(ctx context.Context, r *runner) error) func(ctx context.Context, r *runner) error {
+// forgeDrive runs the injector, the server and the client. before runs
+// first, mid once the injector is done, after once the client ended,
+// before the server is told to quit; each may be nil.
+func forgeDrive(before, mid, after func(ctx context.Context, r *runner) error) func(ctx context.Context, r *runner) error {
 	return func(ctx context.Context, r *runner) error {
 		if before != nil {
 			if err := before(ctx, r); err != nil {
@@ -374,7 +375,12 @@ func forgeDrive(before, after func(ctx context.Context, r *runner) error) func(c
 			return err
 		}
 		defer cli.kill()
-		r.forged, err = collectForged(inj, cli, 20*time.Second)
+		r.forged, err = collectForged(inj, cli, 20*time.Second, func() error {
+			if mid != nil {
+				return mid(ctx, r)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
@@ -393,7 +399,7 @@ func forgeDrive(before, after func(ctx context.Context, r *runner) error) func(c
 
 // collectForged reads the injector's lines until it is done, and tells the
 // client "go" then: the client goes on only after every forgery.
-func collectForged(inj, cli *proc, timeout time.Duration) ([]forged, error) {
+func collectForged(inj, cli *proc, timeout time.Duration, mid func() error) ([]forged, error) {
 	var out []forged
 	deadline := time.After(timeout)
 	for {
@@ -404,6 +410,9 @@ func collectForged(inj, cli *proc, timeout time.Duration) ([]forged, error) {
 			}
 			switch {
 			case l == "done":
+				if err := mid(); err != nil {
+					return nil, err
+				}
 				cli.send("go")
 				return out, nil
 			case l == "error":
@@ -474,13 +483,16 @@ func isData(from bool) func(seg) bool {
 // lose: the server answers at once and the injector, slower, sends its RST
 // 30 ms after the answer with the sequence number it read from the request:
 // inside data the server had already sent, below what the client has
-// received; the client ignores it and the connection ends cleanly.
+// received; the client ignores it and the connection ends cleanly. stale:
+// as lose, but the router drops all the server sends after the forgery,
+// so that the stale sequence number is the only sign.
 func forgeRace() *scenario {
 	return &scenario{
-		name:     "forge_race",
-		desc:     "an on-path injector resets the client in the server's name when it sees the request (TTL and IP ID mimic the server's); win: the server answers 100 ms later and the client accepts the forged RST; lose: the answer comes first, the RST's sequence number is already behind, the client ignores it",
-		routed:   true,
-		variants: []variant{"win-v4-eth-client", "win-v4-any-router", "lose-v4-eth-client", "lose-v4-any-router"},
+		name:   "forge_race",
+		desc:   "an on-path injector resets the client in the server's name when it sees the request (TTL and IP ID mimic the server's); win: the server answers 100 ms later and the client accepts the forged RST; lose: the answer comes first, the RST's sequence number is already behind, the client ignores it; stale: as lose, then the router drops all the server sends",
+		routed: true,
+		variants: []variant{"win-v4-eth-client", "win-v4-any-router", "lose-v4-eth-client", "lose-v4-any-router",
+			"stale-v4-eth-client", "stale-v4-eth-router"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -492,7 +504,7 @@ func forgeRace() *scenario {
 			if err != nil {
 				return err
 			}
-			lose := a.tags["lose"]
+			lose := a.tags["lose"] || a.tags["stale"]
 			if lose {
 				if _, err := in.await(5*time.Second, isData(false)); err != nil {
 					return err
@@ -515,14 +527,19 @@ func forgeRace() *scenario {
 			if _, err := readLine(c); err != nil {
 				return err
 			}
-			if !a.tags["lose"] {
+			win := !a.tags["lose"] && !a.tags["stale"]
+			if win {
 				time.Sleep(100 * time.Millisecond)
 			}
 			if _, err := c.Write([]byte("REPLY\n")); err != nil {
 				return err
 			}
-			if !a.tags["lose"] {
+			switch {
+			case win:
 				return expectReset(drain(c, 3*time.Second))
+			case a.tags["stale"]:
+				held = append(held, c) // silenced by the router from now on
+				return nil
 			}
 			return serveBye(c)
 		},
@@ -536,15 +553,32 @@ func forgeRace() *scenario {
 			if err != nil {
 				return err
 			}
-			if lose := a.tags["lose"]; reset == lose {
+			if lose := a.tags["lose"] || a.tags["stale"]; reset == lose {
 				return fmt.Errorf("reset %v, want %v", reset, !lose)
 			}
 			if reset {
 				return nil
 			}
+			if a.tags["stale"] {
+				if err := a.await("go"); err != nil {
+					return err
+				}
+				time.Sleep(200 * time.Millisecond)
+				return c.Close()
+			}
 			return a.bye(c)
 		},
-		drive: forgeDrive(nil, nil),
+		drive: forgeDrive(nil, silenceIf("stale"), nil),
+	}
+}
+
+// silenceIf silences the server (silenceServer) in variants with tag.
+func silenceIf(tag string) func(ctx context.Context, r *runner) error {
+	return func(ctx context.Context, r *runner) error {
+		if r.j.v.has(tag) {
+			return silenceServer(ctx, r)
+		}
+		return nil
 	}
 }
 
@@ -552,12 +586,14 @@ func forgeRace() *scenario {
 // to back at base, base+1460 and base+4380 (a known signature of injectors,
 // Weaver, Sommer and Paxson, NDSS 2009). base is exact, so the first
 // resets the client; the other two reach no socket and are dropped.
+// silent: the router drops all the server sends after the forgery, so
+// that the burst is the only sign.
 func forgeWindow() *scenario {
 	return &scenario{
 		name:     "forge_window",
-		desc:     "an injector resets the client with three bare RSTs back to back at base, base+1460 and base+4380 (base: the server's next sequence number); the first is accepted; the server's answer 100 ms later draws the client's NO_SOCKET RST",
+		desc:     "an injector resets the client with three bare RSTs back to back at base, base+1460 and base+4380 (base: the server's next sequence number); the first is accepted; the server's answer 100 ms later draws the client's NO_SOCKET RST (silent: the router drops it)",
 		routed:   true,
-		variants: []variant{"v4-eth-client", "v4-any-router"},
+		variants: []variant{"v4-eth-client", "v4-any-router", "silent-v4-eth-client", "silent-v4-eth-router"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -591,6 +627,10 @@ func forgeWindow() *scenario {
 			if _, err := c.Write(make([]byte, 3000)); err != nil {
 				return err
 			}
+			if a.tags["silent"] {
+				held = append(held, c)
+				return nil
+			}
 			return expectReset(drain(c, 3*time.Second))
 		},
 		client: func(a *agent) error {
@@ -605,7 +645,7 @@ func forgeWindow() *scenario {
 			}
 			return err
 		},
-		drive: forgeDrive(nil, nil),
+		drive: forgeDrive(nil, silenceIf("silent"), nil),
 	}
 }
 
@@ -667,7 +707,7 @@ func forgeRefusal() *scenario {
 			// The first SYN-ACK of the scenario's port is dropped.
 			return r.fw(ctx, nsRouter, "-A", "FORWARD", "-p", "tcp", "--sport", fmt.Sprint(port), "--tcp-flags", "SYN,ACK", "SYN,ACK",
 				"-m", "statistic", "--mode", "nth", "--every", "1000", "--packet", "0", "-j", "DROP")
-		}, nil),
+		}, nil, nil),
 	}
 }
 
@@ -712,7 +752,7 @@ func quietReset(s *scenario) {
 		}
 		return expectReset(drain(c, 5*time.Second))
 	}
-	s.drive = forgeDrive(nil, silenceServer)
+	s.drive = forgeDrive(nil, nil, silenceServer)
 }
 
 // afterAnswer waits for the server's answer and the client's ACK of it.
@@ -845,7 +885,7 @@ func forgeIdle() *scenario {
 			}
 			return expectReset(drain(c, 10*time.Second))
 		},
-		drive: forgeDrive(nil, nil),
+		drive: forgeDrive(nil, nil, nil),
 	}
 }
 
@@ -904,7 +944,7 @@ func forgeIgnored() *scenario {
 			}
 			return a.bye(c)
 		},
-		drive: forgeDrive(nil, nil),
+		drive: forgeDrive(nil, nil, nil),
 	}
 }
 

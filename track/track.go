@@ -77,6 +77,12 @@ type Aftermath struct {
 	// reset has no connection left to send on, so such a packet says the
 	// RST was not its own.
 	SenderLaterFrame int64
+	// NextRSTFrame is the sender's next RST on the connection, with its
+	// time and sequence number: back to back at another number, with no
+	// segment of the peer between for it to answer, an injector's burst.
+	NextRSTFrame int64
+	NextRSTTS    int64
+	NextRSTSeq   uint32
 	// KinFrame is a RST of the other side, after this one, that carries
 	// the next IP ID of this RST (decode.Packet.IPIDKin): one device reset
 	// both ends.
@@ -200,6 +206,7 @@ type conn struct {
 	until     int64
 	firstDone [2]int32
 	laterDone [2]int32
+	rstDone   [2]int32 // as laterDone, for After.NextRSTFrame
 	// laterFull: the open resets before this index have LaterSize
 	// packets. Each open reset got every packet after it, so the full
 	// ones come first, and at most LaterSize of the others are open.
@@ -508,6 +515,7 @@ func (t *Tracker) closeOpen(c *conn, early bool) {
 	e.open = e.open[:0]
 	c.nOpen = 0
 	c.tally, c.until, c.firstDone, c.laterDone, c.laterFull = tally{}, 0, [2]int32{}, [2]int32{}, 0
+	c.rstDone = [2]int32{}
 	t.sched.remove(c)
 	t.release()
 }
@@ -595,9 +603,19 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		r.After.FirstFrame[i] = p.Frame
 	}
 	c.firstDone[dir] = int32(len(open))
+	if rst {
+		for _, r := range open[c.rstDone[dir]:] {
+			if int(dir) == r.Sender {
+				r.After.NextRSTFrame, r.After.NextRSTTS, r.After.NextRSTSeq = p.Frame, p.TS, p.Seq
+			}
+		}
+		c.rstDone[dir] = int32(len(open))
+	}
 	if rst && p.IPIDKin != 0 {
-		for _, r := range open {
-			if r.Packet.Frame == p.IPIDKin && int(dir) != r.Sender && r.After.KinFrame == 0 {
+		// The kin RST came at most kinIDs IP IDs before: look no further
+		// back among the open resets than that.
+		for i := len(open) - 1; i >= 0 && i >= len(open)-16; i-- {
+			if r := open[i]; r.Packet.Frame == p.IPIDKin && int(dir) != r.Sender && r.After.KinFrame == 0 {
 				r.After.KinFrame = p.Frame
 			}
 		}
