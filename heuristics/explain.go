@@ -321,8 +321,8 @@ func (v *View) withPayload(out *Verdict, explain bool) {
 		out.Cause, out.Confidence, out.KernelReason = MiddleboxReset, 0.5, ""
 		if explain {
 			init := initialTTL(v.M.MaxTTL)
-			s := v.payloadSentence(fmt.Sprintf(": the %s's own packets here came from a common host stack (TTL %s, an initial %d, %d hops), which never writes one, so a device or a program with a raw socket sent this RST in its name; read on its packets alone it would be %s, also at even odds",
-				v.Me, ttlRange(v.M.MinTTL, v.M.MaxTTL), init, init-int(v.M.MaxTTL), was))
+			s := v.payloadSentence(fmt.Sprintf(": the %s's own packets here came from a common host stack (TTL %s, an initial %d, %s away), which never writes one, so a device or a program with a raw socket sent this RST in its name; read on its packets alone it would be %s, also at even odds",
+				v.Me, ttlRange(v.M.MinTTL, v.M.MaxTTL), init, hopsAway(init-int(v.M.MaxTTL), init-int(v.M.MinTTL)), was))
 			out.Evidence = append([]string{s}, out.Evidence...)
 		}
 		return
@@ -347,6 +347,14 @@ func (v *View) commonStackSender() bool {
 		return false
 	}
 	return !v.oneProgram()
+}
+
+// hopsAway renders a hop distance or range: "1 hop", "3 hops", "1-2 hops".
+func hopsAway(lo, hi int) string {
+	if lo == 1 && hi == 1 {
+		return "1 hop"
+	}
+	return hopRange(lo, hi) + " hops"
 }
 
 // payloadSentence shows the RST's payload: decoded where it follows the

@@ -82,8 +82,18 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 	} else if explain && s != "" && hi != 0 && (v.RST.TTL < lo || v.RST.TTL > hi) {
 		ev = append(ev, fmt.Sprintf("the RST's TTL %d differs from the %s's packets %s (TTL %s), but %s", v.RST.TTL, v.Me, where, ttlRange(lo, hi), s))
 	}
+	if explain && conf > 0 && v.LastAny != nil && v.RST.TS-v.LastAny.TS >= idleGap {
+		// Not a sign by itself (an application's timer waits as long),
+		// but what an idle timeout looks like once the RST is another's.
+		ev = append(ev, fmt.Sprintf("it came %s after the connection's last packet (frame %d): a load balancer, NAT or firewall that times out idle connections resets them so, often both ends at once",
+			since(v.LastAny.TS, v.RST.TS), v.LastAny.Frame))
+	}
 	return Finding{Confidence: conf, Evidence: ev}
 }}
+
+// idleGap is the silence before a middlebox's RST that the evidence
+// names as a possible idle timeout.
+const idleGap = 1e9 // 1 s in nanoseconds
 
 // ttlMismatch judges a RST's TTL against the TTL range [lo, hi] of its
 // claimed sender's other packets: a confidence that another device sent
