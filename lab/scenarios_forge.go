@@ -3,15 +3,11 @@ package main
 // Forged resets (issues 13 and 16): an on-path injector in the router
 // namespace watches the forwarded packets of the scenario's connection with
 // an AF_PACKET socket and writes RSTs with a raw IPPROTO_RAW socket (its own
-// IPv4 header: TTL and IP ID as the scenario wants). The kernel's
+// IP header: TTL or hop limit, and IPv4's IP ID, as the scenario wants). The kernel's
 // tcp_send_reset tracepoint never sees these; the injector prints every RST
 // it sent, the lab keeps the lines (runner.forged) and label marks those
 // frames as the middlebox's. Also here: RSTs with a payload, and clients that
 // close abortively the way Windows programs do (winabort).
-//
-// The injector is IPv4 only: the topology's router forwards IPv6 too, but
-// an IPv6 raw socket cannot set the source address of a packet it sends
-// (IPV6_HDRINCL needs Linux 6.x's IPPROTO_RAW, not worth it here).
 
 import (
 	"context"
@@ -120,10 +116,10 @@ func (s seg) end() uint32 {
 	return e
 }
 
-// injector sniffs the router's forwarded IPv4 packets and writes RSTs.
+// injector sniffs the router's forwarded packets and writes RSTs.
 type injector struct {
 	a      *agent
-	rx, tx int
+	rx, tx int // tx: IPPROTO_RAW of the client's address family
 	client netip.Addr
 	// last is the latest segment seen from each side: [0] the client's,
 	// [1] the server's; nxt the highest sequence number each side sent.
@@ -140,10 +136,7 @@ func newInjector(a *agent) (*injector, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !cl.Is4() {
-		return nil, errors.New("the injector forges IPv4 only")
-	}
-	rx, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_IP)))
+	rx, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_ALL)))
 	if err != nil {
 		return nil, fmt.Errorf("AF_PACKET: %w", err)
 	}
@@ -151,7 +144,11 @@ func newInjector(a *agent) (*injector, error) {
 		unix.Close(rx)
 		return nil, err
 	}
-	tx, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+	family := unix.AF_INET
+	if cl.Is6() {
+		family = unix.AF_INET6 // IPPROTO_RAW: the header is ours, as IP_HDRINCL
+	}
+	tx, err := unix.Socket(family, unix.SOCK_RAW, unix.IPPROTO_RAW)
 	if err != nil {
 		unix.Close(rx)
 		return nil, fmt.Errorf("IPPROTO_RAW: %w", err)
@@ -230,7 +227,20 @@ func (in *injector) quiet(d, max time.Duration) error {
 	return errors.New("the connection never went quiet")
 }
 
+// parseSeg reads an IPv4 or IPv6 TCP segment (IPv6 without extension
+// headers, as the lab sends them).
 func parseSeg(b []byte) (seg, bool) {
+	if len(b) >= 40 && b[0]>>4 == 6 && b[6] == unix.IPPROTO_TCP {
+		total := 40 + int(binary.BigEndian.Uint16(b[4:]))
+		if total > len(b) || total < 60 {
+			return seg{}, false
+		}
+		s, ok := parseTCP(b[40:total])
+		s.src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), s.src.Port())
+		s.dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])), s.dst.Port())
+		s.ttl = b[7]
+		return s, ok
+	}
 	if len(b) < 20 || b[0]>>4 != 4 || b[9] != unix.IPPROTO_TCP {
 		return seg{}, false
 	}
@@ -239,17 +249,25 @@ func parseSeg(b []byte) (seg, bool) {
 	if total > len(b) || ihl+20 > total {
 		return seg{}, false
 	}
-	t := b[ihl:total]
+	s, ok := parseTCP(b[ihl:total])
+	s.src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), s.src.Port())
+	s.dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), s.dst.Port())
+	s.ttl, s.id = b[8], binary.BigEndian.Uint16(b[4:])
+	return s, ok
+}
+
+// parseTCP reads the TCP header of t; the addresses are left to the caller.
+func parseTCP(t []byte) (seg, bool) {
+	if len(t) < 20 {
+		return seg{}, false
+	}
 	off := int(t[12]>>4) * 4
 	if off < 20 || off > len(t) {
 		return seg{}, false
 	}
-	src := netip.AddrFrom4([4]byte(b[12:16]))
-	dst := netip.AddrFrom4([4]byte(b[16:20]))
 	return seg{
-		src: netip.AddrPortFrom(src, binary.BigEndian.Uint16(t[0:])), dst: netip.AddrPortFrom(dst, binary.BigEndian.Uint16(t[2:])),
-		seq: binary.BigEndian.Uint32(t[4:]), ack: binary.BigEndian.Uint32(t[8:]), flags: t[13],
-		len: len(t) - off, ttl: b[8], id: binary.BigEndian.Uint16(b[4:]),
+		src: netip.AddrPortFrom(netip.Addr{}, binary.BigEndian.Uint16(t[0:])), dst: netip.AddrPortFrom(netip.Addr{}, binary.BigEndian.Uint16(t[2:])),
+		seq: binary.BigEndian.Uint32(t[4:]), ack: binary.BigEndian.Uint32(t[8:]), flags: t[13], len: len(t) - off,
 	}, true
 }
 
@@ -309,19 +327,25 @@ func (in *injector) send(r rst) error {
 	t[12] = 5 << 4
 	t[13] = flags
 	copy(t[20:], r.payload)
+	// The pseudo-header sums alike for IPv6 (RFC 8200 8.1): the two
+	// addresses, the length and the next header.
 	binary.BigEndian.PutUint16(t[16:], tcpChecksum(src.Addr().AsSlice(), dst.Addr().AsSlice(), t))
-	ip := make([]byte, 20, 20+len(t))
-	ip[0] = 0x45
-	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(t)))
-	binary.BigEndian.PutUint16(ip[4:], r.id)
-	binary.BigEndian.PutUint16(ip[6:], 0x4000) // DF, as Linux sends
-	ip[8], ip[9] = r.ttl, unix.IPPROTO_TCP
-	s4, d4 := src.Addr().As4(), dst.Addr().As4()
-	copy(ip[12:], s4[:])
-	copy(ip[16:], d4[:])
-	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
-	pkt := append(ip, t...)
-	if err := unix.Sendto(in.tx, pkt, 0, &unix.SockaddrInet4{Addr: d4}); err != nil {
+	var pkt []byte
+	var to unix.Sockaddr
+	if src.Addr().Is6() {
+		ip := make([]byte, 40, 40+len(t))
+		ip[0] = 6 << 4
+		binary.BigEndian.PutUint16(ip[4:], uint16(len(t)))
+		ip[6], ip[7] = unix.IPPROTO_TCP, r.ttl
+		s16, d16 := src.Addr().As16(), dst.Addr().As16()
+		copy(ip[8:], s16[:])
+		copy(ip[24:], d16[:])
+		pkt, to = append(ip, t...), &unix.SockaddrInet6{Addr: d16}
+		r.id = 0 // no IP ID in IPv6
+	} else {
+		pkt, to = ipv4(src.Addr(), dst.Addr(), r.ttl, r.id, t), &unix.SockaddrInet4{Addr: dst.Addr().As4()}
+	}
+	if err := unix.Sendto(in.tx, pkt, 0, to); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
 	ack := uint32(0)
@@ -329,8 +353,26 @@ func (in *injector) send(r rst) error {
 		ack = r.ack
 	}
 	note := fmt.Sprintf("forged by the lab's injector in the router namespace (TTL %d, IP ID %d): %s", r.ttl, r.id, r.note)
+	if src.Addr().Is6() {
+		note = fmt.Sprintf("forged by the lab's injector in the router namespace (hop limit %d): %s", r.ttl, r.note)
+	}
 	in.a.mark(forged{src: src, dst: dst, seq: r.seq, ack: ack, flags: fl, burst: r.burst, ignored: r.ignored, note: note}.String())
 	return nil
+}
+
+// ipv4 is an IPv4 packet of the TCP segment t, DF set as Linux sends.
+func ipv4(src, dst netip.Addr, ttl uint8, id uint16, t []byte) []byte {
+	ip := make([]byte, 20, 20+len(t))
+	ip[0] = 0x45
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(t)))
+	binary.BigEndian.PutUint16(ip[4:], id)
+	binary.BigEndian.PutUint16(ip[6:], 0x4000)
+	ip[8], ip[9] = ttl, unix.IPPROTO_TCP
+	s4, d4 := src.As4(), dst.As4()
+	copy(ip[12:], s4[:])
+	copy(ip[16:], d4[:])
+	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip))
+	return append(ip, t...)
 }
 
 func ipChecksum(h []byte) uint16 {
@@ -492,7 +534,7 @@ func forgeRace() *scenario {
 		desc:   "an on-path injector resets the client in the server's name when it sees the request (TTL and IP ID mimic the server's); win: the server answers 100 ms later and the client accepts the forged RST; lose: the answer comes first, the RST's sequence number is already behind, the client ignores it; stale: as lose, then the router drops all the server sends",
 		routed: true,
 		variants: []variant{"win-v4-eth-client", "win-v4-any-router", "lose-v4-eth-client", "lose-v4-any-router",
-			"stale-v4-eth-client", "stale-v4-eth-router"},
+			"stale-v4-eth-client", "stale-v4-eth-router", "win-v6-eth-client"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -593,7 +635,7 @@ func forgeWindow() *scenario {
 		name:     "forge_window",
 		desc:     "an injector resets the client with three bare RSTs back to back at base, base+1460 and base+4380 (base: the server's next sequence number); the first is accepted; the server's answer 100 ms later draws the client's NO_SOCKET RST (silent: the router drops it)",
 		routed:   true,
-		variants: []variant{"v4-eth-client", "v4-any-router", "silent-v4-eth-client", "silent-v4-eth-router"},
+		variants: []variant{"v4-eth-client", "v4-any-router", "silent-v4-eth-client", "silent-v4-eth-router", "v6-eth-client"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -659,7 +701,7 @@ func forgeRefusal() *scenario {
 		name:     "forge_refusal",
 		desc:     "an injector answers the client's SYN with RST+ACK (seq 0, ack SYN+1) in the server's name; the client gives up; the server's real SYN-ACK (its first dropped by the router, so the forgery wins the race) follows a second later and the client's kernel resets it",
 		routed:   true,
-		variants: []variant{"v4-eth-client", "v4-any-router"},
+		variants: []variant{"v4-eth-client", "v4-any-router", "v6-eth-client"},
 		expect:   []string{""},
 		notes: map[string]string{
 			"NO_SOCKET": "the client's kernel answers the server's real SYN-ACK: its connect had failed on the forged refusal",
@@ -770,7 +812,7 @@ func forgeTTL() *scenario {
 		name:     "forge_ttl",
 		desc:     "after a request and its answer an injector resets the client in the server's name, at the exact sequence numbers but with the router's own TTL 64 and IP ID (the server's packets arrive with 63); nothing else follows",
 		routed:   true,
-		variants: []variant{"v4-eth-client", "v4-eth-router"},
+		variants: []variant{"v4-eth-client", "v4-eth-router", "v6-eth-client"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -799,7 +841,7 @@ func payloadRST() *scenario {
 		name:     "payload_rst",
 		desc:     "after a request and its answer an injector resets the client in the server's name, exact and with the server's TTL and next IP ID, with a payload: draft-boucadair-tcpm-rst-diagnostic-payload compact (diag: 0x33AA, code 17, PEN 0) or free text (diagtext: 0xF317), or plain text (text)",
 		routed:   true,
-		variants: []variant{"diag-v4-eth-client", "diagtext-v4-eth-router", "text-v4-eth-client"},
+		variants: []variant{"diag-v4-eth-client", "diagtext-v4-eth-router", "text-v4-eth-client", "diag-v6-eth-client"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -836,7 +878,7 @@ func forgeIdle() *scenario {
 		name:     "forge_idle",
 		desc:     "after a request, its answer and 3 s of silence an idle-timeout device on the router resets both ends at once (RST+ACK to the client in the server's name and to the server in the client's), exact, with its own TTL 64 and consecutive IP IDs",
 		routed:   true,
-		variants: []variant{"v4-eth-client", "v4-eth-server", "v4-any-router"},
+		variants: []variant{"v4-eth-client", "v4-eth-server", "v4-any-router", "v6-eth-server"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -898,7 +940,7 @@ func forgeIgnored() *scenario {
 		name:     "forge_ignored",
 		desc:     "after a request and its answer an injector sends the client two RSTs in the server's name that it must ignore: in the window but 1000 bytes past its next sequence number (a challenge ACK, RFC 5961 3.2), then 2^30 past (outside the window, dropped); the connection goes on and closes with FINs",
 		routed:   true,
-		variants: []variant{"v4-eth-client", "v4-any-router"},
+		variants: []variant{"v4-eth-client", "v4-any-router", "v6-eth-client"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
