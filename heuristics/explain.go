@@ -286,23 +286,29 @@ func (v *View) networkGear(out *Verdict, explain bool) {
 // is 1). What a stack's reset path would mean cannot be read from it: no
 // kernel reason, and even odds at best.
 func (v *View) oneWriter(out *Verdict, explain bool) {
-	if out.Cause == Unknown || v.RST.IPID == 0 || len(v.Recent) < 2 {
-		return
-	}
-	var sides [2]bool
-	for _, s := range v.Recent {
-		if s.IPID != v.RST.IPID {
-			return
-		}
-		sides[s.Dir&1] = true
-	}
-	if !sides[0] || !sides[1] {
+	if out.Cause == Unknown || !v.oneProgram() {
 		return
 	}
 	holdTo(out, 0.5, true, explain, func() string {
 		return fmt.Sprintf("frames %d to %d: every packet of both hosts carries IP ID %d, which two TCP stacks never share: one program wrote both sides (a test generator or a crafted replay), so the reading above is a guess at even odds at best",
 			v.Recent[0].Frame, v.RST.Frame, v.RST.IPID)
 	})
+}
+
+// oneProgram reports whether every recent packet of both hosts carries
+// the RST's own non-zero IP ID (see oneWriter).
+func (v *View) oneProgram() bool {
+	if v.RST.IPID == 0 || len(v.Recent) < 2 {
+		return false
+	}
+	var sides [2]bool
+	for _, s := range v.Recent {
+		if s.IPID != v.RST.IPID {
+			return false
+		}
+		sides[s.Dir&1] = true
+	}
+	return sides[0] && sides[1]
 }
 
 // holdTo caps out's confidence at limit, withdraws its kernel reason when
@@ -324,13 +330,59 @@ func holdTo(out *Verdict, limit float64, dropKernel, explain bool, why func() st
 // test generator, a stack nobody here knows) is not the kernel whose code
 // paths the rules describe: its kernel reason is withdrawn and the
 // verdict promises no more than even odds.
+//
+// Where the claimed sender's own packets on the connection show a common
+// host stack (a steady TTL of an initial 64 or 128) and no one program
+// wrote the whole conversation, that stack did not write this RST: a
+// device, or a program with a raw socket, did in its name. The cause is
+// then middlebox_reset at even odds, and what the packets alone would
+// say is named beside it: an exact RST that mimics the sender's TTL
+// leaves nothing else on the wire to decide by. A lone RST (no baseline)
+// or one from network gear (initial 255, itself often the endpoint, as a
+// load balancer) keeps the packets' cause.
 func (v *View) withPayload(out *Verdict, explain bool) {
 	if v.RST.Len == 0 || out.Cause == Unknown {
+		return
+	}
+	if out.Cause != MiddleboxReset && v.commonStackSender() {
+		was := out.Cause
+		out.Cause, out.Confidence, out.KernelReason = MiddleboxReset, 0.5, ""
+		if explain {
+			init := initialTTL(v.M.MaxTTL)
+			s := v.payloadSentence(fmt.Sprintf(": the %s's own packets here came from a common host stack (TTL %s, an initial %d, %s away), which never writes one, so a device or a program with a raw socket sent this RST in its name; read on its packets alone it would be %s, also at even odds",
+				v.Me, ttlRange(v.M.MinTTL, v.M.MaxTTL), init, hopsAway(init-int(v.M.MaxTTL), init-int(v.M.MinTTL)), was))
+			out.Evidence = append([]string{s}, out.Evidence...)
+		}
 		return
 	}
 	holdTo(out, 0.5, true, explain, func() string {
 		return v.payloadSentence(": whatever sent it, the reading above is a guess at even odds at best")
 	})
+}
+
+// commonStackSender reports whether the RST's claimed sender sent other
+// packets on the connection with a steady TTL of a host stack's initial
+// 64 or 128, in a conversation not written by one program.
+func (v *View) commonStackSender() bool {
+	if v.M == nil || v.C == nil {
+		return false
+	}
+	lo, hi := v.M.MinTTL, v.M.MaxTTL
+	if hi == 0 || v.M.Packets-int64(v.C.Resets) < 1 || hi-lo > 3 || initialTTL(lo) != initialTTL(hi) {
+		return false
+	}
+	if i := initialTTL(hi); i != 64 && i != 128 {
+		return false
+	}
+	return !v.oneProgram()
+}
+
+// hopsAway renders a hop distance or range: "1 hop", "3 hops", "1-2 hops".
+func hopsAway(lo, hi int) string {
+	if lo == 1 && hi == 1 {
+		return "1 hop"
+	}
+	return hopRange(lo, hi) + " hops"
 }
 
 // payloadSentence shows the RST's payload: decoded where it follows the

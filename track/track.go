@@ -82,8 +82,18 @@ type Aftermath struct {
 	// reset has no connection left to send on, so such a packet says the
 	// RST was not its own.
 	SenderLaterFrame int64
-	Until            int64 // time of the last packet counted
-	Early            bool  // judged before the window closed (table cap, storm)
+	// NextRSTFrame is the sender's next RST on the connection, with its
+	// time and sequence number: back to back at another number, with no
+	// segment of the peer between for it to answer, an injector's burst.
+	NextRSTFrame int64
+	NextRSTTS    int64
+	NextRSTSeq   uint32
+	// KinFrame is a RST of the other side, after this one, that carries
+	// the next IP ID of this RST (decode.Packet.IPIDKin): one device reset
+	// both ends.
+	KinFrame int64
+	Until    int64 // time of the last packet counted
+	Early    bool  // judged before the window closed (table cap, storm)
 }
 
 // Stats counts what the tracker did.
@@ -209,6 +219,7 @@ type conn struct {
 	until     int64
 	firstDone [2]int32
 	laterDone [2]int32
+	rstDone   [2]int32 // as laterDone, for After.NextRSTFrame
 	// laterFull: the open resets before this index have LaterSize
 	// packets. Each open reset got every packet after it, so the full
 	// ones come first, and at most LaterSize of the others are open.
@@ -580,6 +591,7 @@ func (t *Tracker) closeOpen(c *conn, early bool) {
 	e.open = e.open[:0]
 	c.nOpen = 0
 	c.tally, c.until, c.firstDone, c.laterDone, c.laterFull = tally{}, 0, [2]int32{}, [2]int32{}, 0
+	c.rstDone = [2]int32{}
 	t.sched.remove(c)
 	t.release()
 }
@@ -668,6 +680,23 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		r.After.FirstFrame[i] = p.Frame
 	}
 	c.firstDone[dir] = int32(len(open))
+	if rst {
+		for _, r := range open[c.rstDone[dir]:] {
+			if int(dir) == r.Sender {
+				r.After.NextRSTFrame, r.After.NextRSTTS, r.After.NextRSTSeq = p.Frame, p.TS, p.Seq
+			}
+		}
+		c.rstDone[dir] = int32(len(open))
+	}
+	if rst && p.IPIDKin != 0 {
+		// The kin RST came at most kinIDs IP IDs before: look no further
+		// back among the open resets than that.
+		for i := len(open) - 1; i >= 0 && i >= len(open)-16; i-- {
+			if r := open[i]; r.Packet.Frame == p.IPIDKin && int(dir) != r.Sender && r.After.KinFrame == 0 {
+				r.After.KinFrame = p.Frame
+			}
+		}
+	}
 	if !rst && p.Flags&(decode.SYN|decode.ACK) != decode.SYN {
 		for _, r := range open[c.laterDone[dir]:] {
 			if int(dir) == r.Sender {
@@ -676,6 +705,24 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		}
 		c.laterDone[dir] = int32(len(open))
 	}
+}
+
+// dropped reports whether the receiver of a RST ignores it as RFC 5961
+// §3.2 has every stack since (Linux since 3.6) do: only a RST at the
+// receiver's next expected sequence number resets; one elsewhere in the
+// window draws a challenge ACK, one outside it is dropped. As seen, the
+// receiver expects the sender's next sequence number or what it last
+// acknowledged (the two differ while data is in flight); after the
+// sender's FIN, also the FIN's own number (Linux's tcp_reset_check). A
+// RST the receiver ignored ended nothing: a later RST is not its
+// follow-up. Without both numbers (no handshake seen) it says false.
+func dropped(c *conn, dir int, p *decode.Packet) bool {
+	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	if !me.HasSeq || !peer.HasAck {
+		return false
+	}
+	s := p.Seq
+	return s != me.NextSeq && s != peer.AckHi && (me.FINFrame == 0 || s != me.NextSeq-1)
 }
 
 // follow gives s to the open resets that have fewer than LaterSize
@@ -729,7 +776,7 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 		r.payload = append(r.payload[:0], p.Payload[:min(len(p.Payload), payloadKept)]...)
 		r.Packet.Payload = r.payload
 	}
-	if c.firstSender == 0 {
+	if c.firstSender == 0 && !dropped(c, dir, p) {
 		t.setFirst(c, r)
 	}
 	me := &c.Sides[dir]
