@@ -104,7 +104,9 @@ func label(j job, t topo, capture string, evs []*event) (*truth.File, error) {
 		switch {
 		case ev == nil:
 			r.Resetter = truth.Middlebox
-		case src.Addr().String() == t.client():
+		case src.Addr().String() == t.client(), t.routed && src.Addr().String() == routerUpstream(t.v6):
+			// The router's server-side address opens connections
+			// only as a proxy (cascade): the client of its leg.
 			r.Resetter = truth.Client
 		default:
 			r.Resetter = truth.Server

@@ -43,6 +43,7 @@ func scenarios() []*scenario {
 		partingUnread(),
 		halfClosedLinger2(),
 		synScan(),
+		cascade(),
 	}
 }
 
