@@ -1,0 +1,76 @@
+package correlate
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/rstwhy/rstwhy/decode"
+)
+
+// Upstream events a reset can follow (Link.Event). They are stable data,
+// like cause IDs.
+const (
+	UpstreamRST     = "upstream_rst"     // the upstream reset the proxy's connection
+	UpstreamRefused = "upstream_refused" // the upstream refused it (RST to the SYN)
+	UpstreamTimeout = "upstream_timeout" // its SYN was never answered
+	UpstreamFIN     = "upstream_fin"     // the upstream closed it with a FIN
+)
+
+// Link is the upstream event a proxy's reset of its own client follows: a
+// cascade. Frame is the event's frame: the upstream's RST or FIN, or for a
+// timeout the attempt's first SYN.
+type Link struct {
+	Event     string
+	Frame     int64
+	Delay     time.Duration  // from the event (a timeout: its first SYN) to the reset
+	Proxy     netip.AddrPort // the upstream connection's client: the proxy
+	Upstream  netip.AddrPort // and its server
+	SYNs      int            // SYNs the proxy sent on it, retransmissions included
+	OpenFrame int64          // its first SYN
+}
+
+// Downstream is what Cascade needs of the reset's own connection.
+type Downstream struct {
+	Frame int64 // the RST's
+	TS    int64
+	// ByServer: the connection's server sent the RST, as a proxy resets
+	// its client.
+	ByServer bool
+	// Followup: a later RST of the connection, or a copy of one.
+	Followup bool
+	// RequestFrame is the client's first data segment on the connection;
+	// 0 when it sent none.
+	RequestFrame int64
+}
+
+// Cascade reports whether a reset follows an upstream failure: the
+// pipeline's candidate (decode.Packet.Upstream: the latest failure of a
+// connection that the resetting host opened as a client, on the same
+// address or, on a capture of that host with tcpdump -i any, any address
+// of its own; an upstream RST, refusal or FIN at most 1 s before the reset,
+// or a SYN unanswered for 250 ms to 30 s) is linked when the reset is the
+// server's, is the connection's first, and the client had sent its request
+// before the upstream connection was opened: the proxy opened it for that
+// request. A proxy that reuses an upstream connection opened earlier is
+// not linked: the capture cannot tell which client's request it carried.
+func Cascade(d Downstream, up *decode.Upstream) (Link, bool) {
+	if up == nil || !d.ByServer || d.Followup || d.RequestFrame == 0 ||
+		up.OpenFrame <= d.RequestFrame || up.Frame >= d.Frame || up.TS > d.TS {
+		return Link{}, false
+	}
+	l := Link{Frame: up.Frame, Delay: time.Duration(d.TS - up.TS), Proxy: up.Client, Upstream: up.Server,
+		SYNs: up.SYNs, OpenFrame: up.OpenFrame}
+	switch up.Event {
+	case decode.UpstreamRST:
+		l.Event = UpstreamRST
+	case decode.UpstreamRefused:
+		l.Event = UpstreamRefused
+	case decode.UpstreamTimeout:
+		l.Event = UpstreamTimeout
+	case decode.UpstreamFIN:
+		l.Event = UpstreamFIN
+	default:
+		return Link{}, false
+	}
+	return l, true
+}
