@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -281,14 +282,27 @@ type segment struct {
 	syn, ack, fin, rst bool
 }
 
-// segments reads every TCP segment of a pcap file.
+// segments reads every TCP segment of a pcap or pcapng file.
 func segments(name string) ([]segment, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := pcapgo.NewReader(bufio.NewReader(f))
+	br := bufio.NewReader(f)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var r interface {
+		ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+		LinkType() layers.LinkType
+	}
+	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		r, err = pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+	} else {
+		r, err = pcapgo.NewReader(br)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -315,17 +329,34 @@ func segments(name string) ([]segment, error) {
 }
 
 // annotateCascade links each reset the proxy sent its client to the
-// upstream event of the variant's kind that came last before it: the
-// upstream's RST (rst, refused), the first SYN of the proxy's last
-// connection attempt, never answered (timeout), the upstream's FIN (fin).
-// A variant whose proxy did not reset its client fails: the scenario did
-// not happen.
+// upstream event of the variant's kind that came last before it.
 func annotateCascade(j job, capture string, f *truth.File) error {
 	v6 := j.v.v6()
-	proxy := netip.MustParseAddr(proxyAddr(v6))
-	up := netip.AddrPortFrom(netip.MustParseAddr(topo{routed: true, v6: v6}.server()), port)
-	pu := netip.MustParseAddr(routerUpstream(v6))
-	event := cascadeEvent(j.v)
+	return annotateLinks(capture, f, cascadeAt{
+		proxy: netip.MustParseAddr(proxyAddr(v6)),
+		up:    netip.AddrPortFrom(netip.MustParseAddr(topo{routed: true, v6: v6}.server()), port),
+		from:  netip.MustParseAddr(routerUpstream(v6)),
+		event: cascadeEvent(j.v),
+	})
+}
+
+// cascadeAt is where a proxy runs: it resets its clients from proxy:port
+// and reaches its upstream up from the address from; event is how the
+// upstream fails.
+type cascadeAt struct {
+	proxy netip.Addr
+	up    netip.AddrPort
+	from  netip.Addr
+	event string
+}
+
+// annotateLinks sets caused_by on each first reset the proxy sent its
+// client: the upstream event of c's kind that came last before it, the
+// upstream's RST (rst, refused), the first SYN of the proxy's last
+// connection attempt, never answered (timeout), the upstream's FIN (fin).
+// A capture whose proxy did not reset its client, or whose reset follows
+// no such event, fails: the scenario did not happen.
+func annotateLinks(capture string, f *truth.File, c cascadeAt) error {
 	segs, err := segments(capture)
 	if err != nil {
 		return err
@@ -333,37 +364,34 @@ func annotateCascade(j job, capture string, f *truth.File) error {
 	linked := 0
 	for i := range f.Resets {
 		r := &f.Resets[i]
-		if r.Followup || r.CopyOf != 0 || r.Src != proxy.String() || r.Sport != port {
+		if r.Followup || r.CopyOf != 0 || r.Src != c.proxy.String() || r.Sport != port {
 			continue
 		}
 		var at int64
-		for k := len(segs) - 1; k >= 0; k-- {
+		for k := len(segs) - 1; k >= 0 && at == 0; k-- {
 			s := segs[k]
 			if s.frame >= r.Frame {
 				continue
 			}
-			switch event {
+			switch c.event {
 			case "upstream_rst", "upstream_refused":
-				if s.rst && s.src == up && s.dst.Addr() == pu {
+				if s.rst && s.src == c.up && s.dst.Addr() == c.from {
 					at = s.frame
 				}
 			case "upstream_fin":
-				if s.fin && s.src == up && s.dst.Addr() == pu {
+				if s.fin && s.src == c.up && s.dst.Addr() == c.from {
 					at = s.frame
 				}
 			case "upstream_timeout":
-				if s.syn && !s.ack && s.dst == up && s.src.Addr() == pu {
-					at = firstSYN(segs[:k+1], s.src, up)
+				if s.syn && !s.ack && s.dst == c.up && s.src.Addr() == c.from {
+					at = firstSYN(segs[:k+1], s.src, c.up)
 				}
-			}
-			if at != 0 {
-				break
 			}
 		}
 		if at == 0 {
-			return fmt.Errorf("frame %d: the proxy's reset follows no %s", r.Frame, event)
+			return fmt.Errorf("frame %d: the proxy's reset follows no %s", r.Frame, c.event)
 		}
-		r.CausedBy = &truth.CausedBy{Frame: at, Event: event}
+		r.CausedBy = &truth.CausedBy{Frame: at, Event: c.event}
 		linked++
 	}
 	if linked == 0 {
@@ -385,4 +413,16 @@ func firstSYN(segs []segment, src, dst netip.AddrPort) int64 {
 		}
 	}
 	return first
+}
+
+// annotateHAProxyDead links haproxy-dead's reset of the client to the
+// refusal of haproxy's last attempt to reach its backend (port+1 on the
+// server's own address, over loopback): a cascade, visible only where the
+// capture holds the loopback (-i any on the server).
+func annotateHAProxyDead(j job, capture string, f *truth.File) error {
+	if !j.v.has("dead") || j.v.point() != "server" || j.v.link() == "EN10MB" {
+		return nil
+	}
+	srv := netip.MustParseAddr(topo{v6: j.v.v6()}.server())
+	return annotateLinks(capture, f, cascadeAt{proxy: srv, up: netip.AddrPortFrom(srv, port+1), from: srv, event: "upstream_refused"})
 }

@@ -14,11 +14,11 @@ import (
 // linked; this pass only offers the candidate. It lives with the reader, so
 // the candidate does not depend on how flows are spread over workers.
 //
-// A host is its address, except on a Linux cooked capture (tcpdump -i any)
-// of the host itself: there every packet it originated (outgoing, with an
-// initial TTL: not forwarded) is one host, whatever address it used, for a
-// proxy reaches its upstream from another address than its clients reach
-// it on.
+// A host is its address; on a Linux cooked capture (tcpdump -i any) of the
+// host itself, every packet it originated (outgoing, with an initial TTL:
+// not forwarded) is also one host, whatever address it used, for a proxy
+// reaches its upstream from another address than its clients reach it on.
+// An attempt is filed under both, a RST looks under both.
 //
 // Memory is bounded: upRing attempts by four-tuple (the oldest goes first),
 // and for at most upHosts hosts their latest upPerHost failures and
@@ -58,7 +58,7 @@ type upAttempt struct {
 	seq      uint64
 	key      upKey
 	ipv6     bool
-	host     [16]byte
+	local    bool // the client originated it on the capture host
 	open     int64 // first SYN's frame
 	openTS   int64
 	lastSYN  int64
@@ -79,12 +79,8 @@ type upHost struct {
 // captured with it on its sender was not forwarded.
 func initialTTL(ttl uint8) bool { return ttl == 64 || ttl == 128 || ttl == 255 }
 
-func hostKey(p *decode.Packet) [16]byte {
-	if p.Outgoing && initialTTL(p.TTL) {
-		return upLocal
-	}
-	return p.Src
-}
+// local reports whether the capture host sent p itself.
+func local(p *decode.Packet) bool { return p.Outgoing && initialTTL(p.TTL) }
 
 func (u *upstreams) attempt(k upKey) *upAttempt {
 	seq, ok := u.byKey[k]
@@ -154,27 +150,33 @@ func (u *upstreams) open(p *decode.Packet, k upKey) {
 	if slot.seq != 0 && u.byKey[slot.key] == slot.seq {
 		delete(u.byKey, slot.key)
 	}
-	*slot = upAttempt{seq: u.n, key: k, ipv6: p.IPv6, host: hostKey(p), open: p.Frame, openTS: p.TS, lastSYN: p.TS, syns: 1}
+	*slot = upAttempt{seq: u.n, key: k, ipv6: p.IPv6, local: local(p), open: p.Frame, openTS: p.TS, lastSYN: p.TS, syns: 1}
 	u.byKey[k] = u.n
-	h := u.host(slot.host)
-	h.opened[h.no%upPerHost] = u.n
-	h.no++
+	for _, h := range u.hostsOf(slot.key.client, slot.local) {
+		h.opened[h.no%upPerHost] = u.n
+		h.no++
+	}
 }
 
 func (u *upstreams) failed(a *upAttempt) {
-	h := u.host(a.host)
-	h.failed[h.nf%upPerHost] = *a
-	h.nf++
+	for _, h := range u.hostsOf(a.key.client, a.local) {
+		h.failed[h.nf%upPerHost] = *a
+		h.nf++
+	}
+}
+
+// hostsOf are the hosts an attempt is filed under.
+func (u *upstreams) hostsOf(addr [16]byte, local bool) []*upHost {
+	if local {
+		return []*upHost{u.host(addr), u.host(upLocal)}
+	}
+	return []*upHost{u.host(addr)}
 }
 
 // candidate is the latest failure of a connection p's sender opened, for
 // a RST p: an upstream RST, refusal or FIN within upEventAge before it, or
 // a SYN unanswered for upMinWait to upMaxWait. Never p's own connection.
 func (u *upstreams) candidate(p *decode.Packet, out, in upKey) *decode.Upstream {
-	h := u.hosts[hostKey(p)]
-	if h == nil {
-		return nil
-	}
 	var best *upAttempt
 	var bestTS int64
 	consider := func(a *upAttempt, ts int64) {
@@ -185,18 +187,25 @@ func (u *upstreams) candidate(p *decode.Packet, out, in upKey) *decode.Upstream 
 			best, bestTS = a, ts
 		}
 	}
-	for i := range min(h.nf, upPerHost) {
-		if a := &h.failed[i]; p.TS-a.evTS <= upEventAge {
-			consider(a, a.evTS)
-		}
-	}
-	for i := range min(h.no, upPerHost) {
-		a := &u.ring[(h.opened[i]-1)%upRing]
-		if a.seq != h.opened[i] || a.answered || a.event != 0 {
+	keys := [2][16]byte{p.Src, upLocal}
+	for _, k := range keys[:1+btoi(local(p))] {
+		h := u.hosts[k]
+		if h == nil {
 			continue
 		}
-		if w := p.TS - a.openTS; w >= upMinWait && w <= upMaxWait {
-			consider(a, a.lastSYN)
+		for i := range min(h.nf, upPerHost) {
+			if a := &h.failed[i]; p.TS-a.evTS <= upEventAge {
+				consider(a, a.evTS)
+			}
+		}
+		for i := range min(h.no, upPerHost) {
+			a := &u.ring[(h.opened[i]-1)%upRing]
+			if a.seq != h.opened[i] || a.answered || a.event != 0 {
+				continue
+			}
+			if w := p.TS - a.openTS; w >= upMinWait && w <= upMaxWait {
+				consider(a, a.lastSYN)
+			}
 		}
 	}
 	if best == nil {
@@ -219,4 +228,11 @@ func addrOf(b [16]byte, v6 bool) netip.Addr {
 		return a.Unmap()
 	}
 	return a
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
