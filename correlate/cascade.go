@@ -41,6 +41,11 @@ type Downstream struct {
 	// RequestFrame is the client's first data segment on the connection;
 	// 0 when it sent none.
 	RequestFrame int64
+	// Unanswered: the client had sent data since the server last did (a
+	// request not answered yet). ServerDataFrame is the server's last
+	// data segment before the RST, 0 for none.
+	Unanswered      bool
+	ServerDataFrame int64
 }
 
 // Cascade reports whether a reset follows an upstream failure: the
@@ -49,13 +54,18 @@ type Downstream struct {
 // address or, on a capture of that host with tcpdump -i any, any address
 // of its own; an upstream RST, refusal or FIN at most 1 s before the reset,
 // or a SYN unanswered for 250 ms to 30 s) is linked when the reset is the
-// server's, is the connection's first, and the client had sent its request
-// before the upstream connection was opened: the proxy opened it for that
-// request. A proxy that reuses an upstream connection opened earlier is
-// not linked: the capture cannot tell which client's request it carried.
+// server's, is the connection's first, the client had sent its request
+// before the upstream connection was opened (the proxy opened it for that
+// request), and that request was still pending: unanswered at the reset,
+// or answered only after the upstream event (the proxy's 502 or 503). A
+// proxy resetting an idle client (its timeout) while its health check to a
+// dead backend fails is so not linked. Nor is a proxy that reuses an
+// upstream connection opened earlier: the capture cannot tell which
+// client's request it carried.
 func Cascade(d Downstream, up *decode.Upstream) (Link, bool) {
 	if up == nil || !d.ByServer || d.Followup || d.RequestFrame == 0 ||
-		up.OpenFrame <= d.RequestFrame || up.Frame >= d.Frame || up.TS > d.TS {
+		up.OpenFrame <= d.RequestFrame || up.Frame >= d.Frame || up.TS > d.TS ||
+		!d.Unanswered && d.ServerDataFrame <= up.Frame {
 		return Link{}, false
 	}
 	l := Link{Frame: up.Frame, Delay: time.Duration(d.TS - up.TS), Proxy: up.Client, Upstream: up.Server,

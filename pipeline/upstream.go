@@ -58,7 +58,7 @@ type upAttempt struct {
 	seq      uint64
 	key      upKey
 	ipv6     bool
-	local    bool // the client originated it on the capture host
+	local    bool  // the client originated it on the capture host
 	open     int64 // first SYN's frame
 	openTS   int64
 	lastSYN  int64

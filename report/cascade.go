@@ -23,9 +23,9 @@ type CausedBy struct {
 // evidence gets; nil and "" when there is none.
 func causedBy(r *track.Reset, followup bool) (*CausedBy, string) {
 	p, c := &r.Packet, &r.Conn
-	cl := &c.Sides[c.Client]
+	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
 	l, ok := correlate.Cascade(correlate.Downstream{Frame: p.Frame, TS: p.TS, ByServer: r.Sender != c.Client,
-		Followup: followup, RequestFrame: cl.FirstDataFrame}, p.Upstream)
+		Followup: followup, RequestFrame: cl.FirstDataFrame, Unanswered: cl.Unanswered > 0, ServerDataFrame: sv.LastDataFrame}, p.Upstream)
 	if !ok {
 		return nil, ""
 	}
@@ -54,7 +54,7 @@ func causedBy(r *track.Reset, followup bool) (*CausedBy, string) {
 	}
 	if n := cl.Bytes; n > 0 {
 		s += "; the client had sent " + bytesText(n)
-		if sv := &c.Sides[1-c.Client]; sv.HasAck && cl.HasSeq {
+		if sv.HasAck && cl.HasSeq {
 			if un := track.SeqDiff(cl.NextSeq, sv.AckHi); un > 0 {
 				s += ", " + bytesText(un) + " of it not yet acknowledged by the proxy"
 			}
