@@ -293,6 +293,9 @@ func TestSchema(t *testing.T) {
 		{"client_guessed", "BOOLEAN", ""},
 		{"signals_ttl", "INT(32,true)", "signals flat, prefixed"},
 		{"group", "INT(64,true)", ""},
+		{"caused_by_frame", "INT(64,true)", "caused_by flat, prefixed"},
+		{"caused_by_event", "STRING", ""},
+		{"caused_by_delay_ms", "DOUBLE", ""},
 	} {
 		if got := types[c.column]; got != c.want {
 			t.Errorf("column %s: type %q, want %q (%s)", c.column, got, c.want, c.why)

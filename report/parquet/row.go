@@ -50,12 +50,12 @@ type row struct {
 	Followup   bool  `parquet:"followup"`
 	FollowupOf int64 `parquet:"followup_of,optional"`
 	CopyOf     int64 `parquet:"copy_of,optional"`
+	Group      int64 `parquet:"group,optional"`
 	// caused_by, flattened; null when the reset follows no upstream event.
 	CausedByFrame   int64   `parquet:"caused_by_frame,optional"`
 	CausedByEvent   string  `parquet:"caused_by_event,optional"`
 	CausedByConn    string  `parquet:"caused_by_conn,optional"`
 	CausedByDelayMS float64 `parquet:"caused_by_delay_ms,optional"`
-	Group           int64   `parquet:"group,optional"`
 	RSTPayload      string  `parquet:"rst_payload,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
