@@ -174,7 +174,7 @@ func (o *ordered) decoded(c *chunk) {
 			o.hosts.see(&c.pkts[i])
 		}
 		for _, i := range c.edges {
-			o.up.see(&c.pkts[i])
+			o.up.see(&c.pkts[i], c.hashes[i])
 		}
 		c.base = o.clock
 		o.clock = max(o.clock, c.maxTS)

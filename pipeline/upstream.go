@@ -20,18 +20,25 @@ import (
 // reaches its upstream from another address than its clients reach it on.
 // An attempt is filed under both, a RST looks under both.
 //
-// Memory is bounded: upRing attempts by four-tuple (the oldest goes first),
-// and for at most upHosts hosts their latest upPerHost failures and
-// attempts.
+// Memory is bounded: upRing attempts (the oldest goes first),
+// and for at most upHosts hosts the seqs of their latest upPerHost attempts
+// and failures.
 type upstreams struct {
-	ring  []upAttempt // attempt n (from 1) in ring[(n-1) % upRing]
-	n     uint64
-	byKey map[upKey]uint64
-	hosts map[[16]byte]*upHost
+	ring []upAttempt // attempt n (from 1) in ring[(n-1) % upRing], grown as needed
+	n    uint64
+	// index finds an attempt by its flow hash: direct-mapped, a later
+	// attempt takes a colliding one's slot (a missed link, never a false
+	// one: the attempt's four-tuple is checked).
+	index []upSlot
+	hosts map[[16]byte]int32 // index in hostv
+	hostv []upHost
 }
+
+type upSlot struct{ hash, seq uint64 }
 
 const (
 	upRing    = 4096
+	upIndex   = 4096 // a power of two
 	upHosts   = 4096
 	upPerHost = 4
 	// upEventAge: a proxy resets its client this long after an upstream
@@ -69,10 +76,12 @@ type upAttempt struct {
 	evTS     int64
 }
 
+// upHost lists a host's latest attempts and failures by seq: one that has
+// left the ring is gone (a busy host; a missed link, never a false one).
 type upHost struct {
-	opened [upPerHost]uint64 // latest attempts, by seq
-	failed [upPerHost]upAttempt
-	no, nf int
+	opened [upPerHost]uint64
+	failed [upPerHost]uint64
+	no, nf uint32
 }
 
 // initialTTL reports whether ttl is one that stacks start from: a packet
@@ -82,42 +91,60 @@ func initialTTL(ttl uint8) bool { return ttl == 64 || ttl == 128 || ttl == 255 }
 // local reports whether the capture host sent p itself.
 func local(p *decode.Packet) bool { return p.Outgoing && initialTTL(p.TTL) }
 
-func (u *upstreams) attempt(k upKey) *upAttempt {
-	seq, ok := u.byKey[k]
-	if !ok {
+// attempt is the attempt of four-tuple k, whose flow hash is h.
+func (u *upstreams) attempt(h uint64, k upKey) *upAttempt {
+	s := &u.index[h&(upIndex-1)]
+	if s.hash != h {
 		return nil
 	}
-	if a := &u.ring[(seq-1)%upRing]; a.seq == seq {
+	if a := u.bySeq(s.seq); a != nil && a.key == k {
 		return a
 	}
 	return nil
 }
 
-func (u *upstreams) host(k [16]byte) *upHost {
-	h := u.hosts[k]
-	if h == nil {
-		if len(u.hosts) >= upHosts {
-			clear(u.hosts) // forget all: a missed link, never a false one
-		}
-		h = &upHost{}
-		u.hosts[k] = h
+// bySeq is attempt seq while the ring holds it.
+func (u *upstreams) bySeq(seq uint64) *upAttempt {
+	if i := (seq - 1) % upRing; seq != 0 && i < uint64(len(u.ring)) && u.ring[i].seq == seq {
+		return &u.ring[i]
 	}
-	return h
+	return nil
 }
 
-// see takes the capture's packets with SYN, FIN or RST, in frame order.
-func (u *upstreams) see(p *decode.Packet) {
-	if u.byKey == nil {
-		u.ring = make([]upAttempt, upRing)
-		u.byKey = make(map[upKey]uint64)
-		u.hosts = make(map[[16]byte]*upHost)
+// host returns k's entry, made if need be; the pointer is valid until the
+// next call.
+func (u *upstreams) host(k [16]byte) *upHost {
+	if i, ok := u.hosts[k]; ok {
+		return &u.hostv[i]
+	}
+	if len(u.hostv) >= upHosts {
+		clear(u.hosts) // forget all: a missed link, never a false one
+		u.hostv = u.hostv[:0]
+	}
+	u.hosts[k] = int32(len(u.hostv))
+	u.hostv = append(u.hostv, upHost{})
+	return &u.hostv[len(u.hostv)-1]
+}
+
+// keys are the hosts an attempt of client addr is filed under: its
+// address and, when the capture host originated it, the host.
+func keys(addr [16]byte, local bool) ([2][16]byte, int) {
+	return [2][16]byte{addr, upLocal}, 1 + btoi(local)
+}
+
+// see takes the capture's packets with SYN, FIN or RST, in frame order,
+// each with its flow hash.
+func (u *upstreams) see(p *decode.Packet, h uint64) {
+	if u.index == nil {
+		u.index = make([]upSlot, upIndex)
+		u.hosts = make(map[[16]byte]int32)
 	}
 	out := upKey{p.Src, p.Dst, p.SrcPort, p.DstPort} // p's sender as the client
 	in := upKey{p.Dst, p.Src, p.DstPort, p.SrcPort}  // p's receiver as the client
 	f := p.Flags
 	switch {
 	case f&decode.RST != 0:
-		if a := u.attempt(in); a != nil && a.event == 0 {
+		if a := u.attempt(h, in); a != nil && a.event == 0 {
 			a.event, a.evFrame, a.evTS = decode.UpstreamRST, p.Frame, p.TS
 			if !a.answered {
 				a.event = decode.UpstreamRefused
@@ -126,51 +153,48 @@ func (u *upstreams) see(p *decode.Packet) {
 		}
 		p.Upstream = u.candidate(p, out, in)
 	case f&(decode.SYN|decode.ACK) == decode.SYN:
-		if a := u.attempt(out); a != nil && !a.answered && a.event == 0 {
+		if a := u.attempt(h, out); a != nil && !a.answered && a.event == 0 {
 			a.syns++
 			a.lastSYN = p.TS
 			return
 		}
-		u.open(p, out)
+		u.open(p, h, out)
 	case f&decode.SYN != 0: // SYN-ACK
-		if a := u.attempt(in); a != nil {
+		if a := u.attempt(h, in); a != nil {
 			a.answered = true
 		}
 	case f&decode.FIN != 0:
-		if a := u.attempt(in); a != nil && a.answered && a.event == 0 {
+		if a := u.attempt(h, in); a != nil && a.answered && a.event == 0 {
 			a.event, a.evFrame, a.evTS = decode.UpstreamFIN, p.Frame, p.TS
 			u.failed(a)
 		}
 	}
 }
 
-func (u *upstreams) open(p *decode.Packet, k upKey) {
+func (u *upstreams) open(p *decode.Packet, h uint64, k upKey) {
 	u.n++
-	slot := &u.ring[(u.n-1)%upRing]
-	if slot.seq != 0 && u.byKey[slot.key] == slot.seq {
-		delete(u.byKey, slot.key)
+	i := (u.n - 1) % upRing
+	if i == uint64(len(u.ring)) {
+		u.ring = append(u.ring, upAttempt{})
 	}
+	slot := &u.ring[i]
 	*slot = upAttempt{seq: u.n, key: k, ipv6: p.IPv6, local: local(p), open: p.Frame, openTS: p.TS, lastSYN: p.TS, syns: 1}
-	u.byKey[k] = u.n
-	for _, h := range u.hostsOf(slot.key.client, slot.local) {
+	u.index[h&(upIndex-1)] = upSlot{h, u.n}
+	ks, n := keys(slot.key.client, slot.local)
+	for _, k := range ks[:n] {
+		h := u.host(k)
 		h.opened[h.no%upPerHost] = u.n
 		h.no++
 	}
 }
 
 func (u *upstreams) failed(a *upAttempt) {
-	for _, h := range u.hostsOf(a.key.client, a.local) {
-		h.failed[h.nf%upPerHost] = *a
+	ks, n := keys(a.key.client, a.local)
+	for _, k := range ks[:n] {
+		h := u.host(k)
+		h.failed[h.nf%upPerHost] = a.seq
 		h.nf++
 	}
-}
-
-// hostsOf are the hosts an attempt is filed under.
-func (u *upstreams) hostsOf(addr [16]byte, local bool) []*upHost {
-	if local {
-		return []*upHost{u.host(addr), u.host(upLocal)}
-	}
-	return []*upHost{u.host(addr)}
 }
 
 // candidate is the latest failure of a connection p's sender opened, for
@@ -187,20 +211,21 @@ func (u *upstreams) candidate(p *decode.Packet, out, in upKey) *decode.Upstream 
 			best, bestTS = a, ts
 		}
 	}
-	keys := [2][16]byte{p.Src, upLocal}
-	for _, k := range keys[:1+btoi(local(p))] {
-		h := u.hosts[k]
-		if h == nil {
+	ks, n := keys(p.Src, local(p))
+	for _, k := range ks[:n] {
+		i, ok := u.hosts[k]
+		if !ok {
 			continue
 		}
-		for i := range min(h.nf, upPerHost) {
-			if a := &h.failed[i]; p.TS-a.evTS <= upEventAge {
+		h := &u.hostv[i]
+		for _, seq := range h.failed {
+			if a := u.bySeq(seq); a != nil && p.TS-a.evTS <= upEventAge {
 				consider(a, a.evTS)
 			}
 		}
-		for i := range min(h.no, upPerHost) {
-			a := &u.ring[(h.opened[i]-1)%upRing]
-			if a.seq != h.opened[i] || a.answered || a.event != 0 {
+		for _, seq := range h.opened {
+			a := u.bySeq(seq)
+			if a == nil || a.answered || a.event != 0 {
 				continue
 			}
 			if w := p.TS - a.openTS; w >= upMinWait && w <= upMaxWait {

@@ -34,7 +34,7 @@ func play(segs []seg) *decode.Upstream {
 	var last decode.Packet
 	for _, s := range segs {
 		last = s.packet()
-		u.see(&last)
+		u.see(&last, last.FlowHash())
 	}
 	return last.Upstream
 }
@@ -115,9 +115,28 @@ func TestUpstreamBounded(t *testing.T) {
 		p := decode.Packet{Frame: int64(i + 1), TS: int64(i) * 1e6, Flags: decode.SYN, TTL: 64, SrcPort: 40000, DstPort: 80}
 		p.Src = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).As16()
 		p.Dst = netip.MustParseAddr("10.255.0.1").As16()
-		u.see(&p)
+		u.see(&p, p.FlowHash())
 	}
-	if len(u.byKey) > upRing || len(u.hosts) > upHosts || len(u.ring) != upRing {
-		t.Errorf("%d attempts by key, %d hosts, ring %d: want at most %d, %d", len(u.byKey), len(u.hosts), len(u.ring), upRing, upHosts)
+	if len(u.index) != upIndex || len(u.hosts) > upHosts || len(u.hostv) > upHosts || len(u.ring) > upRing {
+		t.Errorf("index %d, %d hosts (%d), ring %d: want %d, at most %d, %d", len(u.index), len(u.hosts), len(u.hostv), len(u.ring), upIndex, upHosts, upRing)
+	}
+}
+
+// BenchmarkUpstreams is the pass alone on the SYN, FIN and RST packets of
+// many short connections; ns/op is per packet it sees.
+func BenchmarkUpstreams(b *testing.B) {
+	var edges []decode.Packet
+	for _, p := range decodedPackets(b, synthCapture(b, 2000, 20)) {
+		if p.Flags&(decode.SYN|decode.FIN|decode.RST) != 0 {
+			edges = append(edges, p)
+		}
+	}
+	b.ReportAllocs()
+	var u upstreams
+	i := 0
+	for b.Loop() {
+		p := &edges[i%len(edges)]
+		u.see(p, p.FlowHash())
+		i++
 	}
 }
