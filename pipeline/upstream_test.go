@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/rstwhy/rstwhy/decode"
@@ -138,5 +141,42 @@ func BenchmarkUpstreams(b *testing.B) {
 		p := &edges[i%len(edges)]
 		u.see(p, p.FlowHash())
 		i++
+	}
+}
+
+// TestUpstreamWorkers: on the lab's proxy captures, every reset carries the
+// same upstream candidate whatever the workers and however the capture is
+// cut into blocks: the pass runs in frame order across chunks.
+func TestUpstreamWorkers(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "pcaps-servers", "cascade-*.pcap"))
+	if len(files) == 0 {
+		t.Skip("no cascade captures")
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, _ := resetsOf(t, data, Options{})
+		offered := 0
+		for _, r := range one {
+			if r.Packet.Upstream != nil {
+				offered++
+			}
+		}
+		if offered == 0 {
+			t.Errorf("%s: no reset carries an upstream candidate", filepath.Base(name))
+		}
+		for _, o := range []Options{{Workers: 3, chunkBytes: 300}, {Workers: 2, chunkBytes: 1}} {
+			many, _ := resetsOf(t, data, o)
+			if len(many) != len(one) {
+				t.Fatalf("%s: %+v: %d resets, want %d", filepath.Base(name), o, len(many), len(one))
+			}
+			for i := range one {
+				if !reflect.DeepEqual(one[i].Packet.Upstream, many[i].Packet.Upstream) {
+					t.Errorf("%s: %+v: frame %d: candidate %+v, want %+v", filepath.Base(name), o, one[i].Packet.Frame, many[i].Packet.Upstream, one[i].Packet.Upstream)
+				}
+			}
+		}
 	}
 }
