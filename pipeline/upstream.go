@@ -71,6 +71,7 @@ type upAttempt struct {
 	lastSYN  int64
 	syns     int
 	answered bool
+	sisn     uint32 // the upstream's initial sequence number, once answered
 	event    decode.UpstreamEvent
 	evFrame  int64
 	evTS     int64
@@ -160,11 +161,14 @@ func (u *upstreams) see(p *decode.Packet, h uint64) {
 		}
 		u.open(p, h, out)
 	case f&decode.SYN != 0: // SYN-ACK
-		if a := u.attempt(h, in); a != nil {
-			a.answered = true
+		if a := u.attempt(h, in); a != nil && !a.answered {
+			a.answered, a.sisn = true, p.Seq
 		}
 	case f&decode.FIN != 0:
-		if a := u.attempt(h, in); a != nil && a.answered && a.event == 0 {
+		// Only a FIN with nothing before it: the upstream closed
+		// without answering. A FIN after a response is how a
+		// connection ends.
+		if a := u.attempt(h, in); a != nil && a.answered && a.event == 0 && p.Seq == a.sisn+1 && p.Len == 0 {
 			a.event, a.evFrame, a.evTS = decode.UpstreamFIN, p.Frame, p.TS
 			u.failed(a)
 		}

@@ -18,6 +18,7 @@ type seg struct {
 	flags    decode.Flags
 	out      bool  // outgoing on a cooked capture
 	ttl      uint8 // 0: 64
+	seq      uint32
 }
 
 func (s seg) packet() decode.Packet {
@@ -27,7 +28,7 @@ func (s seg) packet() decode.Packet {
 		ttl = 64
 	}
 	return decode.Packet{Frame: s.frame, TS: s.ms * 1e6, Src: f.Addr().As16(), Dst: t.Addr().As16(), SrcPort: f.Port(), DstPort: t.Port(),
-		Flags: s.flags, Outgoing: s.out, TTL: ttl, IPv6: f.Addr().Is6() && !f.Addr().Is4In6()}
+		Flags: s.flags, Outgoing: s.out, TTL: ttl, Seq: s.seq, IPv6: f.Addr().Is6() && !f.Addr().Is4In6()}
 }
 
 // play runs segs through a fresh pass and returns the candidate of the
@@ -53,8 +54,8 @@ func TestUpstreamCandidate(t *testing.T) {
 	// The client 10.0.0.5 reaches the proxy on 10.0.0.1:80; the proxy
 	// reaches the upstream 10.1.0.9:8080 from 10.0.0.1 (one address) or
 	// from 10.1.0.1 (two: only a cooked capture of the proxy ties them).
-	down := []seg{{1, 0, "10.0.0.5:51234", "10.0.0.1:80", syn, false, 0}, {2, 0, "10.0.0.1:80", "10.0.0.5:51234", synack, true, 0}}
-	reset := func(frame, ms int64) seg { return seg{frame, ms, "10.0.0.1:80", "10.0.0.5:51234", rstack, true, 0} }
+	down := []seg{{1, 0, "10.0.0.5:51234", "10.0.0.1:80", syn, false, 0, 0}, {2, 0, "10.0.0.1:80", "10.0.0.5:51234", synack, true, 0, 0}}
+	reset := func(frame, ms int64) seg { return seg{frame, ms, "10.0.0.1:80", "10.0.0.5:51234", rstack, true, 0, 0} }
 	with := func(s ...seg) []seg { return append(append([]seg(nil), down...), s...) }
 	tests := []struct {
 		name        string
@@ -64,31 +65,34 @@ func TestUpstreamCandidate(t *testing.T) {
 		syns        int
 		why         string
 	}{
-		{"refused", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", rstack, false, 0}, reset(5, 14)),
+		{"refused", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", rstack, false, 0, 0}, reset(5, 14)),
 			decode.UpstreamRefused, 4, 3, 1, "RST to the SYN, same address"},
-		{"rst", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", synack, false, 0},
-			seg{5, 20, "10.1.0.9:8080", "10.0.0.1:40000", rstack, false, 0}, reset(6, 520)),
+		{"rst", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", synack, false, 0, 0},
+			seg{5, 20, "10.1.0.9:8080", "10.0.0.1:40000", rstack, false, 0, 0}, reset(6, 520)),
 			decode.UpstreamRST, 5, 3, 1, "answered, then reset; 500 ms (Go's delay) is within the window"},
-		{"fin", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", synack, false, 0},
-			seg{5, 20, "10.1.0.9:8080", "10.0.0.1:40000", finack, false, 0}, reset(6, 25)),
-			decode.UpstreamFIN, 5, 3, 1, "the upstream closed first"},
-		{"timeout", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, seg{4, 1010, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, reset(5, 1012)),
+		{"fin", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", synack, false, 0, 1000},
+			seg{5, 20, "10.1.0.9:8080", "10.0.0.1:40000", finack, false, 0, 1001}, reset(6, 25)),
+			decode.UpstreamFIN, 5, 3, 1, "the upstream closed without a byte of answer"},
+		{"fin after answer", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", synack, false, 0, 1000},
+			seg{5, 20, "10.1.0.9:8080", "10.0.0.1:40000", finack, false, 0, 1501}, reset(6, 25)),
+			0, 0, 0, 0, "500 bytes of answer, then FIN: a connection ending as it should"},
+		{"timeout", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 1010, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, reset(5, 1012)),
 			decode.UpstreamTimeout, 3, 3, 2, "the first SYN is the event, the retransmission counted"},
-		{"two addresses", with(seg{3, 10, "10.1.0.1:40000", "10.1.0.9:8080", syn, true, 0}, seg{4, 11, "10.1.0.9:8080", "10.1.0.1:40000", rstack, false, 0}, reset(5, 14)),
+		{"two addresses", with(seg{3, 10, "10.1.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.1.0.1:40000", rstack, false, 0, 0}, reset(5, 14)),
 			decode.UpstreamRefused, 4, 3, 1, "both outgoing with an initial TTL: the capture host's own"},
-		{"two addresses, forwarded", with(seg{3, 10, "10.1.0.1:40000", "10.1.0.9:8080", syn, true, 63}, seg{4, 11, "10.1.0.9:8080", "10.1.0.1:40000", rstack, false, 0}, reset(5, 14)),
+		{"two addresses, forwarded", with(seg{3, 10, "10.1.0.1:40000", "10.1.0.9:8080", syn, true, 63, 0}, seg{4, 11, "10.1.0.9:8080", "10.1.0.1:40000", rstack, false, 0, 0}, reset(5, 14)),
 			0, 0, 0, 0, "TTL 63: the SYN was forwarded, another host's"},
-		{"two addresses, no direction", with(seg{3, 10, "10.1.0.1:40000", "10.1.0.9:8080", syn, false, 0}, seg{4, 11, "10.1.0.9:8080", "10.1.0.1:40000", rstack, false, 0}, reset(5, 14)),
+		{"two addresses, no direction", with(seg{3, 10, "10.1.0.1:40000", "10.1.0.9:8080", syn, false, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.1.0.1:40000", rstack, false, 0, 0}, reset(5, 14)),
 			0, 0, 0, 0, "an Ethernet capture: another address is another host"},
-		{"too old", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", rstack, false, 0}, reset(5, 1012)),
+		{"too old", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", rstack, false, 0, 0}, reset(5, 1012)),
 			0, 0, 0, 0, "more than 1 s after the refusal"},
-		{"syn too fresh", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, reset(4, 100)),
+		{"syn too fresh", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, reset(4, 100)),
 			0, 0, 0, 0, "a SYN 90 ms old is a connection still opening"},
-		{"syn answered", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", synack, false, 0}, reset(5, 1012)),
+		{"syn answered", with(seg{3, 10, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.1:40000", synack, false, 0, 0}, reset(5, 1012)),
 			0, 0, 0, 0, "an open upstream connection is no failure"},
-		{"other host", with(seg{3, 10, "10.0.0.7:40000", "10.1.0.9:8080", syn, false, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.7:40000", rstack, false, 0}, reset(5, 14)),
+		{"other host", with(seg{3, 10, "10.0.0.7:40000", "10.1.0.9:8080", syn, false, 0, 0}, seg{4, 11, "10.1.0.9:8080", "10.0.0.7:40000", rstack, false, 0, 0}, reset(5, 14)),
 			0, 0, 0, 0, "another host's connection was refused"},
-		{"own connection", []seg{{1, 0, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0}, {2, 500, "10.0.0.1:40000", "10.1.0.9:8080", decode.RST, true, 0}},
+		{"own connection", []seg{{1, 0, "10.0.0.1:40000", "10.1.0.9:8080", syn, true, 0, 0}, {2, 500, "10.0.0.1:40000", "10.1.0.9:8080", decode.RST, true, 0, 0}},
 			0, 0, 0, 0, "a client aborting its own attempt follows nothing"},
 	}
 	for _, tt := range tests {
