@@ -41,10 +41,8 @@ type Downstream struct {
 	// RequestFrame is the client's first data segment on the connection;
 	// 0 when it sent none.
 	RequestFrame int64
-	// Unanswered: the client had sent data since the server last did (a
-	// request not answered yet). ServerDataFrame is the server's last
-	// data segment before the RST, 0 for none.
-	Unanswered      bool
+	// ServerDataFrame is the server's last data segment before the RST,
+	// 0 for none.
 	ServerDataFrame int64
 }
 
@@ -56,16 +54,20 @@ type Downstream struct {
 // or a SYN unanswered for 250 ms to 30 s) is linked when the reset is the
 // server's, is the connection's first, the client had sent its request
 // before the upstream connection was opened (the proxy opened it for that
-// request), and that request was still pending: unanswered at the reset,
-// or answered only after the upstream event (the proxy's 502 or 503). A
-// proxy resetting an idle client (its timeout) while its health check to a
-// dead backend fails is so not linked. Nor is a proxy that reuses an
-// upstream connection opened earlier: the capture cannot tell which
-// client's request it carried.
+// request), and the proxy had not answered on the client's connection
+// before the upstream event: it sent nothing at all, or its last data
+// came after the event (its 502 or 503). A proxy that answered first (a
+// 413 for an upload it refuses, then the reset with the body unread) and
+// an idle client reset by its timeout are so not linked to a health check
+// failing meanwhile; neither is a client on a kept-alive connection whose
+// earlier request was answered (the wire cannot tell its next request
+// from the rest of a body). Nor is a proxy that reuses an upstream
+// connection opened earlier: the capture cannot tell which client's
+// request it carried.
 func Cascade(d Downstream, up *decode.Upstream) (Link, bool) {
 	if up == nil || !d.ByServer || d.Followup || d.RequestFrame == 0 ||
 		up.OpenFrame <= d.RequestFrame || up.Frame >= d.Frame || up.TS > d.TS ||
-		!d.Unanswered && d.ServerDataFrame <= up.Frame {
+		d.ServerDataFrame != 0 && d.ServerDataFrame <= up.Frame {
 		return Link{}, false
 	}
 	l := Link{Frame: up.Frame, Delay: time.Duration(d.TS - up.TS), Proxy: up.Client, Upstream: up.Server,

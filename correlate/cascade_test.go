@@ -12,7 +12,7 @@ func TestCascade(t *testing.T) {
 	// A proxy's client sent its request at frame 10; the proxy opened its
 	// upstream connection at frame 12, the upstream reset it at frame 20
 	// (1.000 s), and the proxy reset its client at frame 22, 3 ms later,
-	// with the request unanswered.
+	// having sent it nothing.
 	up := func(edit func(u *decode.Upstream)) *decode.Upstream {
 		u := &decode.Upstream{Event: decode.UpstreamRST, Frame: 20, TS: 1e9, OpenFrame: 12, OpenTS: 0.5e9, LastSYNTS: 0.5e9, SYNs: 1,
 			Client: netip.MustParseAddrPort("10.1.0.1:40000"), Server: netip.MustParseAddrPort("10.1.0.9:8080")}
@@ -22,7 +22,7 @@ func TestCascade(t *testing.T) {
 		return u
 	}
 	down := func(edit func(d *Downstream)) Downstream {
-		d := Downstream{Frame: 22, TS: 1.003e9, ByServer: true, RequestFrame: 10, Unanswered: true}
+		d := Downstream{Frame: 22, TS: 1.003e9, ByServer: true, RequestFrame: 10}
 		if edit != nil {
 			edit(&d)
 		}
@@ -39,15 +39,15 @@ func TestCascade(t *testing.T) {
 		{"refused", down(nil), up(func(u *decode.Upstream) { u.Event = decode.UpstreamRefused }), UpstreamRefused, "RST to the SYN"},
 		{"timeout", down(nil), up(func(u *decode.Upstream) { u.Event, u.Frame, u.TS = decode.UpstreamTimeout, 12, 0.5e9 }), UpstreamTimeout, "the SYN's frame is the event's"},
 		{"fin", down(nil), up(func(u *decode.Upstream) { u.Event = decode.UpstreamFIN }), UpstreamFIN, "FIN with no answer"},
-		{"answered after", down(func(d *Downstream) { d.Unanswered, d.ServerDataFrame = false, 21 }), up(nil), UpstreamRST, "the proxy's 502 came after the upstream failed"},
+		{"answered after", down(func(d *Downstream) { d.ServerDataFrame = 21 }), up(nil), UpstreamRST, "the proxy's 502 came after the upstream failed"},
 		{"no candidate", down(nil), nil, "", "nothing failed upstream"},
 		{"by client", down(func(d *Downstream) { d.ByServer = false }), up(nil), "", "a client's reset is its own (Envoy's DC)"},
 		{"followup", down(func(d *Downstream) { d.Followup = true }), up(nil), "", "only a connection's first reset"},
 		{"no request", down(func(d *Downstream) { d.RequestFrame = 0 }), up(nil), "", "the client asked nothing of the proxy"},
 		{"opened before", down(func(d *Downstream) { d.RequestFrame = 13 }), up(nil), "", "the upstream connection was not opened for this request"},
 		{"event after", down(func(d *Downstream) { d.Frame = 19 }), up(nil), "", "the reset came first"},
-		{"idle client", down(func(d *Downstream) { d.Unanswered, d.ServerDataFrame = false, 15 }), up(nil), "", "the request was answered before the upstream failed: another reason"},
-		{"no data", down(func(d *Downstream) { d.Unanswered = false }), up(nil), "", "answered, and the proxy never wrote after"},
+		{"answered before", down(func(d *Downstream) { d.ServerDataFrame = 15 }), up(nil), "", "the proxy answered (a 413) before the upstream failed: its reset is its own, the upstream a health check"},
+		{"answered at the event", down(func(d *Downstream) { d.ServerDataFrame = 20 }), up(nil), "", "not after it"},
 		{"unknown event", down(nil), up(func(u *decode.Upstream) { u.Event = 0 }), "", "no kind, no link"},
 	}
 	for _, tt := range tests {
