@@ -41,10 +41,18 @@ type Downstream struct {
 	// RequestFrame is the client's first data segment on the connection;
 	// 0 when it sent none.
 	RequestFrame int64
-	// ServerDataFrame is the server's last data segment before the RST,
-	// 0 for none.
-	ServerDataFrame int64
+	// ServerDataFrame and ServerDataTS are the server's last data segment
+	// before the RST, 0 for none; ServerFINFrame and ServerFINTS its FIN.
+	ServerDataFrame, ServerDataTS int64
+	ServerFINFrame, ServerFINTS   int64
 }
+
+// React is how soon after an upstream RST, refusal or FIN the proxy must
+// act on the client's connection (its answer, its FIN or the reset): a
+// proxy passes a failure on at once (HAProxy and Go's net/http in half a
+// millisecond here), while its own timers (a tarpit, a client timeout)
+// meet an unrelated health check's failure only by chance.
+const React = 100 * time.Millisecond
 
 // Cascade reports whether a reset follows an upstream failure: the
 // pipeline's candidate (decode.Packet.Upstream: the latest failure of a
@@ -54,9 +62,10 @@ type Downstream struct {
 // or a SYN unanswered for 250 ms to 30 s) is linked when the reset is the
 // server's, is the connection's first, the client had sent its request
 // before the upstream connection was opened (the proxy opened it for that
-// request), and the proxy had not answered on the client's connection
-// before the upstream event: it sent nothing at all, or its last data
-// came after the event (its 502 or 503). A proxy that answered first (a
+// request), the proxy had not answered on the client's connection before
+// the upstream event (it sent nothing at all, or its last data came after
+// the event: its 502 or 503), and, but for a timeout, whose moment the
+// wire does not show, it acted within React of the event. A proxy that answered first (a
 // 413 for an upload it refuses, then the reset with the body unread) and
 // an idle client reset by its timeout are so not linked to a health check
 // failing meanwhile; neither is a client on a kept-alive connection whose
@@ -68,6 +77,17 @@ func Cascade(d Downstream, up *decode.Upstream) (Link, bool) {
 	if up == nil || !d.ByServer || d.Followup || d.RequestFrame == 0 ||
 		up.OpenFrame <= d.RequestFrame || up.Frame >= d.Frame || up.TS > d.TS ||
 		d.ServerDataFrame != 0 && d.ServerDataFrame <= up.Frame {
+		return Link{}, false
+	}
+	// The proxy's first act after the event: its answer, FIN or reset.
+	react := d.TS
+	if d.ServerDataFrame > up.Frame {
+		react = min(react, d.ServerDataTS)
+	}
+	if d.ServerFINFrame > up.Frame {
+		react = min(react, d.ServerFINTS)
+	}
+	if up.Event != decode.UpstreamTimeout && time.Duration(react-up.TS) > React {
 		return Link{}, false
 	}
 	l := Link{Frame: up.Frame, Delay: time.Duration(d.TS - up.TS), Proxy: up.Client, Upstream: up.Server,
