@@ -9,6 +9,13 @@
 // Correlator gives when the group closes (Correlator.Emit, or
 // Correlator.Flush at the end of the capture).
 //
+// Cascade is the other relation across connections: it links a proxy's
+// reset of its own client to the failure of the upstream connection the
+// proxy had opened for that client's request (caused_by in the records).
+// It is a function of one reset, its connection and the candidate the
+// pipeline's frame-ordered pass offers (decode.Packet.Upstream), so it
+// keeps no state here.
+//
 // Not goals: judging a single reset (its cause comes in, already decided),
 // reading packets, and joining resets across captures (one Correlator a
 // capture).

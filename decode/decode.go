@@ -61,6 +61,10 @@ type Decoder struct {
 	greSeq bool // the GRE header being followed has a sequence number
 }
 
+// packetOutgoing is a Linux cooked header's packet type for a packet the
+// capture host sent (PACKET_OUTGOING).
+const packetOutgoing = 4
+
 // maxDepth bounds tunnels inside tunnels; real captures need two or
 // three levels, crafted ones would otherwise recurse as deep as their size.
 const maxDepth = 16
@@ -89,6 +93,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 		if len(data) < 16 {
 			return errShort("SLL header", len(data))
 		}
+		p.Outgoing = binary.BigEndian.Uint16(data[0:]) == packetOutgoing
 		return d.sll(binary.BigEndian.Uint16(data[2:]), binary.BigEndian.Uint16(data[14:]), data[16:], p)
 	case layers.LinkTypeLinuxSLL2:
 		// 20 bytes: protocol, reserved, interface index, ARPHRD type,
@@ -97,6 +102,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 			return errShort("SLL2 header", len(data))
 		}
 		p.Iface = binary.BigEndian.Uint32(data[4:])
+		p.Outgoing = data[10] == packetOutgoing
 		return d.sll(binary.BigEndian.Uint16(data[8:]), binary.BigEndian.Uint16(data[0:]), data[20:], p)
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		return d.null(data, p)

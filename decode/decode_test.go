@@ -170,6 +170,9 @@ func TestDecode(t *testing.T) {
 		{"sll-netlink", layers.LinkTypeLinuxSLL, mutate(cat(sllHeader(0x0800), ip4), func(b []byte) { b[2], b[3] = 0x03, 0x38 }), Packet{}, ErrNotTCP, "ARPHRD_NETLINK"},
 		{"sll2", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x0800), ip4), onIface(want4(), 3), nil, "tcpdump -i any, libpcap 1.10; the header names the interface"},
 		{"sll2-ipv6", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x86dd), ip6), onIface(want6(), 3), nil, ""},
+		{"sll-outgoing", layers.LinkTypeLinuxSLL, mutate(cat(sllHeader(0x0800), ip4), func(b []byte) { b[1] = 4 }), outgoing(want4()), nil, "packet type 4: the capture host sent it"},
+		{"sll2-outgoing", layers.LinkTypeLinuxSLL2, mutate(cat(sll2Header(0x0800), ip4), func(b []byte) { b[10] = 4 }), outgoing(onIface(want4(), 3)), nil, "packet type in byte 10"},
+		{"sll2-otherhost", layers.LinkTypeLinuxSLL2, mutate(cat(sll2Header(0x0800), ip4), func(b []byte) { b[10] = 3 }), onIface(want4(), 3), nil, "PACKET_OTHERHOST is not ours"},
 		{"null-le", layers.LinkTypeNull, cat([]byte{2, 0, 0, 0}, ip4), want4(), nil, "DLT_NULL, little-endian host"},
 		{"null-be", layers.LinkTypeNull, cat([]byte{0, 0, 0, 2}, ip4), want4(), nil, "DLT_NULL, big-endian host"},
 		{"null-v6-24", layers.LinkTypeNull, cat([]byte{24, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on NetBSD/OpenBSD"},
@@ -399,6 +402,11 @@ func TestDecodeAllocs(t *testing.T) {
 }
 
 // onIface sets the capture interface a link header names.
+func outgoing(p Packet) Packet {
+	p.Outgoing = true
+	return p
+}
+
 func onIface(p Packet, iface uint32) Packet {
 	p.Iface = iface
 	return p

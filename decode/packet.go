@@ -81,6 +81,10 @@ type Packet struct {
 	// of a LINUX_SLL2 header (tcpdump -i any), else the pcapng interface
 	// ID. On a router, a forwarded packet shows up once per interface.
 	Iface uint32
+	// Outgoing is set when a Linux cooked header (tcpdump -i any) says
+	// the capture host sent the packet (packet type PACKET_OUTGOING): its
+	// own, or one it forwarded.
+	Outgoing bool
 
 	// SrcTTLMin and SrcTTLMax are the TTL range of earlier non-RST
 	// packets from Src, in any connection, captured on the same
@@ -93,6 +97,12 @@ type Packet struct {
 	// the same counter and the same TTL: one IP stack sent both. 0 when
 	// there is none; Run fills it in.
 	IPIDKin int64
+
+	// Upstream is, for a RST, the latest failure of a connection that the
+	// RST's sender had opened as a client shortly before: what a proxy's
+	// reset of its own client may follow. nil for most packets; Run fills
+	// it in, package correlate decides whether the two are linked.
+	Upstream *Upstream
 
 	// Payload is the captured part of the TCP payload (may be shorter
 	// than Len). It aliases the reader's buffer: valid until the next
@@ -112,4 +122,31 @@ func addrOf(a [16]byte, v6 bool) netip.Addr {
 		return x.Unmap()
 	}
 	return x
+}
+
+// UpstreamEvent is how an upstream connection failed.
+type UpstreamEvent uint8
+
+// Upstream events.
+const (
+	UpstreamRST     UpstreamEvent = iota + 1 // the upstream reset an established connection
+	UpstreamRefused                          // the upstream answered the SYN with a RST
+	UpstreamTimeout                          // the SYN was never answered
+	UpstreamFIN                              // the upstream closed with a FIN
+)
+
+// Upstream is a connection a host opened as a client and what ended it,
+// as the frame-ordered pass saw it before a RST of that host.
+type Upstream struct {
+	Event UpstreamEvent
+	// Frame and TS are the event's: the upstream's RST or FIN, or for a
+	// timeout the connection's first SYN (its last one is LastSYNTS).
+	Frame, TS int64
+	// OpenFrame is the connection's first SYN.
+	OpenFrame int64
+	OpenTS    int64
+	LastSYNTS int64
+	SYNs      int // SYNs sent, retransmissions included
+	// Client and Server are the upstream connection's endpoints.
+	Client, Server netip.AddrPort
 }

@@ -62,6 +62,8 @@ func agentMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = a.runClient(j.s)
 	case "injector":
 		err = a.runInjector(j.s)
+	case "proxy":
+		err = a.runServer(&scenario{server: j.s.proxy})
 	default:
 		err = fmt.Errorf("unknown role %q", *role)
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rstwhy/rstwhy/internal/truth"
 )
 
 // scenario is one family of resets. Its variants change the address family,
@@ -34,6 +36,12 @@ type scenario struct {
 	// injector, when set, is a third role run in the router namespace:
 	// it forges RSTs and prints what it sent (see scenarios_forge.go).
 	injector func(a *agent) error
+	// proxy is a third role, run by a cascade scenario's drive in the
+	// router namespace.
+	proxy func(a *agent) error
+	// annotate adds to a variant's truth what the scenario knows beyond
+	// the kernel's events (a cascade's caused_by).
+	annotate func(j job, capture string, f *truth.File) error
 	// drive runs the roles; nil runs the server, then the client to its
 	// end.
 	drive func(ctx context.Context, r *runner) error
@@ -266,6 +274,11 @@ func (l *lab) once(ctx context.Context, j job) error {
 	f, err := label(j, t, final, evs, rn.forged)
 	if err != nil {
 		return err
+	}
+	if j.s.annotate != nil {
+		if err := j.s.annotate(j, final, f); err != nil {
+			return err
+		}
 	}
 	f.Kernel = l.kernel
 	f.Capture.Snaplen = snap

@@ -125,7 +125,9 @@ func label(j job, t topo, capture string, evs []*event, forged []forged) (*truth
 		switch {
 		case ev == nil:
 			r.Resetter = truth.Middlebox
-		case src.Addr().String() == t.client():
+		case src.Addr().String() == t.client(), t.routed && src.Addr().String() == routerUpstream(t.v6):
+			// The router's server-side address opens connections
+			// only as a proxy (cascade): the client of its leg.
 			r.Resetter = truth.Client
 		default:
 			r.Resetter = truth.Server

@@ -52,6 +52,7 @@ func scenarios() []*scenario {
 		partingUnread(),
 		halfClosedLinger2(),
 		synScan(),
+		cascade(),
 	}
 }
 

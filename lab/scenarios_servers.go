@@ -300,7 +300,8 @@ func haproxy() *scenario {
 		variants: []variant{
 			"deny-v4-eth-server", "pyclient-deny-v6-eth-client", "pyclient-deny-v4-any-server-ng", "dead-v4-any-server", "dead-v4-eth-client", "dead-v6-any-server-ng",
 		},
-		expect: []string{"TCP_ABORT_ON_CLOSE", "NO_SOCKET"},
+		expect:   []string{"TCP_ABORT_ON_CLOSE", "NO_SOCKET"},
+		annotate: annotateHAProxyDead,
 		notes: map[string]string{
 			"TCP_ABORT_ON_CLOSE": "haproxy closed the client's connection after its early answer with the upload unread",
 			"NO_SOCKET":          "haproxy's connection to the backend port with no listener, on the server host's loopback",

@@ -29,6 +29,7 @@ type chunk struct {
 	nows   []int64   // the latest packet time in the chunk up to each packet
 	mine   [][]int32 // per worker: indices of the packets that hash to it
 	ttl    []int32   // packets the host TTL table looks at
+	edges  []int32   // packets with SYN, FIN or RST, for upstreams
 	maxTS  int64
 	stats  decodeStats
 	err    error
@@ -101,7 +102,7 @@ func (s *decodeStats) merge(o *decodeStats) {
 // of earlier chunks first.
 func (c *chunk) decode(dec *decode.Decoder, n int) {
 	c.pkts = slices.Grow(c.pkts[:0], len(c.recs))[:len(c.recs)]
-	c.hashes, c.nows, c.ttl = c.hashes[:0], c.nows[:0], c.ttl[:0]
+	c.hashes, c.nows, c.ttl, c.edges = c.hashes[:0], c.nows[:0], c.ttl[:0], c.edges[:0]
 	if len(c.mine) != n {
 		c.mine = make([][]int32, n)
 	}
@@ -127,6 +128,9 @@ func (c *chunk) decode(dec *decode.Decoder, n int) {
 			if sampleTTL(p) {
 				c.ttl = append(c.ttl, int32(j))
 			}
+			if p.Flags&(decode.SYN|decode.FIN|decode.RST) != 0 {
+				c.edges = append(c.edges, int32(j))
+			}
 			j++
 		case errors.Is(err, decode.ErrNotTCP):
 			c.stats.notTCP++
@@ -151,6 +155,7 @@ type ordered struct {
 	next    int64
 	waiting map[int64]*chunk
 	hosts   hostTTLs
+	up      upstreams
 	clock   int64
 }
 
@@ -167,6 +172,9 @@ func (o *ordered) decoded(c *chunk) {
 		o.next++
 		for _, i := range c.ttl {
 			o.hosts.see(&c.pkts[i])
+		}
+		for _, i := range c.edges {
+			o.up.see(&c.pkts[i], c.hashes[i])
 		}
 		c.base = o.clock
 		o.clock = max(o.clock, c.maxTS)

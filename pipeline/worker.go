@@ -147,7 +147,7 @@ func (w *worker[T]) decodeOwn() bool {
 		}
 		w.decoded = c.seq
 		if c.err = decodeGuarded(c, &w.dec, w.n); c.err != nil {
-			c.pkts, c.ttl = c.pkts[:0], c.ttl[:0]
+			c.pkts, c.ttl, c.edges = c.pkts[:0], c.ttl[:0], c.edges[:0]
 			for i := range c.mine {
 				c.mine[i] = c.mine[i][:0]
 			}

@@ -126,6 +126,19 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		b = append(b, `,"copy_of":`...)
 		b = strconv.AppendInt(b, r.CopyOf, 10)
 	}
+	if c := r.CausedBy; c != nil {
+		b = append(b, `,"caused_by":{"frame":`...)
+		b = strconv.AppendInt(b, c.Frame, 10)
+		b = append(b, `,"event":`...)
+		b = appendString(b, c.Event)
+		b = append(b, `,"conn":`...)
+		b = appendString(b, c.Conn)
+		b = append(b, `,"delay_ms":`...)
+		if b, err = appendFloat(b, c.DelayMS); err != nil {
+			return b[:start], err
+		}
+		b = append(b, '}')
+	}
 	if r.Group != 0 {
 		b = append(b, `,"group":`...)
 		b = strconv.AppendInt(b, r.Group, 10)

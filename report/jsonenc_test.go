@@ -125,6 +125,9 @@ func TestAppendRecordCases(t *testing.T) {
 		{"omitempty set", func(r *Record) {
 			r.FollowupOf, r.CopyOf, r.Signals.ZeroWindowBy, r.Signals.ResetterTTLMin, r.Signals.ResetterTTLMax = -1, 9, "client", 1, 255
 		}, `"ttl":0,"resetter_ttl_min":1,"resetter_ttl_max":255,"ip_id":0},"followup":false,"followup_of":-1,"copy_of":9,"connection":`, "all five written"},
+		{"caused_by", func(r *Record) {
+			r.CopyOf, r.CausedBy = 9, &CausedBy{Frame: 3, Event: "upstream_rst", Conn: "10.0.0.1:40000 -> [fd00::2]:80", DelayMS: 500.524}
+		}, `"copy_of":9,"caused_by":{"frame":3,"event":"upstream_rst","conn":"10.0.0.1:40000 -> [fd00::2]:80","delay_ms":500.524},"connection":`, "after copy_of, before group"},
 		{"extremes", func(r *Record) { r.Frame, r.Seq, r.Sport = math.MinInt64, math.MaxUint32, math.MaxUint16 },
 			`"frame":-9223372036854775808,`, "full range of each width"},
 	}

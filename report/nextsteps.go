@@ -24,7 +24,7 @@ var nextSteps = map[string][]string{
 		"The resetter's application closed its socket with the peer's data still unread: Linux then sends a RST, not a FIN (`tcp_close`, `data_was_unread`). Find the reply it sent just before the RST in the ladder: an error answered before the request was read.",
 		"A server or proxy that answers before reading the request body: Go's `net/http` and Python's `http.server` answer 413 (or 400, 401) and close with the body unread; check the request size limits (`MaxBytesReader`, `client_max_body_size`) and the status codes logged at the RST's time.",
 		"nginx: `lingering_close` (`on` by default, `always` reads what the client still sends after an early answer), `lingering_time`, `lingering_timeout`.",
-		"Proxies: Envoy's access-log response flags `UC` (upstream connection termination), `UR` (upstream remote reset) and `DC` (downstream connection termination); HAProxy's termination states `SD` (the server aborted during the data phase) and `CD` (the client did).",
+		"Proxies: Envoy's access-log response flags `UC` (upstream connection termination), `UR` (upstream remote reset) and `DC` (downstream connection termination); HAProxy's termination states `SD` (the server aborted during the data phase) and `CD` (the client did). Captured on the proxy with both legs (`tcpdump -i any`), the evidence names the upstream event a reset of the proxy's client follows (`caused_by`): `UF`/`SC` a refusal, `UF`/`sC` a connect timeout, `UR`/`SD` an upstream reset, `UC`/`SH` an upstream close.",
 		"Pipelined or batched requests: a parser that stops at the first bad message and closes leaves the rest unread (a server that writes `ERROR` after the first bad line and closes).",
 	},
 	"linger_abort": {

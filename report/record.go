@@ -43,6 +43,9 @@ type Record struct {
 	Followup      bool     `json:"followup"`
 	FollowupOf    int64    `json:"followup_of,omitempty"` // frame of the connection's first RST
 	CopyOf        int64    `json:"copy_of,omitempty"`     // frame of the same RST captured earlier
+	// CausedBy is, for a proxy's reset of its own client, the upstream
+	// event it follows: a cascade (see CausedBy).
+	CausedBy *CausedBy `json:"caused_by,omitempty"`
 	// Group is the reset's group in its capture (package correlate): a
 	// storm, a repeat, a scan, or a group of its own. Summaries of the
 	// groups are in the capture's block.
@@ -115,6 +118,10 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 		rec.FollowupOf, rec.followupOwn = v.FollowupOf, true
 	}
 	rec.corr = correlateReset(r, v)
+	if cb, s := causedBy(r, v.Followup || r.CopyOf != 0); cb != nil {
+		rec.CausedBy = cb
+		rec.Evidence = append(rec.Evidence[:len(rec.Evidence):len(rec.Evidence)], s)
+	}
 	if rec.Evidence == nil {
 		rec.Evidence = []string{}
 	}

@@ -94,7 +94,22 @@ type Reset struct {
 	// same RST twice (a router seen with -i any); 0 otherwise.
 	CopyOf int64  `json:"copy_of"`
 	Note   string `json:"note"`
+	// CausedBy is, for a proxy's reset of its client (a cascade scenario,
+	// captured on the proxy), the upstream event it follows; nil
+	// elsewhere.
+	CausedBy *CausedBy `json:"caused_by,omitempty"`
 }
+
+// CausedBy links a reset to the upstream event that preceded it: Event is
+// one of CascadeEvents, Frame the event's frame (1-based).
+type CausedBy struct {
+	Frame int64  `json:"frame"`
+	Event string `json:"event"`
+}
+
+// CascadeEvents are the upstream events a truth file's caused_by may name,
+// as rstwhy reports them.
+var CascadeEvents = []string{"upstream_rst", "upstream_refused", "upstream_timeout", "upstream_fin"}
 
 // TraceEvent is a tcp_send_reset event with no frame in the capture.
 type TraceEvent struct {
@@ -130,6 +145,9 @@ func (f *File) check() error {
 	for _, r := range f.Resets {
 		if !KnownCause(r.Cause) {
 			return fmt.Errorf("%w: frame %d: unknown cause %q", ErrInvalid, r.Frame, r.Cause)
+		}
+		if c := r.CausedBy; c != nil && (c.Frame <= 0 || c.Frame >= r.Frame || !slices.Contains(CascadeEvents, c.Event)) {
+			return fmt.Errorf("%w: frame %d: caused_by %+v: want an earlier frame and one of %q", ErrInvalid, r.Frame, *c, CascadeEvents)
 		}
 		switch r.Resetter {
 		case Client, Server, Middlebox:

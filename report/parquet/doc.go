@@ -25,7 +25,9 @@
 // signals_resetter_ttl_min and _max, connection_closed_first) is NULL
 // there. The record's connection summary is flat too, as connection_ and
 // its JSON name (connection_history, connection_client_bytes), its start
-// a TIMESTAMP(MICROS, UTC) with connection_start_ns beside it. The date of the
+// a TIMESTAMP(MICROS, UTC) with connection_start_ns beside it; caused_by is
+// flat the same way (caused_by_frame, _event, _conn, _delay_ms), NULL on a
+// reset that follows no upstream event. The date of the
 // partition is in the directory name only, as Hive partitioning has it.
 // Pages are zstd-compressed.
 //

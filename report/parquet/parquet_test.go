@@ -37,6 +37,10 @@ type labCapture struct {
 func labCaptures(tb testing.TB) []labCapture {
 	tb.Helper()
 	files, _ := filepath.Glob(filepath.Join(pcaps, "*.pcap*"))
+	// The proxy cascades, for caused_by.
+	cascades, _ := filepath.Glob(filepath.Join(pcaps, "..", "pcaps-servers", "cascade-*.pcap"))
+	files = append(files, cascades...)
+	slices.Sort(files) // as readDir sorts the records read back
 	var out []labCapture
 	n := 0
 	for _, name := range files {
@@ -118,6 +122,10 @@ type readRow struct {
 	FollowupOf      *int64   `parquet:"followup_of,optional"`
 	CopyOf          *int64   `parquet:"copy_of,optional"`
 	Group           *int64   `parquet:"group,optional"`
+	CausedByFrame   *int64   `parquet:"caused_by_frame,optional"`
+	CausedByEvent   *string  `parquet:"caused_by_event,optional"`
+	CausedByConn    *string  `parquet:"caused_by_conn,optional"`
+	CausedByDelayMS *float64 `parquet:"caused_by_delay_ms,optional"`
 	RSTPayload      *string  `parquet:"rst_payload,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
@@ -141,8 +149,13 @@ type readRow struct {
 // record turns a row back into a record, NULL into the zero the JSON
 // leaves out.
 func (r *readRow) record() report.Record {
+	var cb *report.CausedBy
+	if r.CausedByFrame != nil {
+		cb = &report.CausedBy{Frame: *r.CausedByFrame, Event: deref(r.CausedByEvent), Conn: deref(r.CausedByConn), DelayMS: deref(r.CausedByDelayMS)}
+	}
 	return report.Record{
-		Capture: r.Capture, Frame: r.Frame,
+		CausedBy: cb,
+		Capture:  r.Capture, Frame: r.Frame,
 		Time: time.Unix(0, r.TimeNS).UTC().Format(report.TimeFormat),
 		Src:  r.Src, Sport: uint16(r.Sport), Dst: r.Dst, Dport: uint16(r.Dport),
 		Flags: r.Flags, Seq: uint32(r.Seq), Ack: uint32(r.Ack),
@@ -293,6 +306,9 @@ func TestSchema(t *testing.T) {
 		{"client_guessed", "BOOLEAN", ""},
 		{"signals_ttl", "INT(32,true)", "signals flat, prefixed"},
 		{"group", "INT(64,true)", ""},
+		{"caused_by_frame", "INT(64,true)", "caused_by flat, prefixed"},
+		{"caused_by_event", "STRING", ""},
+		{"caused_by_delay_ms", "DOUBLE", ""},
 	} {
 		if got := types[c.column]; got != c.want {
 			t.Errorf("column %s: type %q, want %q (%s)", c.column, got, c.want, c.why)

@@ -47,11 +47,16 @@ type row struct {
 	ResetterTTLMax  int32   `parquet:"signals_resetter_ttl_max,optional"`
 	IPID            int32   `parquet:"signals_ip_id"`
 
-	Followup   bool   `parquet:"followup"`
-	FollowupOf int64  `parquet:"followup_of,optional"`
-	CopyOf     int64  `parquet:"copy_of,optional"`
-	Group      int64  `parquet:"group,optional"`
-	RSTPayload string `parquet:"rst_payload,optional"`
+	Followup   bool  `parquet:"followup"`
+	FollowupOf int64 `parquet:"followup_of,optional"`
+	CopyOf     int64 `parquet:"copy_of,optional"`
+	Group      int64 `parquet:"group,optional"`
+	// caused_by, flattened; null when the reset follows no upstream event.
+	CausedByFrame   int64   `parquet:"caused_by_frame,optional"`
+	CausedByEvent   string  `parquet:"caused_by_event,optional"`
+	CausedByConn    string  `parquet:"caused_by_conn,optional"`
+	CausedByDelayMS float64 `parquet:"caused_by_delay_ms,optional"`
+	RSTPayload      string  `parquet:"rst_payload,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
 	ConnStart             int64   `parquet:"connection_start,timestamp(microsecond:utc)"`
@@ -84,7 +89,7 @@ func newRow(r *report.Record, t time.Time) row {
 	if st, err := time.Parse(report.TimeFormat, c.Start); err == nil {
 		start = st.UnixNano()
 	}
-	return row{
+	out := row{
 		Capture:       r.Capture,
 		Frame:         r.Frame,
 		Time:          floorDiv(ns, 1000),
@@ -147,6 +152,10 @@ func newRow(r *report.Record, t time.Time) row {
 		ConnHistory:           c.History,
 		ConnStage:             c.Stage,
 	}
+	if cb := r.CausedBy; cb != nil {
+		out.CausedByFrame, out.CausedByEvent, out.CausedByConn, out.CausedByDelayMS = cb.Frame, cb.Event, cb.Conn, cb.DelayMS
+	}
+	return out
 }
 
 // floorDiv rounds toward minus infinity, so that a time before 1970 falls
