@@ -1,0 +1,27 @@
+// Package appctx names what the application was doing on a connection
+// that was reset: the HTTP/1.x request and response, the TLS server name
+// and last record, the SSH banners, or the usual service of the server
+// port. It sits beside package track and reads the same segments, through
+// track.Observer, so that the tracker's core keeps no application bytes.
+//
+// Start with Observer: set it as a track.Tracker's Observer. It keeps the
+// first Observer.Bytes bytes each side sent, reassembled in sequence order
+// from the side's first byte (ISN+1; from the first segment seen when the
+// SYN was not captured), and at every RST parses them into a Context,
+// which Take hands to whoever judges that reset. Parse is the parser alone,
+// for bytes from elsewhere (and the fuzz test).
+//
+// Memory: a slot of 2×Bytes a connection that carried payload, on the Go
+// heap (no pointers in it, so the collector does not scan it), given back
+// when the tracker drops the connection: it follows the connections open,
+// which the tracker's MaxConns bounds, never the capture's length. The
+// Contexts of resets not yet judged wait in a queue in frame order (the
+// tracker's MaxPending bounds them).
+//
+// Not a goal: reassembling whole streams, or decrypting anything. Bytes
+// after a hole in the sequence are kept only once the hole is filled by a
+// retransmission that comes before them; a capture cut by a snap length
+// keeps what the first cut segment carried and stops there. The output is
+// short and printable (other bytes as \xNN), and the parsers never trust a
+// length they read.
+package appctx
