@@ -11,12 +11,19 @@
 // which Take hands to whoever judges that reset. Parse is the parser alone,
 // for bytes from elsewhere (and the fuzz test).
 //
-// Memory: a slot of 2×Bytes a connection that carried payload, on the Go
-// heap (no pointers in it, so the collector does not scan it), given back
-// when the tracker drops the connection: it follows the connections open,
-// which the tracker's MaxConns bounds, never the capture's length. The
-// Contexts of resets not yet judged wait in a queue in frame order (the
-// tracker's MaxPending bounds them).
+// Memory: a buffer of 2×Bytes a connection while it is filling, outside
+// the Go heap (internal/offheap: bytes hold no pointers, and on the heap
+// they would raise the collector's goal by half as much again). Once each
+// side kept its fill or sent its FIN, or at the first RST, the bytes are
+// parsed and the buffer goes back to a free list for the next connection:
+// what stays is the Context when the bytes named something (a few hundred
+// bytes), else nothing but the slot's counts. Buffers so follow the
+// connections still filling, at most the connections open, which the
+// tracker's MaxConns bounds; never the capture's length. The Contexts of
+// resets not yet judged wait in a queue in frame order (the tracker's
+// MaxPending bounds them). The tracker's Conn.ObserverMark holds the
+// connection's slot, so that a packet costs no lookup, and marks the
+// connections whose later packets change nothing.
 //
 // Not a goal: reassembling whole streams, or decrypting anything. Bytes
 // after a hole in the sequence are kept only once the hole is filled by a

@@ -2,8 +2,10 @@ package appctx
 
 import (
 	"bytes"
+	"runtime"
 
 	"github.com/rstwhy/rstwhy/decode"
+	"github.com/rstwhy/rstwhy/internal/offheap"
 	"github.com/rstwhy/rstwhy/track"
 )
 
@@ -28,26 +30,67 @@ type Observer struct {
 	// Context.Match says whether either direction holds it.
 	Grep []byte
 
-	slotOf map[track.ConnID]int32 // a connection's slot, once it carried payload
-	slots  []slot
-	chunks [][]byte // slot i's bytes: chunks[i/chunkSlots][(i%chunkSlots)*2n:], 2n long
-	free   []int32
-	queue  []pending // Contexts of resets not yet taken, in frame order
-	head   int
+	slotOf  map[track.ConnID]int32 // a connection's slot, once it carried payload
+	slots   []slot
+	chunks  [][]byte  // the buffers, 2n bytes each
+	at      []bufAt   // where buffer i+1 is
+	mem     *regions  // the chunks' mappings
+	free    []int32   // slots free
+	freeBuf []int32   // buffers free
+	queue   []pending // Contexts of resets not yet taken, in frame order
+	head    int
 }
 
-// chunkSlots is how many slots one allocation holds: few allocations
-// for many connections, little unused for few.
-const chunkSlots = 64
+// A chunk holds firstChunk buffers, each next one twice as many up to
+// maxChunk: few mappings for many connections, little unused for few.
+const (
+	firstChunk = 8
+	maxChunk   = 256
+)
+
+// bufAt is where a buffer is: its chunk and its byte offset in it.
+type bufAt struct{ chunk, off int32 }
+
+// regions are an Observer's mappings, unmapped by Close or once the
+// collector finds the Observer unreachable.
+type regions struct{ list []offheap.Region }
+
+func (m *regions) unmapAll() {
+	for _, r := range m.list {
+		r.Unmap()
+	}
+	m.list = nil
+}
+
+// Close gives back the Observer's buffers. The Contexts queued stay, and
+// Take still returns them; Segment must not be called after Close.
+func (o *Observer) Close() {
+	if o.mem != nil {
+		o.mem.unmapAll()
+	}
+	o.chunks, o.at, o.freeBuf, o.slotOf, o.slots, o.free = nil, nil, nil, nil, nil, nil
+}
 
 type pending struct {
 	frame int64
 	ctx   Context
 }
 
-// slot is what an Observer keeps of one connection besides the bytes:
-// nothing the collector has to scan.
-type slot struct{ dir [2]stream }
+// slot is what an Observer keeps of one connection.
+type slot struct {
+	dir [2]stream
+	buf int32 // the connection's buffer, from 1; 0: none (given back once parsed)
+	// parsed is set once nothing more will be kept (each side kept its
+	// fill or sent its FIN): the bytes were parsed then and the buffer
+	// given back, so that a long transfer holds a Context of a few
+	// hundred bytes rather than its buffer until it ends.
+	parsed *Context
+	// settled is set with parsed, or alone when the bytes named nothing
+	// (most of a bulk transfer's): then nothing is allocated, and a reset
+	// gets the Context of the slot's streams without their bytes, which
+	// says as much.
+	settled bool
+}
 
 // stream is one direction of a connection.
 type stream struct {
@@ -84,14 +127,28 @@ func (o *Observer) n() int {
 // Segment implements track.Observer.
 func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.Conn) {
 	if p.Flags&decode.RST != 0 {
-		o.reset(id, dir, p, c)
+		o.reset(id, p, c)
 		return
 	}
-	if len(p.Payload) == 0 || dir < 0 || dir > 1 {
+	if dir < 0 || dir > 1 {
 		return
 	}
-	i := o.slot(id)
-	st := &o.slots[i].dir[dir]
+	if len(p.Payload) == 0 {
+		if i := int32(c.ObserverMark) - 1; p.Flags&decode.FIN != 0 && i >= 0 && c.ObserverMark&markDone == 0 && !o.slots[i].settled {
+			o.settle(i, c)
+		}
+		return
+	}
+	if c.ObserverMark&markDone != 0 {
+		return // parsed, and no TLS records to follow
+	}
+	i := int32(c.ObserverMark) - 1
+	if i < 0 {
+		i = o.slot(id)
+		c.ObserverMark = uint32(i) + 1
+	}
+	sl := &o.slots[i]
+	st := &sl.dir[dir]
 	seq := p.Seq
 	if p.Flags&decode.SYN != 0 {
 		seq++ // data on a SYN (TCP Fast Open) starts after it
@@ -107,7 +164,7 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 		st.tlsLen = uint8(copy(st.tls[:], pl))
 	}
 	n := uint32(o.n())
-	if st.kept >= n {
+	if sl.settled || st.kept >= n {
 		return
 	}
 	pl := p.Payload
@@ -126,8 +183,44 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 	if skip >= int64(len(pl)) {
 		return // a retransmission of bytes kept
 	}
-	buf := o.buf(i, dir)
+	buf := o.bytes(sl.buf, dir)
 	st.kept += uint32(copy(buf[st.kept:n], pl[skip:]))
+	if st.kept == n || p.Flags&decode.FIN != 0 {
+		o.settle(i, c)
+	}
+}
+
+// markDone in Conn.ObserverMark says that the connection's bytes are
+// parsed and hold no TLS: later segments change nothing.
+const markDone = 1 << 31
+
+// settle parses slot i's bytes and gives its buffer back once neither
+// side will add to them: each kept its fill or sent its FIN.
+func (o *Observer) settle(i int32, c *track.Conn) {
+	sl := &o.slots[i]
+	n := uint32(o.n())
+	for d := range 2 {
+		if sl.dir[d].kept < n && c.Sides[d].FINFrame == 0 {
+			return
+		}
+	}
+	in := o.input(i, c)
+	ctx := o.parse(&in)
+	o.keep(sl, &ctx)
+	if ctx.Protocol != "tls" {
+		c.ObserverMark |= markDone
+	}
+}
+
+// keep settles sl with its parsed Context and gives its buffer back.
+func (o *Observer) keep(sl *slot, ctx *Context) {
+	if (ctx.Protocol != "" && !ctx.ByPort) || ctx.Match {
+		c := *ctx
+		sl.parsed = &c
+	}
+	sl.settled = true
+	o.freeBuf = append(o.freeBuf, sl.buf)
+	sl.buf = 0
 }
 
 // Dropped implements track.Observer: the connection's slot is free.
@@ -137,11 +230,14 @@ func (o *Observer) Dropped(id track.ConnID) {
 		return
 	}
 	delete(o.slotOf, id)
+	if b := o.slots[i].buf; b != 0 {
+		o.freeBuf = append(o.freeBuf, b)
+	}
 	o.slots[i] = slot{}
 	o.free = append(o.free, i)
 }
 
-// slot returns id's slot, taking one when it has none.
+// slot returns id's slot, with a buffer, taking one when it has none.
 func (o *Observer) slot(id track.ConnID) int32 {
 	if i, ok := o.slotOf[id]; ok {
 		return i
@@ -155,50 +251,122 @@ func (o *Observer) slot(id track.ConnID) int32 {
 	} else {
 		i = int32(len(o.slots))
 		o.slots = append(o.slots, slot{})
-		if int(i)/chunkSlots == len(o.chunks) {
-			o.chunks = append(o.chunks, make([]byte, chunkSlots*2*o.n()))
-		}
+	}
+	if k := len(o.freeBuf); k > 0 {
+		o.slots[i].buf, o.freeBuf = o.freeBuf[k-1], o.freeBuf[:k-1]
+	} else {
+		o.slots[i].buf = o.newBuf()
 	}
 	o.slotOf[id] = i
 	return i
 }
 
-// buf returns the bytes of slot i's direction dir.
-func (o *Observer) buf(i int32, dir int) []byte {
+// newBuf makes a buffer and returns its number, from 1.
+func (o *Observer) newBuf() int32 {
+	size := 2 * o.n()
+	last := len(o.chunks) - 1
+	if last < 0 || int(o.at[len(o.at)-1].off)+2*size > len(o.chunks[last]) {
+		// Outside the Go heap: the buffers are the most of what an
+		// Observer holds, and on the heap they would raise the
+		// collector's goal by half as much again (GOGC 50), for bytes
+		// that hold no pointers and need no scanning.
+		if o.mem == nil {
+			o.mem = &regions{}
+			runtime.AddCleanup(o, (*regions).unmapAll, o.mem)
+		}
+		n := maxChunk
+		if last < 5 {
+			n = firstChunk << (last + 1)
+		}
+		chunk, r := offheap.Map[byte](n * size)
+		o.chunks = append(o.chunks, chunk)
+		o.mem.list = append(o.mem.list, r)
+		o.at = append(o.at, bufAt{int32(len(o.chunks) - 1), 0})
+	} else {
+		prev := o.at[len(o.at)-1]
+		o.at = append(o.at, bufAt{prev.chunk, prev.off + int32(size)})
+	}
+	return int32(len(o.at))
+}
+
+// bytes returns direction dir of buffer b (from 1).
+func (o *Observer) bytes(b int32, dir int) []byte {
 	n := o.n()
-	at := (int(i)%chunkSlots*2 + dir) * n
-	return o.chunks[int(i)/chunkSlots][at : at+n]
+	a := o.at[b-1]
+	start := int(a.off) + dir*n
+	return o.chunks[a.chunk][start : start+n]
+}
+
+// order returns the indices in Conn.Sides of the client and the server.
+func (o *Observer) order(c *track.Conn) [2]int {
+	if c.Client == 1 {
+		return [2]int{1, 0}
+	}
+	return [2]int{0, 1}
+}
+
+// input gathers what Parse reads of slot i, client first.
+func (o *Observer) input(i int32, c *track.Conn) Input {
+	ord := o.order(c)
+	in := Input{ClientPort: c.Sides[ord[0]].Port, ServerPort: c.Sides[ord[1]].Port, PeerAt: [2]int64{-1, -1}}
+	if i < 0 {
+		return in
+	}
+	sl := &o.slots[i]
+	for k, d := range ord {
+		st := &sl.dir[d]
+		if sl.buf != 0 {
+			in.Bytes[k] = o.bytes(sl.buf, d)[:st.kept]
+		}
+		in.FromStart[k] = st.state == streamStart
+		in.Hole[k] = st.hole
+		if st.state != streamNone {
+			in.PeerAt[k] = st.peerAt
+		}
+		if st.tlsLen > 0 {
+			in.TLSTail[k] = st.tls[:st.tlsLen]
+		}
+	}
+	return in
+}
+
+// parse is Parse with the Grep match.
+func (o *Observer) parse(in *Input) Context {
+	ctx := Parse(in)
+	if len(o.Grep) > 0 {
+		ctx.Match = bytes.Contains(in.Bytes[0], o.Grep) || bytes.Contains(in.Bytes[1], o.Grep)
+	}
+	return ctx
 }
 
 // reset parses what id's connection sent before the RST p and queues it
 // for Take.
-func (o *Observer) reset(id track.ConnID, dir int, p *decode.Packet, c *track.Conn) {
-	client := c.Client
-	if client != 0 && client != 1 {
-		client = 0
-	}
-	var in Input
-	in.ClientPort, in.ServerPort = c.Sides[client].Port, c.Sides[1-client].Port
-	if i, ok := o.slotOf[id]; ok {
-		for k, d := range [2]int{client, 1 - client} {
-			st := &o.slots[i].dir[d]
-			in.Bytes[k] = o.buf(i, d)[:st.kept]
-			in.FromStart[k] = st.state == streamStart
-			in.Hole[k] = st.hole
-			in.PeerAt[k] = -1
-			if st.state != streamNone {
-				in.PeerAt[k] = st.peerAt
-			}
-			if st.tlsLen > 0 {
-				in.TLSTail[k] = st.tls[:st.tlsLen]
-			}
+func (o *Observer) reset(id track.ConnID, p *decode.Packet, c *track.Conn) {
+	i := int32(c.ObserverMark&^markDone) - 1
+	ok := i >= 0
+	in := o.input(i, c)
+	var ctx Context
+	switch {
+	case ok && o.slots[i].parsed != nil:
+		// Parsed when it settled: only the last TLS records are newer.
+		ctx = *o.slots[i].parsed
+		for k := range 2 {
+			ctx.TLS[k] = tlsTail(in.TLSTail[k])
 		}
-	} else {
-		in.PeerAt = [2]int64{-1, -1}
-	}
-	ctx := Parse(&in)
-	if len(o.Grep) > 0 {
-		ctx.Match = bytes.Contains(in.Bytes[0], o.Grep) || bytes.Contains(in.Bytes[1], o.Grep)
+	case ok && o.slots[i].settled:
+		// Settled on bytes that named nothing: the Context of none,
+		// with the counts.
+		ctx = Parse(&in)
+		for k, d := range o.order(c) {
+			ctx.Kept[k] = int(o.slots[i].dir[d].kept)
+		}
+	default:
+		ctx = o.parse(&in)
+		if ok && o.slots[i].buf != 0 {
+			// A reset connection sends nothing more that counts: keep
+			// the Context for its later resets, give the buffer back.
+			o.keep(&o.slots[i], &ctx)
+		}
 	}
 	o.queue = append(o.queue, pending{p.Frame, ctx})
 }

@@ -131,11 +131,11 @@ func line(b []byte) ([]byte, bool) {
 // requestLine reads an HTTP/1.x request line: METHOD SP target SP
 // HTTP/1.x (RFC 9112 §3).
 func requestLine(b []byte) (string, bool) {
-	l, _ := line(b[:min(len(b), 8192)])
-	sp := bytes.IndexByte(l, ' ')
-	if sp < 1 || sp > 20 || !isMethod(l[:sp]) {
-		return "", false
+	sp := bytes.IndexByte(b[:min(len(b), 21)], ' ')
+	if sp < 1 || !isMethod(b[:sp]) {
+		return "", false // before looking for the line's end: most bytes are no request
 	}
+	l, _ := line(b[:min(len(b), 8192)])
 	rest := l[sp+1:]
 	end := bytes.LastIndexByte(rest, ' ')
 	if end < 1 {
@@ -160,8 +160,11 @@ func isMethod(b []byte) bool {
 
 // statusLine reads an HTTP/1.x status line: HTTP/1.x SP code SP reason.
 func statusLine(b []byte) (string, int, bool) {
+	if !bytes.HasPrefix(b, []byte("HTTP/1.")) {
+		return "", 0, false
+	}
 	l, _ := line(b[:min(len(b), 1024)])
-	if len(l) < 12 || !bytes.HasPrefix(l, []byte("HTTP/1.")) || l[8] != ' ' {
+	if len(l) < 12 || l[8] != ' ' {
 		return "", 0, false
 	}
 	code, err := strconv.Atoi(string(l[9:12]))
@@ -221,9 +224,20 @@ func sshBanner(b []byte) string {
 // IMAP, POP3, XMPP; PostgreSQL's SSLRequest): at the first few places a
 // handshake record starts.
 func findClientHello(b []byte) (sni, alpn string, ok bool) {
+	if len(b) < 6 {
+		return "", "", false
+	}
+	if b[0] == 22 {
+		return clientHello(b)
+	}
+	// What comes before an upgrade is text, or PostgreSQL's 8-byte
+	// SSLRequest; and short: look no further than 1 KB.
+	if !(isText(b[:4]) || bytes.HasPrefix(b, []byte{0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f})) {
+		return "", "", false
+	}
 	at := 0
 	for range 16 {
-		i := bytes.Index(b[at:], []byte{22, 3})
+		i := bytes.Index(b[at:min(len(b), 1024)], []byte{22, 3})
 		if i < 0 {
 			break
 		}
@@ -236,6 +250,16 @@ func findClientHello(b []byte) (sni, alpn string, ok bool) {
 		at++
 	}
 	return "", "", false
+}
+
+// isText reports whether b is printable ASCII, tabs and line ends.
+func isText(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // clientHello reads the server name (extension 0, RFC 6066 §3) and the

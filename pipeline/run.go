@@ -84,7 +84,8 @@ func RunJudged[T any](ctx context.Context, r io.Reader, opt Options, judge func(
 // (track.Tracker.Observer): newJudge is called once a worker, as it
 // starts (so perhaps concurrently), and returns the observer to set (nil: none) and the judge of
 // that worker's resets, which runs on the worker's goroutine and so may
-// read what the observer kept without a lock.
+// read what the observer kept without a lock. An observer with a Close
+// method is closed when its worker is done.
 func RunObserved[T any](ctx context.Context, r io.Reader, opt Options, newJudge func() (track.Observer, func(*track.Reset) T), emit func(T)) (Result, error) {
 	rd, err := opt.Capture.Open(ctx, r)
 	if err != nil {
@@ -110,6 +111,14 @@ func (opt Options) tracker(share int) *track.Tracker {
 		}
 	}
 	return t
+}
+
+// closeObserver closes an observer that has a Close method, once its
+// tracker is done: what it holds need not wait for the collector.
+func closeObserver(o track.Observer) {
+	if c, ok := o.(interface{ Close() }); ok {
+		c.Close()
+	}
 }
 
 // guard turns a panic into an internal error that says where it happened:
@@ -182,6 +191,7 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, newJudge f
 		obs, judge := newJudge()
 		only.t.Observer = obs
 		only.start(judge)
+		defer closeObserver(obs)
 		defer only.t.Close()
 	}
 	for i := range n {
@@ -195,6 +205,7 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, newJudge f
 			w := worker[T]{id: i, n: n, t: opt.tracker(n), in: in[i], free: free, reports: reports, spare: spare, order: o}
 			obs, judge := newJudge()
 			w.t.Observer = obs
+			defer closeObserver(obs)
 			w.run(judge)
 		}()
 	}
