@@ -23,20 +23,25 @@ const MaxBytes = 64 << 10
 // Set it as the tracker's Observer; it is not safe for concurrent use (a
 // tracker calls it from its own goroutine). The zero value keeps
 // DefaultBytes a direction and matches nothing.
+//
+// A direction whose first segment starts as nothing Parse reads (an HTTP
+// method or status line, a TLS record, an SSH banner, the HTTP/2 preface;
+// anything on a port where STARTTLS or an SSLRequest may come first) is
+// not kept, unless Grep is set: what it would hold could name nothing.
 type Observer struct {
 	// Bytes kept of each direction: 0 means DefaultBytes; at most MaxBytes.
 	Bytes int
 	// Grep, when not empty, is looked for in the bytes kept at each RST:
-	// Context.Match says whether either direction holds it.
+	// Context.Match says whether either direction holds it. Every
+	// direction is kept then.
 	Grep []byte
 
-	slotOf  map[track.ConnID]int32 // a connection's slot, once it carried payload
 	slots   []slot
+	free    []int32   // slots free
 	chunks  [][]byte  // the buffers, 2n bytes each
 	at      []bufAt   // where buffer i+1 is
-	mem     *regions  // the chunks' mappings
-	free    []int32   // slots free
 	freeBuf []int32   // buffers free
+	mem     *regions  // the chunks' mappings
 	queue   []pending // Contexts of resets not yet taken, in frame order
 	head    int
 }
@@ -68,7 +73,7 @@ func (o *Observer) Close() {
 	if o.mem != nil {
 		o.mem.unmapAll()
 	}
-	o.chunks, o.at, o.freeBuf, o.slotOf, o.slots, o.free = nil, nil, nil, nil, nil, nil
+	o.chunks, o.at, o.freeBuf, o.slots, o.free = nil, nil, nil, nil, nil
 }
 
 type pending struct {
@@ -76,19 +81,19 @@ type pending struct {
 	ctx   Context
 }
 
-// slot is what an Observer keeps of one connection.
+// slot is what an Observer keeps of one connection that has a direction
+// worth keeping.
 type slot struct {
 	dir [2]stream
 	buf int32 // the connection's buffer, from 1; 0: none (given back once parsed)
 	// parsed is set once nothing more will be kept (each side kept its
-	// fill or sent its FIN): the bytes were parsed then and the buffer
-	// given back, so that a long transfer holds a Context of a few
-	// hundred bytes rather than its buffer until it ends.
+	// fill or sent its FIN, or a RST came): the bytes were parsed then and
+	// the buffer given back, so that a long transfer holds a Context of a
+	// few hundred bytes rather than its buffer until it ends.
 	parsed *Context
-	// settled is set with parsed, or alone when the bytes named nothing
-	// (most of a bulk transfer's): then nothing is allocated, and a reset
-	// gets the Context of the slot's streams without their bytes, which
-	// says as much.
+	// settled is set with parsed, or alone when the bytes named nothing:
+	// then nothing is allocated, and a reset gets the Context of the
+	// slot's streams without their bytes, which says as much.
 	settled bool
 }
 
@@ -114,6 +119,19 @@ const (
 	streamMid          // kept from the first segment seen: no SYN was
 )
 
+// Conn.ObserverMark holds the connection's slot + 1 in its low bits (0:
+// none), and flags.
+const (
+	// markDone: the connection's bytes are parsed and hold no TLS, or
+	// neither direction is worth keeping: later segments change nothing.
+	markDone = 1 << 31
+	// markDull0 and markDull1: direction 0 (1) began as nothing Parse
+	// reads, and is not kept.
+	markDull0 = 1 << 30
+	markDull1 = 1 << 29
+	markSlot  = 1<<29 - 1
+)
+
 func (o *Observer) n() int {
 	switch {
 	case o.Bytes <= 0:
@@ -127,39 +145,52 @@ func (o *Observer) n() int {
 // Segment implements track.Observer.
 func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.Conn) {
 	if p.Flags&decode.RST != 0 {
-		o.reset(id, p, c)
+		o.reset(p, c)
 		return
 	}
-	if dir < 0 || dir > 1 {
-		return
+	mark := c.ObserverMark
+	if mark&markDone != 0 || dir < 0 || dir > 1 {
+		return // parsed, and no TLS records to follow
 	}
+	i := int32(mark&markSlot) - 1
 	if len(p.Payload) == 0 {
-		if i := int32(c.ObserverMark) - 1; p.Flags&decode.FIN != 0 && i >= 0 && c.ObserverMark&markDone == 0 && !o.slots[i].settled {
+		if p.Flags&decode.FIN != 0 && i >= 0 && !o.slots[i].settled {
 			o.settle(i, c)
 		}
 		return
 	}
-	if c.ObserverMark&markDone != 0 {
-		return // parsed, and no TLS records to follow
+	if mark&(markDull0>>dir) != 0 {
+		return
 	}
-	i := int32(c.ObserverMark) - 1
-	if i < 0 {
-		i = o.slot(id)
-		c.ObserverMark = uint32(i) + 1
-	}
-	sl := &o.slots[i]
-	st := &sl.dir[dir]
 	seq := p.Seq
 	if p.Flags&decode.SYN != 0 {
 		seq++ // data on a SYN (TCP Fast Open) starts after it
 	}
-	if st.state == streamNone {
+	if i < 0 || o.slots[i].dir[dir].state == streamNone {
+		// This direction's first payload: keep it only if it may name
+		// something.
+		side := &c.Sides[dir]
+		first := side.SYNFrame == 0 || seq == side.ISN+1
+		if first && len(o.Grep) == 0 && !o.worth(dir, p.Payload, c) {
+			c.ObserverMark |= markDull0 >> dir
+			if c.ObserverMark&(markDull0|markDull1) == markDull0|markDull1 {
+				c.ObserverMark |= markDone
+			}
+			return
+		}
+		if i < 0 {
+			i = o.slot()
+			c.ObserverMark |= uint32(i) + 1
+		}
+		st := &o.slots[i].dir[dir]
 		st.state, st.base = streamMid, seq
-		if side := &c.Sides[dir]; side.SYNFrame != 0 {
+		if side.SYNFrame != 0 {
 			st.state, st.base = streamStart, side.ISN+1
 		}
 		st.peerAt = c.Sides[1-dir].Bytes
 	}
+	sl := &o.slots[i]
+	st := &sl.dir[dir]
 	if pl := p.Payload; len(pl) >= 5 && isRecordType(pl[0]) && pl[1] == 3 {
 		st.tlsLen = uint8(copy(st.tls[:], pl))
 	}
@@ -183,6 +214,9 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 	if skip >= int64(len(pl)) {
 		return // a retransmission of bytes kept
 	}
+	if sl.buf == 0 {
+		sl.buf = o.newBuf()
+	}
 	buf := o.bytes(sl.buf, dir)
 	st.kept += uint32(copy(buf[st.kept:n], pl[skip:]))
 	if st.kept == n || p.Flags&decode.FIN != 0 {
@@ -190,9 +224,31 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 	}
 }
 
-// markDone in Conn.ObserverMark says that the connection's bytes are
-// parsed and hold no TLS: later segments change nothing.
-const markDone = 1 << 31
+// worth reports whether direction dir of c, whose first payload is b, may
+// name something Parse reads.
+func (o *Observer) worth(dir int, b []byte, c *track.Conn) bool {
+	if len(b) >= 2 && isRecordType(b[0]) && b[1] == 3 {
+		return true // TLS
+	}
+	for _, p := range [...]string{"HTTP/1.", "SSH-", "PRI * HTTP/2.0"} {
+		if bytes.HasPrefix(b, []byte(p)) || bytes.HasPrefix([]byte(p), b) {
+			return true
+		}
+	}
+	if sp := bytes.IndexByte(b[:min(len(b), 21)], ' '); sp > 0 && isMethod(b[:sp]) {
+		return true // an HTTP request line, or a text command
+	}
+	server := c.Sides[1-c.Client&1].Port
+	return startTLS[server] || bytes.HasPrefix(b, sslRequest)
+}
+
+// startTLS are the ports of protocols that may upgrade to TLS after a
+// few commands in the clear.
+var startTLS = map[uint16]bool{21: true, 25: true, 110: true, 143: true, 389: true, 587: true, 5222: true, 5432: true}
+
+// sslRequest is PostgreSQL's request to upgrade to TLS: length 8, code
+// 80877103.
+var sslRequest = []byte{0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f}
 
 // settle parses slot i's bytes and gives its buffer back once neither
 // side will add to them: each kept its fill or sent its FIN.
@@ -200,7 +256,7 @@ func (o *Observer) settle(i int32, c *track.Conn) {
 	sl := &o.slots[i]
 	n := uint32(o.n())
 	for d := range 2 {
-		if sl.dir[d].kept < n && c.Sides[d].FINFrame == 0 {
+		if sl.dir[d].kept < n && c.Sides[d].FINFrame == 0 && c.ObserverMark&(markDull0>>d) == 0 {
 			return
 		}
 	}
@@ -219,17 +275,18 @@ func (o *Observer) keep(sl *slot, ctx *Context) {
 		sl.parsed = &c
 	}
 	sl.settled = true
-	o.freeBuf = append(o.freeBuf, sl.buf)
-	sl.buf = 0
+	if sl.buf != 0 {
+		o.freeBuf = append(o.freeBuf, sl.buf)
+		sl.buf = 0
+	}
 }
 
 // Dropped implements track.Observer: the connection's slot is free.
-func (o *Observer) Dropped(id track.ConnID) {
-	i, ok := o.slotOf[id]
-	if !ok {
+func (o *Observer) Dropped(_ track.ConnID, c *track.Conn) {
+	i := int32(c.ObserverMark&markSlot) - 1
+	if i < 0 {
 		return
 	}
-	delete(o.slotOf, id)
 	if b := o.slots[i].buf; b != 0 {
 		o.freeBuf = append(o.freeBuf, b)
 	}
@@ -237,32 +294,25 @@ func (o *Observer) Dropped(id track.ConnID) {
 	o.free = append(o.free, i)
 }
 
-// slot returns id's slot, with a buffer, taking one when it has none.
-func (o *Observer) slot(id track.ConnID) int32 {
-	if i, ok := o.slotOf[id]; ok {
+// slot returns a free slot.
+func (o *Observer) slot() int32 {
+	if k := len(o.free); k > 0 {
+		i := o.free[k-1]
+		o.free = o.free[:k-1]
 		return i
 	}
-	if o.slotOf == nil {
-		o.slotOf = map[track.ConnID]int32{}
-	}
-	var i int32
-	if k := len(o.free); k > 0 {
-		i, o.free = o.free[k-1], o.free[:k-1]
-	} else {
-		i = int32(len(o.slots))
-		o.slots = append(o.slots, slot{})
-	}
-	if k := len(o.freeBuf); k > 0 {
-		o.slots[i].buf, o.freeBuf = o.freeBuf[k-1], o.freeBuf[:k-1]
-	} else {
-		o.slots[i].buf = o.newBuf()
-	}
-	o.slotOf[id] = i
-	return i
+	o.slots = append(o.slots, slot{})
+	return int32(len(o.slots) - 1)
 }
 
-// newBuf makes a buffer and returns its number, from 1.
+// newBuf makes a buffer, or takes a free one, and returns its number,
+// from 1.
 func (o *Observer) newBuf() int32 {
+	if k := len(o.freeBuf); k > 0 {
+		b := o.freeBuf[k-1]
+		o.freeBuf = o.freeBuf[:k-1]
+		return b
+	}
 	size := 2 * o.n()
 	last := len(o.chunks) - 1
 	if last < 0 || int(o.at[len(o.at)-1].off)+2*size > len(o.chunks[last]) {
@@ -305,7 +355,8 @@ func (o *Observer) order(c *track.Conn) [2]int {
 	return [2]int{0, 1}
 }
 
-// input gathers what Parse reads of slot i, client first.
+// input gathers what Parse reads of slot i (none when i < 0), client
+// first.
 func (o *Observer) input(i int32, c *track.Conn) Input {
 	ord := o.order(c)
 	in := Input{ClientPort: c.Sides[ord[0]].Port, ServerPort: c.Sides[ord[1]].Port, PeerAt: [2]int64{-1, -1}}
@@ -339,21 +390,19 @@ func (o *Observer) parse(in *Input) Context {
 	return ctx
 }
 
-// reset parses what id's connection sent before the RST p and queues it
-// for Take.
-func (o *Observer) reset(id track.ConnID, p *decode.Packet, c *track.Conn) {
-	i := int32(c.ObserverMark&^markDone) - 1
-	ok := i >= 0
+// reset parses what c sent before the RST p and queues it for Take.
+func (o *Observer) reset(p *decode.Packet, c *track.Conn) {
+	i := int32(c.ObserverMark&markSlot) - 1
 	in := o.input(i, c)
 	var ctx Context
 	switch {
-	case ok && o.slots[i].parsed != nil:
+	case i >= 0 && o.slots[i].parsed != nil:
 		// Parsed when it settled: only the last TLS records are newer.
 		ctx = *o.slots[i].parsed
 		for k := range 2 {
 			ctx.TLS[k] = tlsTail(in.TLSTail[k])
 		}
-	case ok && o.slots[i].settled:
+	case i >= 0 && o.slots[i].settled:
 		// Settled on bytes that named nothing: the Context of none,
 		// with the counts.
 		ctx = Parse(&in)
@@ -362,7 +411,7 @@ func (o *Observer) reset(id track.ConnID, p *decode.Packet, c *track.Conn) {
 		}
 	default:
 		ctx = o.parse(&in)
-		if ok && o.slots[i].buf != 0 {
+		if i >= 0 {
 			// A reset connection sends nothing more that counts: keep
 			// the Context for its later resets, give the buffer back.
 			o.keep(&o.slots[i], &ctx)

@@ -42,7 +42,9 @@ func TestParse(t *testing.T) {
 		expect string
 	}{
 		{"tls sni and alpn", Input{Bytes: [2][]byte{hello}},
-			func(c Context) bool { return c.Protocol == "tls" && c.SNI == "api.example.com" && c.ALPN == "h2,http/1.1" },
+			func(c Context) bool {
+				return c.Protocol == "tls" && c.SNI == "api.example.com" && c.ALPN == "h2,http/1.1"
+			},
 			"Go's ClientHello names api.example.com, ALPN h2,http/1.1"},
 		{"tls hello in two records", Input{Bytes: [2][]byte{splitRecord(hello, 100)}},
 			func(c Context) bool { return c.SNI == "api.example.com" },

@@ -14,13 +14,18 @@ import (
 // exchange the reset cut, for the reader to weigh.
 func ExplainApp(r *track.Reset, a *appctx.Context) Verdict {
 	v := Explain(r)
-	if a != nil {
+	// A follow-up's or a copy's connection is its first reset's: said
+	// there once.
+	if a != nil && !v.Followup && r.CopyOf == 0 {
 		if s := AppSentence(r, a); s != "" {
 			v.Evidence = append(v.Evidence, s)
 		}
 	}
 	return v
 }
+
+// AppPrefix begins the sentence AppSentence writes.
+const AppPrefix = "application: "
 
 // AppSentence says in one sentence what a's connection was exchanging when
 // r came: "application: the client sent POST /upload HTTP/1.1 with
@@ -46,17 +51,15 @@ func AppSentence(r *track.Reset, a *appctx.Context) string {
 		}
 	case a.Protocol == "http2":
 		parts = append(parts, "the client spoke HTTP/2 (prior knowledge, no TLS)")
-	case a.ByPort:
-		what := "its first bytes name no protocol rstwhy reads"
-		if a.Kept[0] == 0 && a.Kept[1] == 0 {
-			what = "no payload was seen"
-		}
-		parts = append(parts, fmt.Sprintf("server port %d is usually %s (%s)", r.Conn.Sides[1-client].Port, a.Protocol, what))
+	case a.ByPort && a.Kept[0]+a.Kept[1] > 0:
+		// Without payload the port is all there is, and the reader sees
+		// it: said only in the record's app field.
+		parts = append(parts, fmt.Sprintf("server port %d is usually %s; its first bytes name no protocol rstwhy reads", r.Conn.Sides[1-client].Port, a.Protocol))
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	s := "application: " + strings.Join(parts, "; ")
+	s := AppPrefix + strings.Join(parts, "; ")
 	if !a.FromStart[0] && a.Kept[0] > 0 {
 		s += " (the client's bytes kept begin mid-stream: the handshake was not captured)"
 	}
