@@ -63,7 +63,23 @@ func AppSentence(r *track.Reset, a *appctx.Context) string {
 	if !a.FromStart[0] && a.Kept[0] > 0 {
 		s += " (the client's bytes kept begin mid-stream: the handshake was not captured)"
 	}
-	return s
+	return cutWords(s, maxWord)
+}
+
+// maxWord is the longest word an evidence sentence carries: tables wrap
+// at spaces only, and an 80-column table has some 70 for evidence. The
+// record's app field has the whole (up to 200 bytes of a URL).
+const maxWord = 60
+
+// cutWords cuts every word of s longer than n to n, "..." included.
+func cutWords(s string, n int) string {
+	words := strings.Split(s, " ")
+	for i, w := range words {
+		if len(w) > n {
+			words[i] = w[:n-3] + "..."
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func httpParts(a *appctx.Context, sent [2]int64) []string {

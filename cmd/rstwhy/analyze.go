@@ -416,7 +416,9 @@ func analyzeInput(stop context.Context, name string, r captureReader, opt runOpt
 				return judged{report.NewRecord(name, rs, heuristics.Explain(rs)), true}
 			}
 			rec := report.NewRecord(name, rs, heuristics.ExplainApp(rs, &a))
-			rec.App = report.NewApp(&a)
+			if a.Protocol != "" || a.Kept != [2]int{} {
+				rec.App = report.NewApp(&a) // else it would say nothing
+			}
 			return judged{rec, true}
 		}
 	}
