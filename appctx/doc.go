@@ -11,6 +11,12 @@
 // which Take hands to whoever judges that reset. Parse is the parser alone,
 // for bytes from elsewhere (and the fuzz test).
 //
+// What is kept: a direction whose first segment starts as something the
+// parsers read (an HTTP method or status line, a TLS record, an SSH
+// banner, the HTTP/2 preface; anything on a port where STARTTLS or
+// PostgreSQL's SSLRequest may come first), or every direction when Grep
+// is set. The others cost a flag on the connection and nothing more.
+//
 // Memory: a buffer of 2×Bytes a connection while it is filling, outside
 // the Go heap (internal/offheap: bytes hold no pointers, and on the heap
 // they would raise the collector's goal by half as much again). Once each
