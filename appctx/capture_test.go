@@ -156,3 +156,31 @@ func TestPublic(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryReset runs every capture of the lab, the server captures and
+// (where present) the public corpus with every direction kept (Grep set)
+// and two workers: each reset must get its Context, taken in frame order
+// from its worker's observer, and nothing may panic on what real
+// captures hold (holes, retransmissions, snap lengths, tunnels).
+func TestEveryReset(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"../testdata/pcaps", "../testdata/pcaps-servers", publicCorpus} {
+		for _, ext := range []string{"*.pcap", "*.pcapng"} {
+			m, _ := filepath.Glob(filepath.Join(dir, ext))
+			files = append(files, m...)
+		}
+	}
+	if len(files) < 100 {
+		t.Fatalf("%d captures: the lab's are missing", len(files))
+	}
+	resets := 0
+	for _, name := range files {
+		for frame, j := range contexts(t, name, 2, "GET ") {
+			resets++
+			if !j.ok {
+				t.Errorf("%s: frame %d: no Context", filepath.Base(name), frame)
+			}
+		}
+	}
+	t.Logf("%d captures, %d resets", len(files), resets)
+}
