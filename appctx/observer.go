@@ -106,6 +106,10 @@ type stream struct {
 	kept  uint32 // bytes kept, contiguous from base
 	state uint8  // streamNone, streamStart or streamMid
 	hole  bool   // a segment came past the bytes kept: there was a hole
+	// tailOnly: a TLS server's direction, whose bytes (certificates,
+	// encrypted records) name nothing Parse reads: only its last record
+	// is followed, no byte kept (unless Grep is set).
+	tailOnly bool
 	// peerAt is the peer's payload bytes when this side's first payload
 	// came: how much of a request body had gone when the answer began.
 	peerAt int64
@@ -191,6 +195,8 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 			st.state, st.base = streamStart, side.ISN+1
 		}
 		st.peerAt = c.Sides[1-dir].Bytes
+		pl := p.Payload
+		st.tailOnly = first && len(o.Grep) == 0 && dir != c.Client && len(pl) >= 2 && isRecordType(pl[0]) && pl[1] == 3
 	}
 	sl := &o.slots[i]
 	st := &sl.dir[dir]
@@ -198,7 +204,7 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 		st.tlsLen = uint8(copy(st.tls[:], pl))
 	}
 	n := uint32(o.n())
-	if sl.settled || st.kept >= n {
+	if sl.settled || st.kept >= n || st.tailOnly {
 		return
 	}
 	pl := p.Payload
@@ -259,7 +265,8 @@ func (o *Observer) settle(i int32, c *track.Conn) {
 	sl := &o.slots[i]
 	n := uint32(o.n())
 	for d := range 2 {
-		if sl.dir[d].kept < n && c.Sides[d].FINFrame == 0 && c.ObserverMark&(markDull0>>d) == 0 {
+		st := &sl.dir[d]
+		if st.kept < n && !st.tailOnly && c.Sides[d].FINFrame == 0 && c.ObserverMark&(markDull0>>d) == 0 {
 			return
 		}
 	}

@@ -136,3 +136,31 @@ func TestMidstream(t *testing.T) {
 		t.Errorf("got %+v, want the banner, not from the start", got)
 	}
 }
+
+// TestTLSServerTail: a TLS server's bytes (certificates, encrypted
+// records) are not kept, only its last record followed; with Grep they
+// are, to be searched.
+func TestTLSServerTail(t *testing.T) {
+	hello := "\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00"
+	flight := "\x16\x03\x03\x00\x04\x02\x00\x00\x00"
+	alert := "\x15\x03\x03\x00\x02\x02\x28"
+	for _, grep := range []string{"", "\x02\x28"} {
+		c := newConv(t, 0)
+		c.o.Grep = []byte(grep)
+		c.send(0, decode.ACK|decode.PSH, clientISN+1, serverISN+1, hello)
+		c.send(1, decode.ACK|decode.PSH, serverISN+1, clientISN+1+uint32(len(hello)), flight)
+		c.send(1, decode.ACK|decode.PSH, serverISN+1+uint32(len(flight)), clientISN+1+uint32(len(hello)), alert)
+		got := c.reset()
+		wantKept := [2]int{len(hello), 0}
+		if grep != "" {
+			wantKept[1] = len(flight) + len(alert)
+		}
+		if got.Protocol != "tls" || got.TLS != [2]string{"handshake", "alert fatal handshake_failure"} || got.Kept != wantKept {
+			t.Errorf("grep %q: protocol %q, last records %q, kept %v; want tls, handshake and the fatal alert, kept %v",
+				grep, got.Protocol, got.TLS, got.Kept, wantKept)
+		}
+		if grep != "" && !got.Match {
+			t.Errorf("grep %q: the alert's bytes not matched", grep)
+		}
+	}
+}
