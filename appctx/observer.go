@@ -28,6 +28,7 @@ const MaxBytes = 64 << 10
 // method or status line, a TLS record, an SSH banner, the HTTP/2 preface;
 // anything on a port where STARTTLS or an SSLRequest may come first) is
 // not kept, unless Grep is set: what it would hold could name nothing.
+// Nor are a TLS server's bytes: only its last record is followed.
 type Observer struct {
 	// Bytes kept of each direction: 0 means DefaultBytes; at most MaxBytes.
 	Bytes int
