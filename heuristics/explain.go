@@ -47,7 +47,11 @@ type Verdict struct {
 	Resetter     Role
 	State        track.State
 	Followup     bool
-	Signals      Signals
+	// FollowupOf is the frame of the first RST a follow-up is the
+	// consequence of, when the tracker no longer held it as Reset.First
+	// (the connection had been let go of after that RST); 0 otherwise.
+	FollowupOf int64
+	Signals    Signals
 }
 
 // Signals are the raw measurements at the RST, whatever the cause; package
@@ -137,6 +141,30 @@ func (v *View) judge(out *Verdict, explain bool) {
 		return
 	}
 	v.match(out, explain)
+	if f := v.C.Forgotten; v.afterForgottenRST() {
+		// A RST never draws a RST, but what its sender sends afterwards
+		// does: the other side's socket went with the first RST, and each
+		// later segment meets no socket (RFC 9293 §3.10.7.1). The first
+		// RST's snapshot went with the connection, so the cause is this
+		// RST's own reading.
+		out.Followup, out.FollowupOf = true, f.RSTFrame
+		if explain {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"follow-up of the %s's RST at frame %d: the %s's segment at frame %d came after that reset, on the same ports, and a reset connection has no socket left to take it",
+				v.nameOf(int(f.RSTSide)), f.RSTFrame, v.Peer, v.LastPeer.Frame))
+		}
+	}
+}
+
+// afterForgottenRST: the tracker had let go of this four-tuple after a
+// RST from the peer (Conn.Forgotten), the peer sent on it again, and this
+// RST answers that segment the way a host with no socket does. A host
+// that reset cannot be reset back by its own later segment unless its
+// peer's socket went with the first RST.
+func (v *View) afterForgottenRST() bool {
+	f := v.C.Forgotten
+	return f.Why == track.ForgotEnded && f.RSTFrame != 0 && int(f.RSTSide) != v.R.Sender &&
+		v.C.Resets == 0 && v.LastPeer != nil && v.replyShape()
 }
 
 // match asks every rule for its confidence alone; the highest wins, the
@@ -258,23 +286,29 @@ func (v *View) networkGear(out *Verdict, explain bool) {
 // is 1). What a stack's reset path would mean cannot be read from it: no
 // kernel reason, and even odds at best.
 func (v *View) oneWriter(out *Verdict, explain bool) {
-	if out.Cause == Unknown || v.RST.IPID == 0 || len(v.Recent) < 2 {
-		return
-	}
-	var sides [2]bool
-	for _, s := range v.Recent {
-		if s.IPID != v.RST.IPID {
-			return
-		}
-		sides[s.Dir&1] = true
-	}
-	if !sides[0] || !sides[1] {
+	if out.Cause == Unknown || !v.oneProgram() {
 		return
 	}
 	holdTo(out, 0.5, true, explain, func() string {
 		return fmt.Sprintf("frames %d to %d: every packet of both hosts carries IP ID %d, which two TCP stacks never share: one program wrote both sides (a test generator or a crafted replay), so the reading above is a guess at even odds at best",
 			v.Recent[0].Frame, v.RST.Frame, v.RST.IPID)
 	})
+}
+
+// oneProgram reports whether every recent packet of both hosts carries
+// the RST's own non-zero IP ID (see oneWriter).
+func (v *View) oneProgram() bool {
+	if v.RST.IPID == 0 || len(v.Recent) < 2 {
+		return false
+	}
+	var sides [2]bool
+	for _, s := range v.Recent {
+		if s.IPID != v.RST.IPID {
+			return false
+		}
+		sides[s.Dir&1] = true
+	}
+	return sides[0] && sides[1]
 }
 
 // holdTo caps out's confidence at limit, withdraws its kernel reason when
@@ -296,13 +330,59 @@ func holdTo(out *Verdict, limit float64, dropKernel, explain bool, why func() st
 // test generator, a stack nobody here knows) is not the kernel whose code
 // paths the rules describe: its kernel reason is withdrawn and the
 // verdict promises no more than even odds.
+//
+// Where the claimed sender's own packets on the connection show a common
+// host stack (a steady TTL of an initial 64 or 128) and no one program
+// wrote the whole conversation, that stack did not write this RST: a
+// device, or a program with a raw socket, did in its name. The cause is
+// then middlebox_reset at even odds, and what the packets alone would
+// say is named beside it: an exact RST that mimics the sender's TTL
+// leaves nothing else on the wire to decide by. A lone RST (no baseline)
+// or one from network gear (initial 255, itself often the endpoint, as a
+// load balancer) keeps the packets' cause.
 func (v *View) withPayload(out *Verdict, explain bool) {
 	if v.RST.Len == 0 || out.Cause == Unknown {
+		return
+	}
+	if out.Cause != MiddleboxReset && v.commonStackSender() {
+		was := out.Cause
+		out.Cause, out.Confidence, out.KernelReason = MiddleboxReset, 0.5, ""
+		if explain {
+			init := initialTTL(v.M.MaxTTL)
+			s := v.payloadSentence(fmt.Sprintf(": the %s's own packets here came from a common host stack (TTL %s, an initial %d, %s away), which never writes one, so a device or a program with a raw socket sent this RST in its name; read on its packets alone it would be %s, also at even odds",
+				v.Me, ttlRange(v.M.MinTTL, v.M.MaxTTL), init, hopsAway(init-int(v.M.MaxTTL), init-int(v.M.MinTTL)), was))
+			out.Evidence = append([]string{s}, out.Evidence...)
+		}
 		return
 	}
 	holdTo(out, 0.5, true, explain, func() string {
 		return v.payloadSentence(": whatever sent it, the reading above is a guess at even odds at best")
 	})
+}
+
+// commonStackSender reports whether the RST's claimed sender sent other
+// packets on the connection with a steady TTL of a host stack's initial
+// 64 or 128, in a conversation not written by one program.
+func (v *View) commonStackSender() bool {
+	if v.M == nil || v.C == nil {
+		return false
+	}
+	lo, hi := v.M.MinTTL, v.M.MaxTTL
+	if hi == 0 || v.M.Packets-int64(v.C.Resets) < 1 || hi-lo > 3 || initialTTL(lo) != initialTTL(hi) {
+		return false
+	}
+	if i := initialTTL(hi); i != 64 && i != 128 {
+		return false
+	}
+	return !v.oneProgram()
+}
+
+// hopsAway renders a hop distance or range: "1 hop", "3 hops", "1-2 hops".
+func hopsAway(lo, hi int) string {
+	if lo == 1 && hi == 1 {
+		return "1 hop"
+	}
+	return hopRange(lo, hi) + " hops"
 }
 
 // payloadSentence shows the RST's payload: decoded where it follows the
@@ -390,9 +470,15 @@ func (v *View) followup(out *Verdict, explain bool) {
 	}
 	out.Followup = true
 	if r.CopyOf != 0 && explain {
-		out.Evidence = append(out.Evidence, fmt.Sprintf(
-			"frame %d is the RST of frame %d captured a second time (TTL %d): a copy seen on another interface, not a new reset",
-			r.Packet.Frame, r.CopyOf, r.Packet.TTL))
+		if o := v.LastMe; o != nil && o.Frame == r.CopyOf && o.TTL == r.Packet.TTL {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"frame %d is the RST of frame %d captured a second time (the same TTL %d and IP ID %d): a duplicate in the capture, not a new reset",
+				r.Packet.Frame, r.CopyOf, r.Packet.TTL, r.Packet.IPID))
+		} else {
+			out.Evidence = append(out.Evidence, fmt.Sprintf(
+				"frame %d is the RST of frame %d captured a second time (TTL %d): a copy seen on another interface, not a new reset",
+				r.Packet.Frame, r.CopyOf, r.Packet.TTL))
+		}
 	}
 	var fv Verdict
 	if first == r {
@@ -404,7 +490,9 @@ func (v *View) followup(out *Verdict, explain bool) {
 	}
 	newView(first).judge(&fv, false)
 	out.Cause, out.Confidence = fv.Cause, fv.Confidence
-	if r.CopyOf != 0 {
+	if r.CopyOf != 0 && first.Packet.Frame == r.CopyOf {
+		// A copy of the first reset; a copy of a follow-up goes on as
+		// the follow-up it copies.
 		out.KernelReason = fv.KernelReason
 		return
 	}
@@ -435,13 +523,15 @@ type View struct {
 	LastMe    *track.Summary // the resetter's last packet before the RST
 	LastAny   *track.Summary
 	Exchanged bool // both sides had sent packets
+
+	recent [track.RingSize]track.Summary // Recent's array: one allocation a view
 }
 
 func newView(r *track.Reset) *View {
 	v := &View{R: r, C: &r.Conn, RST: &r.Packet}
 	v.M, v.P = &r.Conn.Sides[r.Sender], &r.Conn.Sides[1-r.Sender]
 	v.Me, v.Peer = v.nameOf(r.Sender), v.nameOf(1-r.Sender)
-	v.Recent = r.Conn.Recent()
+	v.Recent = r.Conn.AppendRecent(v.recent[:0])
 	for i := len(v.Recent) - 1; i >= 0; i-- {
 		s := &v.Recent[i]
 		if v.LastAny == nil {

@@ -23,7 +23,7 @@ const publicKeyFile = "testdata/public_key.tsv"
 // It is a ratchet, not the goal: when the counts improve, the test says so
 // and these numbers should be tightened to the new ones in the same commit.
 var publicKeyRatchet = struct{ minAccepted, maxOverconfident int }{
-	minAccepted:      1455,
+	minAccepted:      1457,
 	maxOverconfident: 2,
 }
 

@@ -1,6 +1,7 @@
 package heuristics
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,33 @@ func TestWithPayload(t *testing.T) {
 		}
 		if n > 0 && (out.Cause != UnreadDataClose || out.Confidence != 0.5 || out.KernelReason != "" || len(out.Evidence) != 1) {
 			t.Errorf("RST with %d bytes: %+v, want the cause kept at 0.5, no kernel reason, one sentence", n, out)
+		}
+	}
+}
+
+// TestWithPayloadCommonStack: a RST with payload in the name of a sender
+// whose own packets came from a common host stack (TTL 63: an initial 64)
+// was written by something else: middlebox_reset at even odds, the
+// packets' cause named beside it. Network gear (an initial 255) keeps the
+// packets' cause.
+func TestWithPayloadCommonStack(t *testing.T) {
+	for _, tt := range []struct {
+		ttl  uint8
+		want Cause
+	}{{63, MiddleboxReset}, {127, MiddleboxReset}, {250, LingerAbort}} {
+		c := &track.Conn{}
+		c.Resets = 1
+		c.Sides[1] = track.Side{Packets: 5, MinTTL: tt.ttl, MaxTTL: tt.ttl}
+		v := &View{RST: &decode.Packet{Frame: 8, Len: 8, TTL: tt.ttl, Payload: []byte{0x33, 0xAA, 0, 17, 0, 0, 0, 0}},
+			C: c, M: &c.Sides[1], Me: Server}
+		out := &Verdict{Cause: LingerAbort, Confidence: 0.5, KernelReason: "TCP_STATE", Evidence: []string{"packets"}}
+		v.withPayload(out, true)
+		if out.Cause != tt.want || out.Confidence != 0.5 || out.KernelReason != "" {
+			t.Errorf("sender TTL %d: %+v, want %s at 0.5 without a kernel reason", tt.ttl, out, tt.want)
+		}
+		if tt.want == MiddleboxReset && (len(out.Evidence) != 2 || !strings.Contains(out.Evidence[0], "linger_abort") ||
+			!strings.Contains(out.Evidence[0], "middlebox interference")) {
+			t.Errorf("sender TTL %d: evidence %q, want the payload sentence first, decoded, naming linger_abort", tt.ttl, out.Evidence)
 		}
 	}
 }

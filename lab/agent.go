@@ -60,6 +60,8 @@ func agentMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = a.runServer(j.s)
 	case "client":
 		err = a.runClient(j.s)
+	case "injector":
+		err = a.runInjector(j.s)
 	default:
 		err = fmt.Errorf("unknown role %q", *role)
 	}

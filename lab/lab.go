@@ -31,6 +31,9 @@ type scenario struct {
 	// server and client play the roles in agent processes; nil server
 	// means no listener on port.
 	server, client func(a *agent) error
+	// injector, when set, is a third role run in the router namespace:
+	// it forges RSTs and prints what it sent (see scenarios_forge.go).
+	injector func(a *agent) error
 	// drive runs the roles; nil runs the server, then the client to its
 	// end.
 	drive func(ctx context.Context, r *runner) error
@@ -154,6 +157,8 @@ type runner struct {
 	j    job
 	t    topo
 	self string // the job name agents look up
+	// forged lists the RSTs the scenario's injector sent, for label.
+	forged []forged
 }
 
 func (r *runner) agent(role string) (*proc, error) {
@@ -236,7 +241,8 @@ func (l *lab) once(ctx context.Context, j job) error {
 	if drive == nil {
 		drive = standard
 	}
-	derr := drive(ctx, &runner{j: j, t: t, self: j.name()})
+	rn := &runner{j: j, t: t, self: j.name()}
+	derr := drive(ctx, rn)
 	time.Sleep(500 * time.Millisecond) // let the last segments reach tcpdump
 	evs, terr := l.tr.stop()
 	if err := d.stop(); err != nil {
@@ -257,7 +263,7 @@ func (l *lab) once(ctx context.Context, j job) error {
 			return err
 		}
 	}
-	f, err := label(j, t, final, evs)
+	f, err := label(j, t, final, evs, rn.forged)
 	if err != nil {
 		return err
 	}

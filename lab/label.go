@@ -55,8 +55,11 @@ func causeOf(s *scenario, v variant, reason *string, fr truth.Frame) string {
 }
 
 // label reads the RST frames of the capture and pairs each with the
-// tcp_send_reset event of the same (src, dst) in order.
-func label(j job, t topo, capture string, evs []*event) (*truth.File, error) {
+// tcp_send_reset event of the same (src, dst) in order. A frame that is
+// one of the RSTs the scenario's injector logged (forged) has no event:
+// it is the middlebox's, takes no event from the kernel's own resets, and
+// is a follow-up only when the injector sent it in a burst after another.
+func label(j job, t topo, capture string, evs []*event, forged []forged) (*truth.File, error) {
 	frames, err := truth.Resets(capture)
 	if err != nil {
 		return nil, err
@@ -100,6 +103,24 @@ func label(j job, t topo, capture string, evs []*event) (*truth.File, error) {
 			f.Resets = append(f.Resets, r)
 			continue
 		}
+		key := connKey{src, dst}
+		if dst.Addr().Less(src.Addr()) || (dst.Addr() == src.Addr() && dst.Port() < src.Port()) {
+			key = connKey{dst, src}
+		}
+		if fg := matchForged(forged, src, dst, fr); fg != nil {
+			r.Resetter = truth.Middlebox
+			r.Cause, r.Note = causeOf(j.s, j.v, nil, fr), fg.note
+			if p, ok := first[key]; ok && fg.burst {
+				r.Followup, r.Cause = true, p.Cause
+				r.Note += "; one burst with the connection's first RST (frame " + strconv.FormatInt(p.Frame, 10) + ")"
+			}
+			byFrame[fr.Frame] = len(f.Resets)
+			f.Resets = append(f.Resets, r)
+			if _, ok := first[key]; !ok && !fg.ignored {
+				first[key] = r
+			}
+			continue
+		}
 		ev := pick(evs, src, dst, fr.Flags)
 		switch {
 		case ev == nil:
@@ -112,10 +133,6 @@ func label(j job, t topo, capture string, evs []*event) (*truth.File, error) {
 		if ev != nil {
 			reason, state := ev.reason, ev.state
 			r.KernelReason, r.KernelState = &reason, &state
-		}
-		key := connKey{src, dst}
-		if dst.Addr().Less(src.Addr()) || (dst.Addr() == src.Addr() && dst.Port() < src.Port()) {
-			key = connKey{dst, src}
 		}
 		if p, ok := first[key]; ok {
 			r.Followup = true

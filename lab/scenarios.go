@@ -31,6 +31,15 @@ func scenarios() []*scenario {
 		keepalive(),
 		retransmission(),
 		middlebox(),
+		// scenarios_forge.go
+		forgeRace(),
+		forgeWindow(),
+		forgeRefusal(),
+		forgeTTL(),
+		forgeIdle(),
+		forgeIgnored(),
+		payloadRST(),
+		winAbort(),
 		// testdata/pcaps-servers
 		goHTTP(),
 		pyHTTP(),

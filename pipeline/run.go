@@ -37,6 +37,11 @@ type Options struct {
 	// capture as if the pipe had closed: what was read is judged and
 	// emitted.
 	Capture capture.Config
+	// Recycle promises that judge keeps neither its *track.Reset nor any
+	// slice of it (Later, Packet.Payload) past its return, so the trackers
+	// reuse Resets (track.Tracker.Recycle) instead of leaving the collector
+	// one 1.7 KB object per RST. Run never sets it: its emit may keep them.
+	Recycle bool
 
 	chunkBytes int // block size; 0: chunkBytes (tests set it small)
 }
@@ -69,6 +74,7 @@ const keepUndecodable = 8
 // Run returns ctx's error. Run keeps no state outside its own call: many
 // can run at once.
 func Run(ctx context.Context, r io.Reader, opt Options, emit func(*track.Reset)) (Result, error) {
+	opt.Recycle = false
 	return RunJudged(ctx, r, opt, func(r *track.Reset) *track.Reset { return r }, emit)
 }
 
@@ -82,10 +88,10 @@ func RunJudged[T any](ctx context.Context, r io.Reader, opt Options, judge func(
 
 // RunObserved is RunJudged with an observer on each worker's tracker
 // (track.Tracker.Observer): newJudge is called once a worker, as it
-// starts (so perhaps concurrently), and returns the observer to set (nil: none) and the judge of
-// that worker's resets, which runs on the worker's goroutine and so may
-// read what the observer kept without a lock. An observer with a Close
-// method is closed when its worker is done.
+// starts (so perhaps concurrently), and returns the observer to set (nil:
+// none) and the judge of that worker's resets, which runs on the worker's
+// goroutine and so may read what the observer kept without a lock. An
+// observer with a Close method is closed when its worker is done.
 func RunObserved[T any](ctx context.Context, r io.Reader, opt Options, newJudge func() (track.Observer, func(*track.Reset) T), emit func(T)) (Result, error) {
 	rd, err := opt.Capture.Open(ctx, r)
 	if err != nil {
@@ -101,7 +107,7 @@ func RunObserved[T any](ctx context.Context, r io.Reader, opt Options, newJudge 
 
 func (opt Options) tracker(share int) *track.Tracker {
 	t := &track.Tracker{Quiet: opt.Quiet, MaxDelay: opt.MaxDelay, Idle: opt.Idle, Linger: opt.Linger,
-		MaxConns: opt.MaxConns, MaxPending: opt.MaxPending}
+		MaxConns: opt.MaxConns, MaxPending: opt.MaxPending, Recycle: opt.Recycle}
 	if share > 1 {
 		if t.MaxConns > 0 {
 			t.MaxConns = max(1, t.MaxConns/share)

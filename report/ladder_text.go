@@ -77,7 +77,11 @@ func AppendExplain(b []byte, r *Record, opt TextOptions) []byte {
 	case r.CopyOf != 0:
 		b = fmt.Appendf(b, "a copy of the RST at frame %d, captured again\n", r.CopyOf)
 	case r.Followup:
-		b = fmt.Appendf(b, "a follow-up of the connection's first RST, frame %d: its cause is that one's\n", r.FollowupOf)
+		if r.followupOwn {
+			b = fmt.Appendf(b, "a follow-up of the RST at frame %d, whose connection rstwhy had let go of: the cause is this RST's own reading\n", r.FollowupOf)
+		} else {
+			b = fmt.Appendf(b, "a follow-up of the connection's first RST, frame %d: its cause is that one's\n", r.FollowupOf)
+		}
 	}
 	b = append(b, '\n')
 	b = AppendConnection(b, r)

@@ -69,6 +69,9 @@ type Record struct {
 	Recent []track.Summary `json:"-"`
 	Later  []track.Summary `json:"-"`
 	ladder ladderBase
+	// followupOwn: a follow-up whose first RST the tracker had let go
+	// of; its cause is its own reading, not the first's.
+	followupOwn bool
 }
 
 // NewRecord joins a reset and its verdict.
@@ -105,11 +108,14 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 	}
 	// One allocation for the packets before the RST, the RST and after.
 	pk := make([]track.Summary, 0, c.RingLen()+1+len(r.Later))
-	pk = append(c.AppendRecent(pk), track.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID})
+	win := uint32(p.Window) << c.WindowShift(r.Sender)
+	pk = append(c.AppendRecent(pk), track.Summary{Frame: p.Frame, TS: p.TS, Seq: p.Seq, Ack: p.Ack, Flags: p.Flags, Dir: uint8(r.Sender), TTL: p.TTL, IPID: p.IPID, Window: win, Len: uint32(p.Len)})
 	rec.Recent = pk[:len(pk):len(pk)]
 	rec.Later = append(pk[len(pk):], r.LaterPackets()...)
 	if r.First != nil {
 		rec.FollowupOf = r.First.Packet.Frame
+	} else if v.FollowupOf != 0 {
+		rec.FollowupOf, rec.followupOwn = v.FollowupOf, true
 	}
 	rec.corr = correlateReset(r, v)
 	if rec.Evidence == nil {
@@ -161,10 +167,12 @@ func correlateReset(r *track.Reset, v heuristics.Verdict) correlate.Reset {
 		Followup:   v.Followup || r.CopyOf != 0,
 	}
 	switch {
+	case r.First != nil: // a copy of a follow-up too: the group is the first reset's
+		cr.FollowupOf = r.First.Packet.Frame
 	case r.CopyOf != 0:
 		cr.FollowupOf = r.CopyOf
-	case r.First != nil:
-		cr.FollowupOf = r.First.Packet.Frame
+	case v.FollowupOf != 0:
+		cr.FollowupOf = v.FollowupOf
 	}
 	return cr
 }

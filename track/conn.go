@@ -340,6 +340,10 @@ func SeqDiff(a, b uint32) int64 { return int64(int32(b - a)) }
 type Forgotten struct {
 	Frame int64 // its last packet; 0: none remembered
 	Why   Forgot
+	// RSTFrame is the first RST of the connection let go of, 0 when it
+	// had none; RSTSide is, in this connection's Sides, who sent it.
+	RSTSide  int8
+	RSTFrame int64
 }
 
 // Forgot is why the tracker let go of a connection.
@@ -351,7 +355,7 @@ const (
 	ForgotEnded                   // reset or closed, then quiet for Linger
 )
 
-// goneTable remembers, in a fixed 24 KiB, the four-tuples the tracker
+// goneTable remembers, in a fixed 40 KiB, the four-tuples the tracker
 // let go of most recently, by flow hash: direct-mapped, a newer entry
 // takes an older one's slot. A flow it no longer holds starts without
 // the note, as before; one it holds under a colliding hash's slot is not
@@ -363,23 +367,26 @@ type goneTable struct {
 type goneSlot struct {
 	hash uint64
 	f    Forgotten
+	// rstLower: the RST was sent by the flow key's lower endpoint (a);
+	// Tracker.open turns it into f.RSTSide of the connection after.
+	rstLower bool
 }
 
 const goneSlots = 1 << 10
 
-func (g *goneTable) note(h uint64, f Forgotten) {
+func (g *goneTable) note(h uint64, f Forgotten, rstLower bool) {
 	if g.slots == nil {
 		g.slots = make([]goneSlot, goneSlots)
 	}
-	g.slots[h&(goneSlots-1)] = goneSlot{h, f}
+	g.slots[h&(goneSlots-1)] = goneSlot{h, f, rstLower}
 }
 
-func (g *goneTable) find(h uint64) Forgotten {
+func (g *goneTable) find(h uint64) (Forgotten, bool) {
 	if g.slots == nil {
-		return Forgotten{}
+		return Forgotten{}, false
 	}
 	if s := g.slots[h&(goneSlots-1)]; s.hash == h {
-		return s.f
+		return s.f, s.rstLower
 	}
-	return Forgotten{}
+	return Forgotten{}, false
 }

@@ -27,20 +27,24 @@ const (
 // it stood just before the RST, and what followed until the connection
 // went quiet. Heuristics read it and never change it.
 //
-// Its pointers come first (First, and Packet.Payload at Packet's end), so
-// that the garbage collector scans 130 bytes of it, not 1.4 KB.
+// Its pointers come first (First, Later, and Packet.Payload at Packet's
+// end), so that the garbage collector scans 180 bytes of it, not 1.7 KB.
+//
+// A tracker with Recycle set reuses a Reset after Emit returned: its
+// receiver must copy what it keeps.
 type Reset struct {
 	// First is the connection's first reset when this one came later:
 	// the answers a reset connection draws are consequences, not causes.
-	First  *Reset
-	Packet decode.Packet // the RST itself; Payload is a copy of at most 256 bytes
-	Sender int           // index in Conn.Sides of the side that sent it
-	Conn   Conn          // the connection just before the RST
+	First *Reset
 	// Later are the connection's first packets after the RST (this
 	// reset's copies and later RSTs included), up to LaterSize, while its
 	// aftermath was gathered: what the RST drew. Most resets draw one or
 	// two, so it grows as they come (thousands of resets may be pending).
-	Later []Summary
+	Later   []Summary
+	payload []byte        // Packet.Payload's array, kept when the reset is recycled
+	Packet  decode.Packet // the RST itself; Payload is a copy of at most 256 bytes
+	Sender  int           // index in Conn.Sides of the side that sent it
+	Conn    Conn          // the connection just before the RST
 	// CopyOf is the frame of the original when the same RST was captured
 	// twice (a router's -i any sees a forwarded packet on both sides).
 	CopyOf int64
@@ -48,6 +52,7 @@ type Reset struct {
 
 	ready bool
 	base  tally // the connection's aftermath tally when the RST came
+	refs  int32 // what holds the reset inside the tracker (Tracker.unref)
 }
 
 // LaterSize is how many packets after a RST a Reset keeps.
@@ -77,8 +82,18 @@ type Aftermath struct {
 	// reset has no connection left to send on, so such a packet says the
 	// RST was not its own.
 	SenderLaterFrame int64
-	Until            int64 // time of the last packet counted
-	Early            bool  // judged before the window closed (table cap, storm)
+	// NextRSTFrame is the sender's next RST on the connection, with its
+	// time and sequence number: back to back at another number, with no
+	// segment of the peer between for it to answer, an injector's burst.
+	NextRSTFrame int64
+	NextRSTTS    int64
+	NextRSTSeq   uint32
+	// KinFrame is a RST of the other side, after this one, that carries
+	// the next IP ID of this RST (decode.Packet.IPIDKin): one device reset
+	// both ends.
+	KinFrame int64
+	Until    int64 // time of the last packet counted
+	Early    bool  // judged before the window closed (table cap, storm)
 }
 
 // Stats counts what the tracker did.
@@ -112,6 +127,13 @@ type Tracker struct {
 	// context) keep per-connection state of their own by ConnID without
 	// touching the tracker's core.
 	Observer Observer
+	// Recycle lets the tracker reuse a Reset once Emit has returned and no
+	// later reset of its connection can refer to it (as First). Set it only
+	// when Emit keeps neither the Reset nor any slice of it (Later,
+	// Packet.Payload) past its return: the pipeline's judged path does, and
+	// then most of the heap a capture with many resets churns through is
+	// reused instead of collected.
+	Recycle bool
 
 	conns connTable
 	slabs connSlabs
@@ -121,6 +143,7 @@ type Tracker struct {
 	sched schedule
 	out   []*Reset // frame order; out[head:] not yet emitted
 	head  int
+	pool  []*Reset // recycled resets (Recycle)
 	now   int64
 	stats Stats
 }
@@ -197,6 +220,7 @@ type conn struct {
 	until     int64
 	firstDone [2]int32
 	laterDone [2]int32
+	rstDone   [2]int32 // as laterDone, for After.NextRSTFrame
 	// laterFull: the open resets before this index have LaterSize
 	// packets. Each open reset got every packet after it, so the full
 	// ones come first, and at most LaterSize of the others are open.
@@ -341,7 +365,18 @@ func (t *Tracker) open(h uint64, k flowKey, p *decode.Packet) *conn {
 	}
 	c.FirstFrame, c.FirstTS = p.Frame, p.TS
 	if c.ClientGuessed {
-		c.Forgotten = t.gone.find(h)
+		var rstLower bool
+		c.Forgotten, rstLower = t.gone.find(h)
+		if c.Forgotten.RSTFrame != 0 {
+			lower := int8(0)
+			if c.Sides[0].Addr != c.key.a || c.Sides[0].Port != c.key.pa {
+				lower = 1
+			}
+			c.Forgotten.RSTSide = lower
+			if !rstLower {
+				c.Forgotten.RSTSide = 1 - lower
+			}
+		}
 	}
 	c.seen = t.now
 	t.conns.put(c)
@@ -376,7 +411,15 @@ func (t *Tracker) forget(c *conn) {
 	case c.list == listEnded:
 		why = ForgotEnded
 	}
-	t.gone.note(c.hash, Forgotten{Frame: c.LastFrame, Why: why})
+	f := Forgotten{Frame: c.LastFrame, Why: why}
+	rstLower := false
+	for i := range c.Sides {
+		if rf := c.Sides[i].RSTFrame; rf != 0 && (f.RSTFrame == 0 || rf < f.RSTFrame) {
+			f.RSTFrame = rf
+			rstLower = c.Sides[i].Addr == c.key.a && c.Sides[i].Port == c.key.pa
+		}
+	}
+	t.gone.note(c.hash, f, rstLower)
 	t.drop(c)
 }
 
@@ -399,11 +442,55 @@ func (t *Tracker) drop(c *conn) {
 
 // setFirst sets c's first reset; nil forgets it.
 func (t *Tracker) setFirst(c *conn, r *Reset) {
-	t.slabs.ext(c.id).first = r
+	e := t.slabs.ext(c.id)
+	if e.first != nil {
+		t.unref(e.first)
+	}
+	e.first = r
 	c.firstSender = 0
 	if r != nil {
+		r.refs++
 		c.firstSender = uint8(r.Sender) + 1
 	}
+}
+
+// unref drops one of r's holders (the queue until emitted, the
+// connection while r is its first reset, each follow-up that names r as
+// First). With Recycle, a reset nothing holds goes back to the pool.
+func (t *Tracker) unref(r *Reset) {
+	r.refs--
+	if r.refs > 0 || !t.Recycle {
+		return
+	}
+	if f := r.First; f != nil {
+		r.First = nil
+		t.unref(f)
+	}
+	if len(t.pool) < maxPool {
+		// Zeroed now, not when reused: a reset recycled while something
+		// still read it would show at once (TestRecycleSameAnswers).
+		later, payload := r.Later[:0], r.payload[:0]
+		*r = Reset{Later: later, payload: payload}
+		t.pool = append(t.pool, r)
+	}
+}
+
+// maxPool bounds the recycled resets kept: the most a capture held at
+// once is the pool's natural size, this only caps a burst.
+const maxPool = 1 << 14
+
+// newReset returns a zero Reset, from the pool when it has one; a
+// recycled one keeps its Later and payload arrays for reuse (unref
+// zeroed the rest).
+func (t *Tracker) newReset() *Reset {
+	n := len(t.pool)
+	if n == 0 {
+		return &Reset{}
+	}
+	r := t.pool[n-1]
+	t.pool[n-1] = nil
+	t.pool = t.pool[:n-1]
+	return r
 }
 
 // Close returns the tracker's connections to the system once the tracker
@@ -505,6 +592,7 @@ func (t *Tracker) closeOpen(c *conn, early bool) {
 	e.open = e.open[:0]
 	c.nOpen = 0
 	c.tally, c.until, c.firstDone, c.laterDone, c.laterFull = tally{}, 0, [2]int32{}, [2]int32{}, 0
+	c.rstDone = [2]int32{}
 	t.sched.remove(c)
 	t.release()
 }
@@ -518,6 +606,7 @@ func (t *Tracker) release() {
 		if t.Emit != nil {
 			t.Emit(r)
 		}
+		t.unref(r)
 	}
 	if t.head == len(t.out) {
 		t.out, t.head = t.out[:0], 0
@@ -592,6 +681,23 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		r.After.FirstFrame[i] = p.Frame
 	}
 	c.firstDone[dir] = int32(len(open))
+	if rst {
+		for _, r := range open[c.rstDone[dir]:] {
+			if int(dir) == r.Sender {
+				r.After.NextRSTFrame, r.After.NextRSTTS, r.After.NextRSTSeq = p.Frame, p.TS, p.Seq
+			}
+		}
+		c.rstDone[dir] = int32(len(open))
+	}
+	if rst && p.IPIDKin != 0 {
+		// The kin RST came at most kinIDs IP IDs before: look no further
+		// back among the open resets than that.
+		for i := len(open) - 1; i >= 0 && i >= len(open)-16; i-- {
+			if r := open[i]; r.Packet.Frame == p.IPIDKin && int(dir) != r.Sender && r.After.KinFrame == 0 {
+				r.After.KinFrame = p.Frame
+			}
+		}
+	}
 	if !rst && p.Flags&(decode.SYN|decode.ACK) != decode.SYN {
 		for _, r := range open[c.laterDone[dir]:] {
 			if int(dir) == r.Sender {
@@ -600,6 +706,24 @@ func (t *Tracker) count(c *conn, dir uint8, p *decode.Packet) {
 		}
 		c.laterDone[dir] = int32(len(open))
 	}
+}
+
+// dropped reports whether the receiver of a RST ignores it as RFC 5961
+// §3.2 has every stack since (Linux since 3.6) do: only a RST at the
+// receiver's next expected sequence number resets; one elsewhere in the
+// window draws a challenge ACK, one outside it is dropped. As seen, the
+// receiver expects the sender's next sequence number or what it last
+// acknowledged (the two differ while data is in flight); after the
+// sender's FIN, also the FIN's own number (Linux's tcp_reset_check). A
+// RST the receiver ignored ended nothing: a later RST is not its
+// follow-up. Without both numbers (no handshake seen) it says false.
+func dropped(c *conn, dir int, p *decode.Packet) bool {
+	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	if !me.HasSeq || !peer.HasAck {
+		return false
+	}
+	s := p.Seq
+	return s != me.NextSeq && s != peer.AckHi && (me.FINFrame == 0 || s != me.NextSeq-1)
 }
 
 // follow gives s to the open resets that have fewer than LaterSize
@@ -612,7 +736,7 @@ func (t *Tracker) follow(c *conn, s *Summary) {
 	}
 	c.laterFull = int32(i)
 	for _, r := range open[i:] {
-		if r.Later == nil {
+		if cap(r.Later) == 0 {
 			r.Later = make([]Summary, 0, 2)
 		}
 		r.Later = append(r.Later, *s)
@@ -633,12 +757,27 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 		// sequence number, are two aborts.
 		first = nil
 	}
-	r := &Reset{Packet: *p, Sender: dir, Conn: c.Conn, First: first, CopyOf: copyOf, base: c.tally}
+	if first != nil && uint8(dir)+1 == c.firstSender && copyOf == 0 && p.Flags&decode.ACK != 0 &&
+		p.Seq == first.Packet.Seq && p.Ack == first.Packet.Ack && c.Sides[1-dir].LastFrame < first.Packet.Frame {
+		// The same sender's RST+ACK again at the same numbers, and
+		// nothing from the peer since the first: no segment drew it (a
+		// reset connection's answers are bare RSTs at the ack of what
+		// they answer, RFC 9293 §3.10.7.1). A second abort, judged on
+		// its own; a copy of the first would be CopyOf.
+		first = nil
+	}
+	r := t.newReset()
+	r.Packet, r.Sender, r.Conn, r.First, r.CopyOf, r.base = *p, dir, c.Conn, first, copyOf, c.tally
+	r.refs = 1 // the queue's, until emitted
+	if first != nil {
+		first.refs++
+	}
 	r.Packet.Payload = nil
 	if len(p.Payload) > 0 {
-		r.Packet.Payload = append([]byte(nil), p.Payload[:min(len(p.Payload), payloadKept)]...)
+		r.payload = append(r.payload[:0], p.Payload[:min(len(p.Payload), payloadKept)]...)
+		r.Packet.Payload = r.payload
 	}
-	if c.firstSender == 0 {
+	if c.firstSender == 0 && !dropped(c, dir, p) {
 		t.setFirst(c, r)
 	}
 	me := &c.Sides[dir]
@@ -650,6 +789,9 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 	c.Resets++
 	c.touch(p, t.now)
 	s := summaryOf(p, uint8(dir), KindNew, me)
+	// A RST's own window, not the side's last advertised one: the
+	// ladder shows what Wireshark shows, and copyOf compares it.
+	s.Window = uint32(p.Window) << c.shift(uint8(dir))
 	c.push(s)
 	c.noteHistory(uint8(dir), p.Flags, p.Len, KindNew, 0)
 	if c.nOpen > 0 {
@@ -734,6 +876,14 @@ func (c *conn) copyOf(dir uint8, p *decode.Packet) int64 {
 	if d := int(s.TTL) - int(p.TTL); d < -1 || d > 1 {
 		return 0
 	}
+	if p.Flags&decode.RST != 0 && p.IPID == 0 && s.TTL == p.TTL {
+		// Two RSTs with IP ID 0 (a kernel's RST without a socket, a
+		// crafted one) alike to the TTL may be two RSTs: each answer to
+		// two segments with the same ack is the same packet. Only a
+		// forwarded copy (TTL one lower) or a shared non-zero IP ID
+		// says it is one RST captured twice.
+		return 0
+	}
 	if raw := rawWindow(s.Window, c.shift(dir)); raw != uint32(p.Window) {
 		return 0
 	}
@@ -744,12 +894,16 @@ func rawWindow(w uint32, shift uint8) uint32 { return w >> shift }
 
 // shift is the window scale that applies to side dir's advertisements,
 // or 0 when unknown (then windows are kept raw).
-func (c *conn) shift(dir uint8) uint8 {
+func (c *conn) shift(dir uint8) uint8 { return c.WindowShift(int(dir)) }
+
+// WindowShift is the window scale that applies to side's advertisements
+// (RFC 7323: both SYNs carried the option), or 0 when unknown or none.
+func (c *Conn) WindowShift(side int) uint8 {
 	a, b := &c.Sides[0], &c.Sides[1]
 	if a.SYNFrame == 0 || b.SYNFrame == 0 || a.WScale < 0 || b.WScale < 0 {
 		return 0
 	}
-	return uint8(min(c.Sides[dir].WScale, 14)) // RFC 7323 §2.3: at most 14
+	return uint8(min(c.Sides[side].WScale, 14)) // RFC 7323 §2.3: at most 14
 }
 
 func summaryOf(p *decode.Packet, dir uint8, kind Kind, me *Side) Summary {

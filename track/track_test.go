@@ -157,3 +157,84 @@ func TestForgottenNoted(t *testing.T) {
 		t.Errorf("after eviction at the cap: %+v", again)
 	}
 }
+
+// TestRecycleReuses: with Recycle, a reset that nothing refers to any
+// more (emitted, its connection gone) is the next one's; without, every
+// reset is a new object, for receivers that keep them.
+func TestRecycleReuses(t *testing.T) {
+	for _, recycle := range []bool{false, true} {
+		seen := map[*Reset]bool{}
+		frames := 0
+		tr := &Tracker{Recycle: recycle}
+		tr.Emit = func(r *Reset) {
+			seen[r] = true
+			if r.Packet.Frame != int64(frames*4+4) {
+				t.Fatalf("recycle %v: reset of frame %d, want %d", recycle, r.Packet.Frame, frames*4+4)
+			}
+			frames++
+		}
+		for i := range 100 {
+			at := time.Duration(i) * 10 * time.Second
+			port, f := uint16(1000+i), int64(i*4)
+			tr.Add(seg(f+1, at, port, true, decode.SYN, 100, 0))
+			tr.Add(seg(f+2, at+time.Millisecond, port, false, decode.SYN|decode.ACK, 500, 101))
+			tr.Add(seg(f+3, at+2*time.Millisecond, port, true, decode.ACK, 101, 501))
+			tr.Add(seg(f+4, at+3*time.Millisecond, port, true, decode.RST|decode.ACK, 101, 501))
+		}
+		tr.Flush()
+		if frames != 100 {
+			t.Fatalf("recycle %v: %d resets emitted, want 100", recycle, frames)
+		}
+		if recycle && len(seen) > 3 {
+			t.Errorf("recycling: %d distinct resets for 100, each gone before the next: want at most 3", len(seen))
+		}
+		if !recycle && len(seen) != 100 {
+			t.Errorf("not recycling: %d distinct resets, want 100", len(seen))
+		}
+	}
+}
+
+// TestForgedRSTs: a RST its receiver ignores (RFC 5961: not at the
+// receiver's next sequence number) is no first RST for later ones to
+// follow; back-to-back RSTs of one sender give the first the second's
+// frame, time and sequence number.
+func TestForgedRSTs(t *testing.T) {
+	handshake := func(tr *Tracker) {
+		tr.Add(seg(1, 0, 1000, true, decode.SYN, 100, 0))
+		tr.Add(seg(2, 0, 1000, false, decode.SYN|decode.ACK, 500, 101))
+		tr.Add(seg(3, 0, 1000, true, decode.ACK, 101, 501))
+		p := seg(4, time.Millisecond, 1000, false, decode.PSH|decode.ACK, 501, 101)
+		p.Len = 10
+		tr.Add(p)
+		tr.Add(seg(5, time.Millisecond, 1000, true, decode.ACK, 101, 511))
+	}
+	for _, tt := range []struct {
+		name      string
+		seq       uint32 // of the server's first RST; its next is at 2000
+		followup  bool
+		nextFrame int64
+	}{
+		{"exact", 511, true, 7},
+		{"in the window, inexact: a challenge ACK", 1511, false, 7},
+		{"behind what the client acknowledged", 505, false, 7},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []*Reset
+			tr := &Tracker{Emit: func(r *Reset) { got = append(got, r) }}
+			handshake(tr)
+			tr.Add(seg(6, 2*time.Millisecond, 1000, false, decode.RST|decode.ACK, tt.seq, 101))
+			tr.Add(seg(7, 2*time.Millisecond+100*time.Microsecond, 1000, false, decode.RST, 2000, 0))
+			tr.Flush()
+			if len(got) != 2 {
+				t.Fatalf("%d resets, want 2", len(got))
+			}
+			if f := got[1].First != nil; f != tt.followup {
+				t.Errorf("second RST has a first: %v, want %v", f, tt.followup)
+			}
+			a := got[0].After
+			if a.NextRSTFrame != tt.nextFrame || a.NextRSTSeq != 2000 || a.NextRSTTS != int64(2*time.Millisecond+100*time.Microsecond) {
+				t.Errorf("first RST's next: frame %d seq %d at %d, want frame 7 seq 2000", a.NextRSTFrame, a.NextRSTSeq, a.NextRSTTS)
+			}
+		})
+	}
+}

@@ -422,6 +422,7 @@ func analyzeInput(stop context.Context, name string, r captureReader, opt runOpt
 			return judged{rec, true}
 		}
 	}
+	opt.Recycle = true // the judges copy what they keep of the reset (NewRecord, the observer's Context)
 	// Never cancelled: an interruption ends the input instead, so that
 	// what was read is judged and emitted as at the end of a capture.
 	ctx := context.WithoutCancel(stop)
