@@ -4,6 +4,8 @@
 // the RST, and what followed until it went quiet) and returns a Verdict:
 // a stable cause ID, a confidence, the Linux sk_rst_reason the evidence
 // points to, sentences of evidence that cite frames, and the raw signals.
+// ExplainApp adds what the application was doing (package appctx) as one
+// last sentence, without changing the verdict.
 //
 // One rule per file. Each rule names the wire signature it looks for and
 // the kernel code path that produces it; rules read track.Reset and

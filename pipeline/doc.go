@@ -3,7 +3,9 @@
 // connection on the worker its flow hashes to (track), calls a judge on
 // every reset there, and hands the judged results to emit in frame order.
 //
-// Start with Run or RunJudged. Options.Workers spreads the work (one
+// Start with Run or RunJudged; RunObserved gives each worker's tracker an
+// observer of its own (application context, package appctx) beside its
+// judge. Options.Workers spreads the work (one
 // worker is the same pipeline with one worker: the output is the same,
 // byte for byte, whatever the count); Options.Capture.Live is for a pipe or a
 // terminal, where capture time follows the wall clock while nothing

@@ -83,6 +83,16 @@ func Run(ctx context.Context, r io.Reader, opt Options, emit func(*track.Reset))
 // concurrently), and emit receives judge's results in frame order from one
 // goroutine at a time.
 func RunJudged[T any](ctx context.Context, r io.Reader, opt Options, judge func(*track.Reset) T, emit func(T)) (Result, error) {
+	return RunObserved(ctx, r, opt, func() (track.Observer, func(*track.Reset) T) { return nil, judge }, emit)
+}
+
+// RunObserved is RunJudged with an observer on each worker's tracker
+// (track.Tracker.Observer): newJudge is called once a worker, as it
+// starts (so perhaps concurrently), and returns the observer to set (nil:
+// none) and the judge of that worker's resets, which runs on the worker's
+// goroutine and so may read what the observer kept without a lock. An
+// observer with a Close method is closed when its worker is done.
+func RunObserved[T any](ctx context.Context, r io.Reader, opt Options, newJudge func() (track.Observer, func(*track.Reset) T), emit func(T)) (Result, error) {
 	rd, err := opt.Capture.Open(ctx, r)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -92,7 +102,7 @@ func RunJudged[T any](ctx context.Context, r io.Reader, opt Options, judge func(
 	}
 	defer rd.Close()
 	rd.Keep(decode.Supported)
-	return run(ctx, rd, opt, judge, emit)
+	return run(ctx, rd, opt, newJudge, emit)
 }
 
 func (opt Options) tracker(share int) *track.Tracker {
@@ -107,6 +117,14 @@ func (opt Options) tracker(share int) *track.Tracker {
 		}
 	}
 	return t
+}
+
+// closeObserver closes an observer that has a Close method, once its
+// tracker is done: what it holds need not wait for the collector.
+func closeObserver(o track.Observer) {
+	if c, ok := o.(interface{ Close() }); ok {
+		c.Close()
+	}
 }
 
 // guard turns a panic into an internal error that says where it happened:
@@ -159,7 +177,7 @@ func block() []byte {
 	return nil
 }
 
-func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func(*track.Reset) T, emit func(T)) (res Result, err error) {
+func run[T any](ctx context.Context, rd *capture.Reader, opt Options, newJudge func() (track.Observer, func(*track.Reset) T), emit func(T)) (res Result, err error) {
 	n := max(1, opt.Workers)
 	in := make([]chan *chunk, n)
 	pool := 4 * n
@@ -176,7 +194,10 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 	)
 	if n == 1 {
 		only = &worker[T]{n: 1, t: opt.tracker(1), free: free, spare: spare, order: o}
+		obs, judge := newJudge()
+		only.t.Observer = obs
 		only.start(judge)
+		defer closeObserver(obs)
 		defer only.t.Close()
 	}
 	for i := range n {
@@ -188,6 +209,9 @@ func run[T any](ctx context.Context, rd *capture.Reader, opt Options, judge func
 		go func() {
 			defer wg.Done()
 			w := worker[T]{id: i, n: n, t: opt.tracker(n), in: in[i], free: free, reports: reports, spare: spare, order: o}
+			obs, judge := newJudge()
+			w.t.Observer = obs
+			defer closeObserver(obs)
 			w.run(judge)
 		}()
 	}

@@ -150,6 +150,9 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	if b, err = appendConnection(b, &r.Connection); err != nil {
 		return b[:start], err
 	}
+	if r.App != nil {
+		b = appendApp(b, r.App)
+	}
 	if r.Ladder != nil {
 		if b, err = appendLadder(b, r.Ladder); err != nil {
 			return b[:start], err

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/rstwhy/rstwhy/heuristics"
 )
 
 // Key returns the index in r.Evidence of the sentence that carries the
@@ -14,8 +16,8 @@ import (
 //   - a sentence about the RST's own frame that gives a reading after a
 //     colon ("frame 28: RST+ACK ...: close() with data unread");
 //   - else the first sentence citing a frame that gives such a reading;
-//   - else the first sentence that is not a caveat (for unknown, the last:
-//     what the RST matched and did not).
+//   - else the first sentence that is not a caveat (for unknown, the last
+//     but the application's: what the RST matched and did not).
 //
 // Caveats ("... looks the same", "the wire cannot show") are never the
 // key while another sentence is there. Follow-ups keep their first
@@ -28,7 +30,14 @@ func (r *Record) Key() int {
 	case r.Followup || r.CopyOf != 0:
 		return 0
 	case r.Cause == "unknown":
-		return len(ev) - 1
+		// The last, less the application's sentence (ExplainApp adds it
+		// last), which names the exchange, not the reading.
+		for i := len(ev) - 1; i > 0; i-- {
+			if !strings.HasPrefix(ev[i], heuristics.AppPrefix) {
+				return i
+			}
+		}
+		return 0
 	}
 	for i, s := range ev {
 		if !caveat(s) && reading(s) && slices.Contains(Cites(s), r.Frame) {

@@ -56,6 +56,9 @@ type Record struct {
 	RSTPayload string `json:"rst_payload,omitempty"`
 	// Connection sums up the connection up to the RST.
 	Connection Connection `json:"connection"`
+	// App is what the application was doing (see App): set by whoever
+	// runs with application context, nil (left out) otherwise.
+	App *App `json:"app,omitempty"`
 	// Ladder is the reset drawn packet by packet: set by whoever wants it
 	// in the output (analyze --ladder), from BuildLadder.
 	Ladder *Ladder `json:"ladder,omitempty"`

@@ -142,6 +142,10 @@ type Conn struct {
 	// a four-tuple the tracker had let go of: the earlier packets were
 	// there, only no longer tracked.
 	Forgotten Forgotten
+	// ObserverMark is the Observer's (Tracker.Observer), for its own
+	// index of the connection, so that a packet costs it no lookup: zero
+	// when the connection begins, never read by the tracker.
+	ObserverMark uint32
 
 	ring    [RingSize]Summary
 	ringLen int

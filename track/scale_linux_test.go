@@ -140,7 +140,10 @@ func (o *countObserver) Segment(id ConnID, dir int, p *decode.Packet, c *Conn) {
 	o.segments[id]++
 }
 
-func (o *countObserver) Dropped(id ConnID) {
+func (o *countObserver) Dropped(id ConnID, c *Conn) {
+	if o.segments[id] == 0 || c.Packets == 0 {
+		panic("dropped a connection never seen")
+	}
 	delete(o.segments, id)
 	o.dropped++
 }

@@ -154,10 +154,11 @@ type ConnID uint32
 
 // Observer is told of every segment a Tracker adds and of every
 // connection it drops. Calls come from the tracker's goroutine; c is the
-// live connection, valid only during the call.
+// live connection, valid only during the call, and the observer may
+// write its ObserverMark (and nothing else).
 type Observer interface {
 	Segment(id ConnID, dir int, p *decode.Packet, c *Conn)
-	Dropped(id ConnID)
+	Dropped(id ConnID, c *Conn)
 }
 
 // connExt is what a connection holds on the heap.
@@ -434,7 +435,7 @@ func (t *Tracker) drop(c *conn) {
 		t.setFirst(c, nil) // a reset judged and emitted must not stay reachable
 	}
 	if t.Observer != nil {
-		t.Observer.Dropped(ConnID(c.id))
+		t.Observer.Dropped(ConnID(c.id), &c.Conn)
 	}
 	t.free = append(t.free, c)
 }

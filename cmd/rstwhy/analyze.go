@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/rstwhy/rstwhy/appctx"
 	"github.com/rstwhy/rstwhy/capture"
 	"github.com/rstwhy/rstwhy/correlate"
 	"github.com/rstwhy/rstwhy/heuristics"
@@ -40,6 +41,7 @@ func analyzeCommand() *cli.Command {
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: several captures at once, or one capture's connections spread over them (-j 1: one core; at most the number of CPUs)"},
 		}, readFlags(), []cli.Flag{
+			grepFlag(),
 			&cli.BoolFlag{Name: "ladder",
 				Usage: "draw each reset's ladder: under its row in the table, as \"ladder\" in JSON records"},
 			&cli.StringFlag{Name: "color", Value: "auto", Usage: "the table's colours: " + colorFlagUsage},
@@ -65,15 +67,42 @@ func readFlags() []cli.Flag {
 			Usage: "connections tracked at once per capture; past it the oldest idle is evicted (0: no cap)"},
 		&cli.IntFlag{Name: "zstd-max-window", Value: capture.DefaultMaxZstdWindow >> 20,
 			Usage: "MiB: the largest zstd window read (what a zstd capture's decoder holds in memory)"},
+		&cli.IntFlag{Name: "app-bytes", Value: appctx.DefaultBytes,
+			Usage: "bytes of each direction kept to name what the application was doing (HTTP, TLS, SSH): the \"app\" field and an evidence sentence (0: off)"},
 	}
+}
+
+// grepFlag keeps only the resets of connections whose first bytes hold a
+// text: analyze's and scan's.
+func grepFlag() cli.Flag {
+	return &cli.StringFlag{Name: "grep",
+		Usage: "keep only the resets of connections whose first bytes (--app-bytes of each direction) contain TEXT: a request id, a URL, a marker"}
+}
+
+// runOptions are the pipeline's options and the application context's.
+type runOptions struct {
+	pipeline.Options
+	appBytes int    // bytes of each direction kept; 0: no application context
+	grep     []byte // keep only the resets whose connection's first bytes hold it
 }
 
 // readOptions checks readFlags (and -j) of command c and turns them into
 // the pipeline's options and the number of workers.
-func readOptions(c *cli.Context, jobs int) (pipeline.Options, int, error) {
+func readOptions(c *cli.Context, jobs int) (runOptions, int, error) {
 	opt, jobs, err := options(jobs, c.Duration("quiet"), c.Int("max-conns"), c.App.ErrWriter)
 	if err != nil {
 		return opt, 0, err
+	}
+	opt.appBytes = c.Int("app-bytes")
+	if opt.appBytes < 0 || opt.appBytes > appctx.MaxBytes {
+		return opt, 0, fmt.Errorf("--app-bytes %d: want 0 (off) to %d (see rstwhy help %s)", opt.appBytes, appctx.MaxBytes, c.Command.Name)
+	}
+	if g := c.String("grep"); g != "" {
+		opt.grep = []byte(g)
+		if opt.appBytes == 0 {
+			// --grep reads the first bytes: it turns them on.
+			opt.appBytes = appctx.DefaultBytes
+		}
 	}
 	window := c.Int("zstd-max-window")
 	if window < 1 || window > 1<<20 {
@@ -93,17 +122,17 @@ const maxJobs = 4096
 
 // options checks the flags and turns them into the pipeline's options
 // and the number of workers.
-func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (pipeline.Options, int, error) {
+func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (runOptions, int, error) {
 	switch {
 	case jobs < 1:
-		return pipeline.Options{}, 0, fmt.Errorf("-j %d: want at least 1 (see rstwhy help analyze)", jobs)
+		return runOptions{}, 0, fmt.Errorf("-j %d: want at least 1 (see rstwhy help analyze)", jobs)
 	case jobs > maxJobs:
 		// Not a number of CPUs any machine has: a typo, as 99999999999.
-		return pipeline.Options{}, 0, fmt.Errorf("-j %d: want at most %d, and no more than the CPUs help (see rstwhy help analyze)", jobs, maxJobs)
+		return runOptions{}, 0, fmt.Errorf("-j %d: want at most %d, and no more than the CPUs help (see rstwhy help analyze)", jobs, maxJobs)
 	case quiet <= 0:
-		return pipeline.Options{}, 0, fmt.Errorf("--quiet %v: want a duration above 0, like 2s (see rstwhy help analyze)", quiet)
+		return runOptions{}, 0, fmt.Errorf("--quiet %v: want a duration above 0, like 2s (see rstwhy help analyze)", quiet)
 	case maxConns < 0:
-		return pipeline.Options{}, 0, fmt.Errorf("--max-conns %d: want 0 (no cap) or more (see rstwhy help analyze)", maxConns)
+		return runOptions{}, 0, fmt.Errorf("--max-conns %d: want 0 (no cap) or more (see rstwhy help analyze)", maxConns)
 	}
 	if cpus := runtime.NumCPU(); jobs > cpus {
 		// More workers than CPUs only add memory (each file in flight
@@ -112,7 +141,7 @@ func options(jobs int, quiet time.Duration, maxConns int, stderr io.Writer) (pip
 		fmt.Fprintf(stderr, "rstwhy: -j %d is more than the %d CPUs: using %d\n", jobs, cpus, cpus)
 		jobs = cpus
 	}
-	opt := pipeline.Options{Quiet: quiet, MaxConns: maxConns}
+	opt := runOptions{Options: pipeline.Options{Quiet: quiet, MaxConns: maxConns}}
 	if quiet > track.DefaultMaxDelay {
 		// A RST is judged MaxDelay after it at the latest, whatever
 		// follows: a quiet window longer than that would mean nothing.
@@ -312,7 +341,7 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 // recorded in its result and never stops the others. Once stop is done,
 // captures being read end where they are, and captures not started are
 // not read.
-func analyzeAll(stop context.Context, files []string, stdin io.Reader, opt pipeline.Options, jobs int, seq *sequencer) []fileResult {
+func analyzeAll(stop context.Context, files []string, stdin io.Reader, opt runOptions, jobs int, seq *sequencer) []fileResult {
 	results := make([]fileResult, len(files))
 	var g errgroup.Group
 	// Whole files are the cheapest unit of parallel work; what is left of
@@ -334,7 +363,7 @@ func analyzeAll(stop context.Context, files []string, stdin io.Reader, opt pipel
 // analyzeFile analyses one capture: a function of its input alone. When
 // read is not nil, the bytes read from the file are added to it as they
 // are read (scan's progress).
-func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipeline.Options, read *atomic.Int64, emit func(report.Record)) fileResult {
+func analyzeFile(stop context.Context, name string, stdin io.Reader, opt runOptions, read *atomic.Int64, emit func(report.Record)) fileResult {
 	res := fileResult{Capture: report.Capture{File: name}}
 	if stop.Err() != nil {
 		return notRead(res)
@@ -363,15 +392,37 @@ func analyzeFile(stop context.Context, name string, stdin io.Reader, opt pipelin
 }
 
 // analyzeInput analyses one capture read from r; records name it name.
-func analyzeInput(stop context.Context, name string, r captureReader, opt pipeline.Options, emit func(report.Record)) fileResult {
+func analyzeInput(stop context.Context, name string, r captureReader, opt runOptions, emit func(report.Record)) fileResult {
 	res := fileResult{Capture: report.Capture{File: name}}
 	// A pipe, a FIFO or a terminal is live: what arrives is judged while
 	// the writer waits (tcpdump -U -w - | rstwhy analyze -), with capture
 	// time moving by the wall clock while nothing comes.
 	regular := isFileReader(r)
 	opt.Capture.Live = !regular
-	judge := func(rs *track.Reset) report.Record { return report.NewRecord(name, rs, heuristics.Explain(rs)) }
-	opt.Recycle = true // NewRecord copies what it keeps of the reset
+	newJudge := func() (track.Observer, func(*track.Reset) judged) {
+		if opt.appBytes == 0 {
+			return nil, func(rs *track.Reset) judged {
+				return judged{report.NewRecord(name, rs, heuristics.Explain(rs)), true}
+			}
+		}
+		// One observer a worker, read by that worker's judge alone.
+		o := &appctx.Observer{Bytes: opt.appBytes, Grep: opt.grep}
+		return o, func(rs *track.Reset) judged {
+			a, ok := o.Take(rs.Packet.Frame)
+			if len(opt.grep) > 0 && !a.Match {
+				return judged{}
+			}
+			if !ok {
+				return judged{report.NewRecord(name, rs, heuristics.Explain(rs)), true}
+			}
+			rec := report.NewRecord(name, rs, heuristics.ExplainApp(rs, &a))
+			if a.Protocol != "" || a.Kept != [2]int{} {
+				rec.App = report.NewApp(&a) // else it would say nothing
+			}
+			return judged{rec, true}
+		}
+	}
+	opt.Recycle = true // the judges copy what they keep of the reset (NewRecord, the observer's Context)
 	// Never cancelled: an interruption ends the input instead, so that
 	// what was read is judged and emitted as at the end of a capture.
 	ctx := context.WithoutCancel(stop)
@@ -381,9 +432,12 @@ func analyzeInput(stop context.Context, name string, r captureReader, opt pipeli
 	// reset, fifteen while it may become a repeat): some 1 MB. Past it
 	// the least recently joined closes early, its summary kept.
 	corr := correlate.Correlator{MaxOpen: 4096}
-	ar, err := pipeline.RunJudged(ctx, r, opt, judge, func(rec report.Record) {
-		rec.Correlate(&corr)
-		emit(rec)
+	ar, err := pipeline.RunObserved(ctx, r, opt.Options, newJudge, func(j judged) {
+		if !j.keep {
+			return // --grep: not this connection
+		}
+		j.rec.Correlate(&corr)
+		emit(j.rec)
 	})
 	cp := &res.Capture
 	cp.Format, cp.Compression = ar.Read.Format, ar.Read.Compression
@@ -434,6 +488,12 @@ func analyzeInput(stop context.Context, name string, r captureReader, opt pipeli
 		cp.Warning = ar.Damage.Error()
 	}
 	return res
+}
+
+// judged is a reset's record, and whether --grep keeps it.
+type judged struct {
+	rec  report.Record
+	keep bool
 }
 
 func notRead(res fileResult) fileResult {

@@ -34,6 +34,8 @@ func TestUsageErrors(t *testing.T) {
 		{"quiet zero", []string{"analyze", "--quiet", "0", sample}, "rstwhy: --quiet 0s"},
 		{"quiet negative", []string{"analyze", "--quiet=-2s", sample}, "rstwhy: --quiet -2s"},
 		{"max-conns negative", []string{"analyze", "--max-conns", "-1", sample}, "rstwhy: --max-conns -1"},
+		{"app-bytes negative", []string{"analyze", "--app-bytes", "-1", sample}, "rstwhy: --app-bytes -1: want 0 (off) to 65536"},
+		{"app-bytes too large", []string{"analyze", "--app-bytes", "65537", sample}, "rstwhy: --app-bytes 65537"},
 		{"unknown flag after a file", []string{"analyze", sample, "--bogus"}, "rstwhy: unknown flag --bogus"},
 		{"unknown flag with a value", []string{"analyze", "--bogus=1", sample}, "rstwhy: unknown flag --bogus"},
 		{"unknown short flag", []string{"analyze", "-x", sample}, "rstwhy: unknown flag -x"},

@@ -20,7 +20,6 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/rstwhy/rstwhy/pipeline"
 	"github.com/rstwhy/rstwhy/report"
 	"github.com/rstwhy/rstwhy/report/parquet"
 	"github.com/rstwhy/rstwhy/scan"
@@ -46,6 +45,7 @@ func scanCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-progress", Usage: "no progress line on standard error, even on a terminal"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: runtime.NumCPU(),
 				Usage: "workers: captures read at once (at most the number of CPUs)"},
+			grepFlag(),
 		}, readFlags()...),
 		Action: scanAction,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -75,7 +75,7 @@ func (t *scanTask) skip() int64 {
 
 // scanConfig is scan's flags, checked.
 type scanConfig struct {
-	opt       pipeline.Options
+	opt       runOptions
 	jobs      int
 	walker    scan.Walker
 	roots     []string
@@ -694,7 +694,7 @@ func (j *jsonlSink) Close() error {
 // their history. Only this file's records are emitted, renumbered to its
 // own frames; evidence citing a frame of the file before names it. A file
 // that is not a capture is analysed alone, which says so.
-func analyzeJoined(stop context.Context, t *scanTask, opt pipeline.Options, read *atomic.Int64, emit func(report.Record)) fileResult {
+func analyzeJoined(stop context.Context, t *scanTask, opt runOptions, read *atomic.Int64, emit func(report.Record)) fileResult {
 	f, err := os.Open(t.Path)
 	if err != nil {
 		return analyzeFile(stop, t.Path, nil, opt, read, emit)

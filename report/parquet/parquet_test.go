@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	pq "github.com/parquet-go/parquet-go"
 
+	"github.com/rstwhy/rstwhy/appctx"
 	"github.com/rstwhy/rstwhy/correlate"
 	"github.com/rstwhy/rstwhy/heuristics"
 	"github.com/rstwhy/rstwhy/pipeline"
@@ -50,9 +51,21 @@ func labCaptures(tb testing.TB) []labCapture {
 		}
 		c := labCapture{name: name}
 		corr := correlate.Correlator{MaxOpen: 4096}
-		judge := func(r *track.Reset) report.Record { return report.NewRecord(name, r, heuristics.Explain(r)) }
+		// With application context, as analyze runs by default: the app
+		// columns round-trip too.
+		newJudge := func() (track.Observer, func(*track.Reset) report.Record) {
+			o := &appctx.Observer{}
+			return o, func(r *track.Reset) report.Record {
+				a, ok := o.Take(r.Packet.Frame)
+				rec := report.NewRecord(name, r, heuristics.ExplainApp(r, &a))
+				if ok && (a.Protocol != "" || a.Kept != [2]int{}) {
+					rec.App = report.NewApp(&a)
+				}
+				return rec
+			}
+		}
 		// A damaged capture still yields the resets before the damage.
-		pipeline.RunJudged(context.Background(), f, pipeline.Options{}, judge, func(r report.Record) {
+		pipeline.RunObserved(context.Background(), f, pipeline.Options{}, newJudge, func(r report.Record) {
 			r.Correlate(&corr)
 			c.recs = append(c.recs, r)
 		})
@@ -144,6 +157,27 @@ type readRow struct {
 	ConnKeepalives        int64   `parquet:"connection_keepalives"`
 	ConnHistory           string  `parquet:"connection_history"`
 	ConnStage             string  `parquet:"connection_stage"`
+
+	AppProtocol        *string `parquet:"app_protocol,optional"`
+	AppByPort          *bool   `parquet:"app_by_port,optional"`
+	AppClientKept      *int32  `parquet:"app_client_bytes_kept,optional"`
+	AppServerKept      *int32  `parquet:"app_server_bytes_kept,optional"`
+	AppClientFromStart *bool   `parquet:"app_client_from_start,optional"`
+	AppServerFromStart *bool   `parquet:"app_server_from_start,optional"`
+	AppRequest         *string `parquet:"app_request,optional"`
+	AppHost            *string `parquet:"app_host,optional"`
+	AppRequestLength   *int64  `parquet:"app_request_length,optional"`
+	AppRequestHead     *int64  `parquet:"app_request_head,optional"`
+	AppResponse        *string `parquet:"app_response,optional"`
+	AppStatus          *int32  `parquet:"app_status,optional"`
+	AppResponseLength  *int64  `parquet:"app_response_length,optional"`
+	AppAnsweredAfter   *int64  `parquet:"app_answered_after,optional"`
+	AppSNI             *string `parquet:"app_sni,optional"`
+	AppALPN            *string `parquet:"app_alpn,optional"`
+	AppClientTLSLast   *string `parquet:"app_client_tls_last,optional"`
+	AppServerTLSLast   *string `parquet:"app_server_tls_last,optional"`
+	AppClientBanner    *string `parquet:"app_client_banner,optional"`
+	AppServerBanner    *string `parquet:"app_server_banner,optional"`
 }
 
 // record turns a row back into a record, NULL into the zero the JSON
@@ -153,7 +187,7 @@ func (r *readRow) record() report.Record {
 	if r.CausedByFrame != nil {
 		cb = &report.CausedBy{Frame: *r.CausedByFrame, Event: deref(r.CausedByEvent), Conn: deref(r.CausedByConn), DelayMS: deref(r.CausedByDelayMS)}
 	}
-	return report.Record{
+	rec := report.Record{
 		CausedBy: cb,
 		Capture:  r.Capture, Frame: r.Frame,
 		Time: time.Unix(0, r.TimeNS).UTC().Format(report.TimeFormat),
@@ -182,6 +216,21 @@ func (r *readRow) record() report.Record {
 			History: r.ConnHistory, Stage: r.ConnStage,
 		},
 	}
+	if r.AppProtocol != nil {
+		rec.App = &report.App{
+			Protocol: *r.AppProtocol, ByPort: deref(r.AppByPort),
+			ClientKept: int(deref(r.AppClientKept)), ServerKept: int(deref(r.AppServerKept)),
+			ClientFromStart: deref(r.AppClientFromStart), ServerFromStart: deref(r.AppServerFromStart),
+			Request: deref(r.AppRequest), Host: deref(r.AppHost),
+			RequestLength: deref(r.AppRequestLength), RequestHead: deref(r.AppRequestHead),
+			Response: deref(r.AppResponse), Status: int(deref(r.AppStatus)),
+			ResponseLength: deref(r.AppResponseLength), AnsweredAfter: deref(r.AppAnsweredAfter),
+			SNI: deref(r.AppSNI), ALPN: deref(r.AppALPN),
+			ClientTLSLast: deref(r.AppClientTLSLast), ServerTLSLast: deref(r.AppServerTLSLast),
+			ClientBanner: deref(r.AppClientBanner), ServerBanner: deref(r.AppServerBanner),
+		}
+	}
+	return rec
 }
 
 func deref[T any](p *T) T {
@@ -244,6 +293,9 @@ func TestSameAsJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := allRecords(caps)
+	if !slices.ContainsFunc(recs, func(r report.Record) bool { return r.App != nil && r.App.Status != 0 }) {
+		t.Fatal("no record with an HTTP exchange in its app: the app columns would go untested")
+	}
 	for _, r := range recs {
 		if err := w.Record(r); err != nil {
 			t.Fatal(err)
@@ -309,6 +361,8 @@ func TestSchema(t *testing.T) {
 		{"caused_by_frame", "INT(64,true)", "caused_by flat, prefixed"},
 		{"caused_by_event", "STRING", ""},
 		{"caused_by_delay_ms", "DOUBLE", ""},
+		{"app_protocol", "STRING", "the app object flat, prefixed"},
+		{"app_status", "INT(32,true)", ""},
 	} {
 		if got := types[c.column]; got != c.want {
 			t.Errorf("column %s: type %q, want %q (%s)", c.column, got, c.want, c.why)

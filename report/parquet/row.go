@@ -75,6 +75,30 @@ type row struct {
 	ConnKeepalives        int64   `parquet:"connection_keepalives"`
 	ConnHistory           string  `parquet:"connection_history,dict"`
 	ConnStage             string  `parquet:"connection_stage,dict"`
+
+	// The app object, flat; app_protocol is NULL when the record has
+	// none (application context off, or nothing to say), "" when it has
+	// one that names no protocol.
+	AppProtocol        *string `parquet:"app_protocol,optional"`
+	AppByPort          bool    `parquet:"app_by_port,optional"`
+	AppClientKept      int32   `parquet:"app_client_bytes_kept,optional"`
+	AppServerKept      int32   `parquet:"app_server_bytes_kept,optional"`
+	AppClientFromStart bool    `parquet:"app_client_from_start,optional"`
+	AppServerFromStart bool    `parquet:"app_server_from_start,optional"`
+	AppRequest         string  `parquet:"app_request,optional"`
+	AppHost            string  `parquet:"app_host,optional"`
+	AppRequestLength   int64   `parquet:"app_request_length,optional"`
+	AppRequestHead     int64   `parquet:"app_request_head,optional"`
+	AppResponse        string  `parquet:"app_response,optional"`
+	AppStatus          int32   `parquet:"app_status,optional"`
+	AppResponseLength  int64   `parquet:"app_response_length,optional"`
+	AppAnsweredAfter   int64   `parquet:"app_answered_after,optional"`
+	AppSNI             string  `parquet:"app_sni,optional"`
+	AppALPN            string  `parquet:"app_alpn,optional"`
+	AppClientTLSLast   string  `parquet:"app_client_tls_last,dict,optional"`
+	AppServerTLSLast   string  `parquet:"app_server_tls_last,dict,optional"`
+	AppClientBanner    string  `parquet:"app_client_banner,optional"`
+	AppServerBanner    string  `parquet:"app_server_banner,optional"`
 }
 
 // newRow converts r, whose time t is, into its row. The optional columns
@@ -154,6 +178,17 @@ func newRow(r *report.Record, t time.Time) row {
 	}
 	if cb := r.CausedBy; cb != nil {
 		out.CausedByFrame, out.CausedByEvent, out.CausedByConn, out.CausedByDelayMS = cb.Frame, cb.Event, cb.Conn, cb.DelayMS
+	}
+	if a := r.App; a != nil {
+		protocol := a.Protocol
+		out.AppProtocol, out.AppByPort = &protocol, a.ByPort
+		out.AppClientKept, out.AppServerKept = int32(a.ClientKept), int32(a.ServerKept)
+		out.AppClientFromStart, out.AppServerFromStart = a.ClientFromStart, a.ServerFromStart
+		out.AppRequest, out.AppHost, out.AppRequestLength, out.AppRequestHead = a.Request, a.Host, a.RequestLength, a.RequestHead
+		out.AppResponse, out.AppStatus, out.AppResponseLength = a.Response, int32(a.Status), a.ResponseLength
+		out.AppAnsweredAfter, out.AppSNI, out.AppALPN = a.AnsweredAfter, a.SNI, a.ALPN
+		out.AppClientTLSLast, out.AppServerTLSLast = a.ClientTLSLast, a.ServerTLSLast
+		out.AppClientBanner, out.AppServerBanner = a.ClientBanner, a.ServerBanner
 	}
 	return out
 }
