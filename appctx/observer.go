@@ -253,8 +253,10 @@ func (o *Observer) worth(dir int, b []byte, c *track.Conn) bool {
 }
 
 // startTLS are the ports of protocols that may upgrade to TLS after a
-// few commands in the clear.
-var startTLS = map[uint16]bool{21: true, 25: true, 110: true, 143: true, 389: true, 587: true, 5222: true, 5432: true}
+// few commands in the clear. Not PostgreSQL's 5432: its SSLRequest is the
+// client's first message or never comes (sslRequest, below), so a
+// connection that began otherwise keeps nothing.
+var startTLS = map[uint16]bool{21: true, 25: true, 110: true, 143: true, 389: true, 587: true, 5222: true}
 
 // sslRequest is PostgreSQL's request to upgrade to TLS: length 8, code
 // 80877103.
