@@ -528,7 +528,7 @@ type View struct {
 }
 
 func newView(r *track.Reset) *View {
-	v := &View{R: r, C: &r.Conn, RST: &r.Packet}
+	v := &View{R: r, C: r.Conn, RST: &r.Packet}
 	v.M, v.P = &r.Conn.Sides[r.Sender], &r.Conn.Sides[1-r.Sender]
 	v.Me, v.Peer = v.nameOf(r.Sender), v.nameOf(1-r.Sender)
 	v.Recent = r.Conn.AppendRecent(v.recent[:0])

@@ -22,7 +22,7 @@ type CausedBy struct {
 // causedBy links r to the upstream event it follows, with the sentence the
 // evidence gets; nil and "" when there is none.
 func causedBy(r *track.Reset, followup bool) (*CausedBy, string) {
-	p, c := &r.Packet, &r.Conn
+	p, c := &r.Packet, r.Conn
 	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
 	l, ok := correlate.Cascade(correlate.Downstream{Frame: p.Frame, TS: p.TS, ByServer: r.Sender != c.Client,
 		Followup: followup, RequestFrame: cl.FirstDataFrame,

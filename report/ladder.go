@@ -92,7 +92,7 @@ var kindNames = [...]string{track.KindNew: "", track.KindRetrans: "retransmissio
 	track.KindKeepalive: "keepalive", track.KindProbe: "zero_window_probe", track.KindDupAck: "dup_ack"}
 
 func newConnection(r *track.Reset) Connection {
-	c := &r.Conn
+	c := r.Conn
 	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
 	out := Connection{
 		FirstFrame:        c.FirstFrame,
@@ -146,7 +146,7 @@ func stageOf(c *track.Conn) string {
 func ms(ns int64) float64 { return float64(ns/1000) / 1000 }
 
 func newLadderBase(r *track.Reset) ladderBase {
-	c := &r.Conn
+	c := r.Conn
 	return ladderBase{
 		client:   uint8(c.Client),
 		relative: c.Sides[0].SYNFrame != 0 && c.Sides[1].SYNFrame != 0,

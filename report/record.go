@@ -80,7 +80,7 @@ type Record struct {
 // NewRecord joins a reset and its verdict.
 func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 	p := &r.Packet
-	c := &r.Conn
+	c := r.Conn
 	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
 	rec := Record{
 		Capture:       capture,
@@ -158,7 +158,7 @@ func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
 
 // correlateReset is what package correlate reads of a judged reset.
 func correlateReset(r *track.Reset, v heuristics.Verdict) correlate.Reset {
-	p, c := &r.Packet, &r.Conn
+	p, c := &r.Packet, r.Conn
 	me, peer := &c.Sides[r.Sender], &c.Sides[1-r.Sender]
 	sv := &c.Sides[1-c.Client]
 	cr := correlate.Reset{

@@ -76,3 +76,31 @@ func (s *connSlabs) get(owner *Tracker) *conn {
 	s.used++
 	return c
 }
+
+// snapSlabs hand out the Conn snapshots of recycled resets
+// (Tracker.Recycle) from slabs outside the heap, doubling from
+// firstSlab up to a huge page. A snapshot stays with its Reset through
+// every reuse, so there are as many as resets ever waited at once; the
+// slabs go when the tracker closes (or is collected).
+type snapSlabs struct {
+	last []Conn // the newest slab's snapshots not handed out yet
+	n    int
+	mem  *regions
+}
+
+func (s *snapSlabs) get(owner *Tracker) *Conn {
+	if len(s.last) == 0 {
+		if s.mem == nil {
+			s.mem = &regions{}
+			runtime.AddCleanup(owner, (*regions).unmapAll, s.mem)
+		}
+		size := min(max(firstSlab, s.n), max(1, offheap.HugePage/int(unsafe.Sizeof(Conn{}))))
+		slab, r := offheap.Map[Conn](size)
+		s.mem.list = append(s.mem.list, r)
+		s.last = slab
+		s.n += size
+	}
+	c := &s.last[0]
+	s.last = s.last[1:]
+	return c
+}

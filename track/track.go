@@ -44,7 +44,11 @@ type Reset struct {
 	payload []byte        // Packet.Payload's array, kept when the reset is recycled
 	Packet  decode.Packet // the RST itself; Payload is a copy of at most 256 bytes
 	Sender  int           // index in Conn.Sides of the side that sent it
-	Conn    Conn          // the connection just before the RST
+	// Conn is the connection just before the RST. A tracker with Recycle
+	// keeps it outside the Go heap (a reset waiting for its quiet time
+	// holds 1.4 KB of it, thousands at once), valid while the Reset is;
+	// without, on the heap.
+	Conn *Conn
 	// CopyOf is the frame of the original when the same RST was captured
 	// twice (a router's -i any sees a forwarded packet on both sides).
 	CopyOf int64
@@ -61,7 +65,7 @@ const LaterSize = 8
 // History is the connection's history (Conn.History) up to and with
 // the RST.
 func (r *Reset) History() string {
-	c := r.Conn
+	c := *r.Conn
 	c.noteHistory(uint8(r.Sender), r.Packet.Flags, r.Packet.Len, KindNew, 0)
 	return c.History()
 }
@@ -143,7 +147,8 @@ type Tracker struct {
 	sched schedule
 	out   []*Reset // frame order; out[head:] not yet emitted
 	head  int
-	pool  []*Reset // recycled resets (Recycle)
+	pool  []*Reset  // recycled resets (Recycle)
+	snaps snapSlabs // their Conns, outside the heap
 	now   int64
 	stats Stats
 }
@@ -469,8 +474,9 @@ func (t *Tracker) unref(r *Reset) {
 	if len(t.pool) < maxPool {
 		// Zeroed now, not when reused: a reset recycled while something
 		// still read it would show at once (TestRecycleSameAnswers).
-		later, payload := r.Later[:0], r.payload[:0]
-		*r = Reset{Later: later, payload: payload}
+		later, payload, conn := r.Later[:0], r.payload[:0], r.Conn
+		*conn = Conn{}
+		*r = Reset{Later: later, payload: payload, Conn: conn}
 		t.pool = append(t.pool, r)
 	}
 }
@@ -485,7 +491,10 @@ const maxPool = 1 << 14
 func (t *Tracker) newReset() *Reset {
 	n := len(t.pool)
 	if n == 0 {
-		return &Reset{}
+		if t.Recycle {
+			return &Reset{Conn: t.snaps.get(t)}
+		}
+		return &Reset{Conn: new(Conn)}
 	}
 	r := t.pool[n-1]
 	t.pool[n-1] = nil
@@ -501,6 +510,12 @@ func (t *Tracker) Close() {
 	if t.slabs.mem != nil {
 		t.slabs.mem.unmapAll()
 	}
+	if t.snaps.mem != nil {
+		// With Recycle, no Reset is used past its Emit: nothing points
+		// into the snapshots any more.
+		t.snaps.mem.unmapAll()
+	}
+	t.pool, t.snaps = nil, snapSlabs{}
 	t.conns, t.slabs, t.free = connTable{}, connSlabs{}, nil
 	t.lists, t.sched = [3]connList{}, schedule{}
 }
@@ -767,7 +782,8 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 		first = nil
 	}
 	r := t.newReset()
-	r.Packet, r.Sender, r.Conn, r.First, r.CopyOf, r.base = *p, dir, c.Conn, first, copyOf, c.tally
+	*r.Conn = c.Conn
+	r.Packet, r.Sender, r.First, r.CopyOf, r.base = *p, dir, first, copyOf, c.tally
 	r.refs = 1 // the queue's, until emitted
 	if first != nil {
 		first.refs++
