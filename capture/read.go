@@ -13,7 +13,6 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/gopacket/gopacket/layers"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -53,10 +52,10 @@ func (e *DamageError) Unwrap() error { return e.Err }
 
 // Raw is one record as the capture holds it.
 type Raw struct {
-	Frame   int64           // 1-based, as Wireshark counts: every record, including skipped ones
-	TS      int64           // Unix nanoseconds
-	Link    layers.LinkType // per packet: pcapng files mix interfaces and link types
-	Data    []byte          // captured bytes; aliases the reader's buffer: valid until the next Next
+	Frame   int64    // 1-based, as Wireshark counts: every record, including skipped ones
+	TS      int64    // Unix nanoseconds
+	Link    LinkType // per packet: pcapng files mix interfaces and link types
+	Data    []byte   // captured bytes; aliases the reader's buffer: valid until the next Next
 	OrigLen int
 	Iface   uint32 // pcapng interface ID; 0 in pcap files
 }
@@ -70,7 +69,7 @@ type ReadStats struct {
 
 	// Skipped counts frames whose link type the decoder does not handle,
 	// by link type; nil when none were skipped.
-	Skipped map[layers.LinkType]int64
+	Skipped map[LinkType]int64
 	// SkippedRecords counts pcapng records that are not packets but take
 	// a frame number in Wireshark: custom blocks and systemd journal
 	// entries.
@@ -80,7 +79,7 @@ type ReadStats struct {
 	UnknownBlocks int64
 	// Links are the link types the file declares (the pcap header, the
 	// pcapng interfaces), in the order first declared.
-	Links []layers.LinkType
+	Links []LinkType
 }
 
 // maxLinks bounds ReadStats.Links: a file of interface blocks must not
@@ -142,7 +141,7 @@ type Reader struct {
 	// pcap
 	nano    bool
 	snaplen uint32
-	link    layers.LinkType
+	link    LinkType
 
 	// pcapng: interfaces of the current section
 	ifaces []ngIface
@@ -150,7 +149,7 @@ type Reader struct {
 	stats  ReadStats
 	cutErr error // what the stream returned when a record was cut short
 
-	keep    func(layers.LinkType) bool
+	keep    func(LinkType) bool
 	zstd    *zstd.Decoder
 	release func() // gives back what was taken of Config.Memory
 }
@@ -174,7 +173,7 @@ func (r *Reader) Close() {
 var errClosed = errors.New("reader closed")
 
 type ngIface struct {
-	link     layers.LinkType
+	link     LinkType
 	snaplen  uint32
 	tsExp    uint8 // timestamp unit is 10^-tsExp s, or 2^-tsExp s when tsPow2
 	tsPow2   bool
@@ -310,7 +309,7 @@ func (r *Reader) readHeader() error {
 	// The upper bits of the link type field carry FCS information
 	// (pcap-linktype(7): LT_LINKTYPE masks with 0x03FFFFFF); the link
 	// type itself is the low 16 bits.
-	r.link = layers.LinkType(r.u32(h[20:]) & 0xffff)
+	r.link = LinkType(r.u32(h[20:]) & 0xffff)
 	r.declare(r.link)
 	r.consume(24)
 	return nil
@@ -412,7 +411,7 @@ func (r *Reader) Stats() ReadStats {
 }
 
 // declare notes a link type the file declares.
-func (r *Reader) declare(link layers.LinkType) {
+func (r *Reader) declare(link LinkType) {
 	if len(r.stats.Links) < maxLinks && !slices.Contains(r.stats.Links, link) {
 		r.stats.Links = append(r.stats.Links, link)
 	}
@@ -454,9 +453,9 @@ func (r *Reader) cutShort(what string, got, want int64, err error) error {
 // their frame numbers and are counted in ReadStats.Skipped. The reader
 // knows file formats, not link layers: the decoder says what it can
 // decode. nil, the default, keeps every record.
-func (r *Reader) Keep(keep func(layers.LinkType) bool) { r.keep = keep }
+func (r *Reader) Keep(keep func(LinkType) bool) { r.keep = keep }
 
-func (r *Reader) keeps(link layers.LinkType) bool { return r.keep == nil || r.keep(link) }
+func (r *Reader) keeps(link LinkType) bool { return r.keep == nil || r.keep(link) }
 
 // SetFresh gives the reader a source of new blocks to read into, so that
 // the records it hands out can leave the reading goroutine without a
@@ -466,9 +465,9 @@ func (r *Reader) SetFresh(fresh func(n int) []byte) { r.br.SetFresh(fresh) }
 
 // skip gives frame r.frame (already counted) to a record of a link type
 // the decoder cannot handle.
-func (r *Reader) skip(link layers.LinkType) {
+func (r *Reader) skip(link LinkType) {
 	if r.stats.Skipped == nil {
-		r.stats.Skipped = make(map[layers.LinkType]int64)
+		r.stats.Skipped = make(map[LinkType]int64)
 	}
 	r.stats.Skipped[link]++
 }
@@ -723,7 +722,7 @@ func (r *Reader) skipBlock(typ, blen uint32) error {
 
 // parseIDB reads an interface description block body (pcapng §4.2).
 func (r *Reader) parseIDB(b []byte) ngIface {
-	ifc := ngIface{link: layers.LinkType(r.u16(b)), snaplen: r.u32(b[4:]), tsExp: 6}
+	ifc := ngIface{link: LinkType(r.u16(b)), snaplen: r.u32(b[4:]), tsExp: 6}
 	opts := b[8:]
 	for len(opts) >= 4 {
 		code, n := r.u16(opts), int(r.u16(opts[2:]))

@@ -23,7 +23,7 @@ func BenchmarkRead(b *testing.B) {
 		if i%3 == 2 {
 			f = ack
 		}
-		recs = append(recs, Raw{Frame: int64(i + 1), TS: int64(i) * 1000, Link: layers.LinkTypeEthernet, Data: f, OrigLen: len(f)})
+		recs = append(recs, Raw{Frame: int64(i + 1), TS: int64(i) * 1000, Link: LinkTypeEthernet, Data: f, OrigLen: len(f)})
 	}
 	mtu := pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, recs).data
 	mtu = bytes.Repeat(mtu[24:], 40) // 7680 records under one header

@@ -61,7 +61,7 @@ func TestReaderMatchesPcapgo(t *testing.T) {
 					t.Fatalf("frame %d: pcapgo read it, we stopped: %v", n, gerr)
 				}
 				link := links(ci)
-				if raw.Frame != n || raw.TS != ci.Timestamp.UnixNano() || raw.Link != link ||
+				if raw.Frame != n || raw.TS != ci.Timestamp.UnixNano() || uint16(raw.Link) != uint16(link) ||
 					raw.OrigLen != ci.Length || !bytes.Equal(raw.Data, want) {
 					t.Fatalf("frame %d differs: ours frame %d ts %d link %v len %d/%d, pcapgo ts %d link %v len %d/%d",
 						n, raw.Frame, raw.TS, raw.Link, len(raw.Data), raw.OrigLen,

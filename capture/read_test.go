@@ -26,11 +26,11 @@ func testRecords(tb testing.TB) []Raw {
 	eth6 := ether(tb, layers.EthernetTypeIPv6, ip6TCP(tb))
 	base := time.Date(2026, 11, 25, 5, 20, 0, 0, time.UTC).UnixNano()
 	return []Raw{
-		{Frame: 1, TS: base + 1000, Link: layers.LinkTypeEthernet, Data: eth, OrigLen: len(eth)},
-		{Frame: 2, TS: base + 2_000_000, Link: layers.LinkTypeEthernet, Data: eth6, OrigLen: len(eth6)},
-		{Frame: 3, TS: base + 3_000_000_000, Link: layers.LinkTypeEthernet, Data: eth[:61], OrigLen: len(eth)},
-		{Frame: 4, TS: base + 4_000_001_000, Link: layers.LinkTypeEthernet, Data: []byte{1}, OrigLen: 1},
-		{Frame: 5, TS: base + 5_000_000_000, Link: layers.LinkTypeEthernet, Data: []byte{}, OrigLen: 0},
+		{Frame: 1, TS: base + 1000, Link: LinkTypeEthernet, Data: eth, OrigLen: len(eth)},
+		{Frame: 2, TS: base + 2_000_000, Link: LinkTypeEthernet, Data: eth6, OrigLen: len(eth6)},
+		{Frame: 3, TS: base + 3_000_000_000, Link: LinkTypeEthernet, Data: eth[:61], OrigLen: len(eth)},
+		{Frame: 4, TS: base + 4_000_001_000, Link: LinkTypeEthernet, Data: []byte{1}, OrigLen: 1},
+		{Frame: 5, TS: base + 5_000_000_000, Link: LinkTypeEthernet, Data: []byte{}, OrigLen: 0},
 	}
 }
 
@@ -162,7 +162,7 @@ func readRaws(data []byte) ([]Raw, *Reader, error) { return readFrom(bytes.NewRe
 
 // testKeep keeps every link type but 147 (LINKTYPE_USER0), which the
 // tests use for one the decoder would not handle.
-func testKeep(l layers.LinkType) bool { return l != 147 }
+func testKeep(l LinkType) bool { return l != 147 }
 
 func readFrom(src io.Reader) ([]Raw, *Reader, error) {
 	r, err := NewReader(src)
@@ -290,7 +290,7 @@ func TestReaderStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ReadStats{Format: "pcapng", Compression: "gzip", Frames: 6, Bytes: int64(len(c.data)),
-		Skipped: map[layers.LinkType]int64{147: 1}, UnknownBlocks: 1, Links: []layers.LinkType{layers.LinkTypeEthernet, 147}}
+		Skipped: map[LinkType]int64{147: 1}, UnknownBlocks: 1, Links: []LinkType{LinkTypeEthernet, 147}}
 	if diff := cmp.Diff(want, r.Stats()); diff != "" {
 		t.Errorf("Stats (-want +got):\n%s", diff)
 	}
@@ -600,7 +600,7 @@ func TestReaderPcapngBlocks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for i := range tt.want {
-				tt.want[i].Link, tt.want[i].OrigLen = layers.LinkTypeEthernet, len(pkt)
+				tt.want[i].Link, tt.want[i].OrigLen = LinkTypeEthernet, len(pkt)
 			}
 			got, r, err := readRaws(tt.data)
 			if err != io.EOF {
@@ -635,7 +635,7 @@ func TestReaderRefill(t *testing.T) {
 	var recs []Raw
 	for i := range 3000 {
 		data := bytes.Repeat([]byte{byte(i)}, 700+i%611)
-		recs = append(recs, Raw{Frame: int64(i + 1), TS: int64(i)*1_000_001_000 + 7000, Link: layers.LinkTypeEthernet, Data: data, OrigLen: len(data) + i%3})
+		recs = append(recs, Raw{Frame: int64(i + 1), TS: int64(i)*1_000_001_000 + 7000, Link: LinkTypeEthernet, Data: data, OrigLen: len(data) + i%3})
 	}
 	for _, c := range []*capture{
 		pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, recs),

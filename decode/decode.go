@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/rstwhy/rstwhy/capture"
 )
 
 // The decoder is a hand-written, bounds-checked parser rather than
@@ -32,22 +32,22 @@ var (
 // Link types found in the wild beside their libpcap LINKTYPE_ values:
 // DLT_RAW is 12 on most systems and 14 on OpenBSD (pcap-linktype(7)).
 const (
-	linkRawDLT12 layers.LinkType = 12
-	linkRawDLT14 layers.LinkType = 14
-	linkRadiotap layers.LinkType = 127
-	linkNFLOG    layers.LinkType = 239 // tcpdump -i nflog:N (iptables NFLOG)
-	linkPKTAP    layers.LinkType = 258 // macOS tcpdump -i pktap
+	linkRawDLT12 capture.LinkType = 12
+	linkRawDLT14 capture.LinkType = 14
+	linkRadiotap capture.LinkType = 127
+	linkNFLOG    capture.LinkType = 239 // tcpdump -i nflog:N (iptables NFLOG)
+	linkPKTAP    capture.LinkType = 258 // macOS tcpdump -i pktap
 )
 
 // Supported reports whether Decode handles link; the reader skips
 // (and counts) packets of other links.
-func Supported(link layers.LinkType) bool {
+func Supported(link capture.LinkType) bool {
 	switch link {
-	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
-		layers.LinkTypeNull, layers.LinkTypeLoop,
-		layers.LinkTypeRaw, linkRawDLT12, linkRawDLT14, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
-		layers.LinkTypeFDDI, layers.LinkTypePPP, layers.LinkTypePPP_HDLC,
-		layers.LinkTypeIEEE802_11, linkRadiotap, layers.LinkTypeC_HDLC, linkNFLOG, linkPKTAP:
+	case capture.LinkTypeEthernet, capture.LinkTypeLinuxSLL, capture.LinkTypeLinuxSLL2,
+		capture.LinkTypeNull, capture.LinkTypeLoop,
+		capture.LinkTypeRaw, linkRawDLT12, linkRawDLT14, capture.LinkTypeIPv4, capture.LinkTypeIPv6,
+		capture.LinkTypeFDDI, capture.LinkTypePPP, capture.LinkTypePPP_HDLC,
+		capture.LinkTypeIEEE802_11, linkRadiotap, capture.LinkTypeC_HDLC, linkNFLOG, linkPKTAP:
 		return true
 	}
 	return false
@@ -78,16 +78,16 @@ const maxExtHeaders = 16
 // type link. It returns ErrNotTCP for packets without a TCP segment,
 // ErrUnsupportedLink for links it does not know, and any other error for a
 // malformed or truncated packet. On error p holds no meaningful values.
-func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
+func (d *Decoder) Decode(link capture.LinkType, data []byte, p *Packet) error {
 	*p = Packet{Frame: p.Frame, TS: p.TS, WScale: -1}
 	d.greSeq = false
 	if len(data) == 0 {
 		return errors.New("empty frame")
 	}
 	switch link {
-	case layers.LinkTypeEthernet:
+	case capture.LinkTypeEthernet:
 		return d.ether(data, p, 0)
-	case layers.LinkTypeLinuxSLL:
+	case capture.LinkTypeLinuxSLL:
 		// 16 bytes: packet type, ARPHRD type, address length, 8-byte
 		// address, protocol (linktype_linux_sll).
 		if len(data) < 16 {
@@ -95,7 +95,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 		}
 		p.Outgoing = binary.BigEndian.Uint16(data[0:]) == packetOutgoing
 		return d.sll(binary.BigEndian.Uint16(data[2:]), binary.BigEndian.Uint16(data[14:]), data[16:], p)
-	case layers.LinkTypeLinuxSLL2:
+	case capture.LinkTypeLinuxSLL2:
 		// 20 bytes: protocol, reserved, interface index, ARPHRD type,
 		// packet type, address length, 8-byte address (linktype_linux_sll2).
 		if len(data) < 20 {
@@ -104,19 +104,19 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 		p.Iface = binary.BigEndian.Uint32(data[4:])
 		p.Outgoing = data[10] == packetOutgoing
 		return d.sll(binary.BigEndian.Uint16(data[8:]), binary.BigEndian.Uint16(data[0:]), data[20:], p)
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
+	case capture.LinkTypeNull, capture.LinkTypeLoop:
 		return d.null(data, p)
-	case layers.LinkTypeRaw, linkRawDLT12, linkRawDLT14, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+	case capture.LinkTypeRaw, linkRawDLT12, linkRawDLT14, capture.LinkTypeIPv4, capture.LinkTypeIPv6:
 		return d.ip(data, p, 0)
-	case layers.LinkTypeFDDI:
+	case capture.LinkTypeFDDI:
 		// Frame control, destination, source: then 802.2 LLC.
 		if len(data) < 13 {
 			return errShort("FDDI header", len(data))
 		}
 		return d.llc(data[13:], p, 0)
-	case layers.LinkTypePPP, layers.LinkTypePPP_HDLC:
+	case capture.LinkTypePPP, capture.LinkTypePPP_HDLC:
 		return d.ppp(data, p, 0)
-	case layers.LinkTypeC_HDLC:
+	case capture.LinkTypeC_HDLC:
 		// Cisco HDLC: address, control, then an ethertype.
 		if len(data) < 4 {
 			return errShort("Cisco HDLC header", len(data))
@@ -132,7 +132,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 			return errShort("PKTAP header", len(data))
 		}
 		n := binary.LittleEndian.Uint32(data)
-		inner := layers.LinkType(binary.LittleEndian.Uint32(data[8:]))
+		inner := capture.LinkType(binary.LittleEndian.Uint32(data[8:]))
 		if n < 12 || n > uint32(len(data)) || inner == linkPKTAP {
 			return fmt.Errorf("PKTAP header length %d in a %d-byte frame", n, len(data))
 		}
@@ -140,7 +140,7 @@ func (d *Decoder) Decode(link layers.LinkType, data []byte, p *Packet) error {
 			return fmt.Errorf("PKTAP: link type %d: %w", inner, ErrUnsupportedLink)
 		}
 		return d.Decode(inner, data[n:], p)
-	case layers.LinkTypeIEEE802_11:
+	case capture.LinkTypeIEEE802_11:
 		return d.wlan(data, p, 0)
 	case linkRadiotap:
 		if len(data) < 8 {

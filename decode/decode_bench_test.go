@@ -14,7 +14,7 @@ import (
 
 // benchFrame is one captured frame for the benchmarks.
 type benchFrame struct {
-	link layers.LinkType
+	link capture.LinkType
 	data []byte
 }
 
@@ -53,7 +53,7 @@ func mtuFrames(tb testing.TB) []benchFrame {
 	ack := ether(tb, layers.EthernetTypeIPv4, serialize(tb, testIPv4(), &layers.TCP{SrcPort: 80, DstPort: 40000, ACK: true, DataOffset: 5}))
 	var out []benchFrame
 	for range 64 {
-		out = append(out, benchFrame{layers.LinkTypeEthernet, full}, benchFrame{layers.LinkTypeEthernet, full}, benchFrame{layers.LinkTypeEthernet, ack})
+		out = append(out, benchFrame{capture.LinkTypeEthernet, full}, benchFrame{capture.LinkTypeEthernet, full}, benchFrame{capture.LinkTypeEthernet, ack})
 	}
 	return out
 }

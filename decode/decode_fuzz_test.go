@@ -13,9 +13,9 @@ import (
 
 func FuzzDecode(f *testing.F) {
 	ip4 := ip4TCP(f)
-	f.Add(uint16(layers.LinkTypeEthernet), ether(f, layers.EthernetTypeIPv4, ip4))
-	f.Add(uint16(layers.LinkTypeLinuxSLL2), cat(sll2Header(0x86dd), ip6TCP(f)))
-	f.Add(uint16(layers.LinkTypeNull), cat([]byte{2, 0, 0, 0}, ip4))
+	f.Add(uint16(capture.LinkTypeEthernet), ether(f, layers.EthernetTypeIPv4, ip4))
+	f.Add(uint16(capture.LinkTypeLinuxSLL2), cat(sll2Header(0x86dd), ip6TCP(f)))
+	f.Add(uint16(capture.LinkTypeNull), cat([]byte{2, 0, 0, 0}, ip4))
 	for _, tt := range encapTests(f) {
 		f.Add(uint16(tt.link), tt.data)
 	}
@@ -50,18 +50,18 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, link uint16, b []byte) {
 		var d Decoder
 		p := Packet{Frame: 3, TS: 4}
-		err := d.Decode(layers.LinkType(link), b, &p)
+		err := d.Decode(capture.LinkType(link), b, &p)
 		if p.Frame != 3 || p.TS != 4 {
 			t.Fatalf("Decode changed Frame or TS: %d %d", p.Frame, p.TS)
 		}
 		if err != nil {
 			// PKTAP names each packet's own link, which may be unsupported.
-			if errors.Is(err, ErrUnsupportedLink) && Supported(layers.LinkType(link)) && layers.LinkType(link) != linkPKTAP {
+			if errors.Is(err, ErrUnsupportedLink) && Supported(capture.LinkType(link)) && capture.LinkType(link) != linkPKTAP {
 				t.Fatalf("link %d is supported but Decode says %v", link, err)
 			}
 			return
 		}
-		if !Supported(layers.LinkType(link)) {
+		if !Supported(capture.LinkType(link)) {
 			t.Fatalf("link %d decoded but the reader would skip it", link)
 		}
 		if p.Len < 0 || len(p.Payload) > p.Len || len(p.Payload) > len(b) {
@@ -82,7 +82,7 @@ func FuzzDecode(f *testing.F) {
 		// The same frame decodes the same way: no state leaks between calls.
 		var q Packet
 		q.Frame, q.TS = 3, 4
-		if err := d.Decode(layers.LinkType(link), b, &q); err != nil || q.Seq != p.Seq || q.Len != p.Len || q.Flags != p.Flags {
+		if err := d.Decode(capture.LinkType(link), b, &q); err != nil || q.Seq != p.Seq || q.Len != p.Len || q.Flags != p.Flags {
 			t.Fatalf("second decode differs: %v", err)
 		}
 	})

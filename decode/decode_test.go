@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/rstwhy/rstwhy/capture"
 )
 
 // The test packets are built with gopacket's serializers where it has
@@ -151,84 +152,84 @@ func TestDecode(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		link    layers.LinkType
+		link    capture.LinkType
 		data    []byte
 		want    Packet // when wantErr is nil
 		wantErr error  // ErrNotTCP, ErrUnsupportedLink, or errMalformed for any other
 		why     string
 	}{
-		{"ethernet", layers.LinkTypeEthernet, eth4, want4(), nil, "the common case"},
-		{"ethernet-ipv6", layers.LinkTypeEthernet, ether(t, layers.EthernetTypeIPv6, ip6), want6(), nil, "IPv6 over Ethernet"},
-		{"vlan", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 10, 0x08, 0x00}, ip4), want4(), nil, "802.1Q tag"},
-		{"qinq", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeQinQ, nil), []byte{0, 10, 0x81, 0x00, 0, 20, 0x86, 0xdd}, ip6), want6(), nil, "802.1ad outer tag, 802.1Q inner"},
-		{"vlan-x3", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 1, 0x91, 0x00, 0, 2, 0x81, 0x00, 0, 3, 0x08, 0x00}, ip4), want4(), nil, "any depth, legacy 0x9100 QinQ"},
-		{"vlan-cut", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 10}), Packet{}, errMalformed, "tag cut short"},
-		{"padding", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeIPv4, bare), make([]byte, 6)), wantBare, nil, "Ethernet pads to 60 bytes: the IP length wins, Len stays 0"},
-		{"sll", layers.LinkTypeLinuxSLL, cat(sllHeader(0x0800), ip4), want4(), nil, "tcpdump -i any, old format"},
-		{"sll-ipv6", layers.LinkTypeLinuxSLL, cat(sllHeader(0x86dd), ip6), want6(), nil, ""},
-		{"sll-short", layers.LinkTypeLinuxSLL, sllHeader(0x0800)[:10], Packet{}, errMalformed, ""},
-		{"sll-netlink", layers.LinkTypeLinuxSLL, mutate(cat(sllHeader(0x0800), ip4), func(b []byte) { b[2], b[3] = 0x03, 0x38 }), Packet{}, ErrNotTCP, "ARPHRD_NETLINK"},
-		{"sll2", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x0800), ip4), onIface(want4(), 3), nil, "tcpdump -i any, libpcap 1.10; the header names the interface"},
-		{"sll2-ipv6", layers.LinkTypeLinuxSLL2, cat(sll2Header(0x86dd), ip6), onIface(want6(), 3), nil, ""},
-		{"sll-outgoing", layers.LinkTypeLinuxSLL, mutate(cat(sllHeader(0x0800), ip4), func(b []byte) { b[1] = 4 }), outgoing(want4()), nil, "packet type 4: the capture host sent it"},
-		{"sll2-outgoing", layers.LinkTypeLinuxSLL2, mutate(cat(sll2Header(0x0800), ip4), func(b []byte) { b[10] = 4 }), outgoing(onIface(want4(), 3)), nil, "packet type in byte 10"},
-		{"sll2-otherhost", layers.LinkTypeLinuxSLL2, mutate(cat(sll2Header(0x0800), ip4), func(b []byte) { b[10] = 3 }), onIface(want4(), 3), nil, "PACKET_OTHERHOST is not ours"},
-		{"null-le", layers.LinkTypeNull, cat([]byte{2, 0, 0, 0}, ip4), want4(), nil, "DLT_NULL, little-endian host"},
-		{"null-be", layers.LinkTypeNull, cat([]byte{0, 0, 0, 2}, ip4), want4(), nil, "DLT_NULL, big-endian host"},
-		{"null-v6-24", layers.LinkTypeNull, cat([]byte{24, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on NetBSD/OpenBSD"},
-		{"null-v6-28", layers.LinkTypeNull, cat([]byte{28, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on FreeBSD"},
-		{"null-v6-30", layers.LinkTypeNull, cat([]byte{30, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on macOS"},
-		{"loop", layers.LinkTypeLoop, cat([]byte{0, 0, 0, 30}, ip6), want6(), nil, "DLT_LOOP: network byte order"},
-		{"null-other", layers.LinkTypeNull, cat([]byte{7, 0, 0, 0}, ip4), Packet{}, ErrNotTCP, "unknown address family"},
-		{"raw-101", layers.LinkTypeRaw, ip4, want4(), nil, "LINKTYPE_RAW"},
-		{"raw-101-v6", layers.LinkTypeRaw, ip6, want6(), nil, "version nibble picks IPv6"},
+		{"ethernet", capture.LinkTypeEthernet, eth4, want4(), nil, "the common case"},
+		{"ethernet-ipv6", capture.LinkTypeEthernet, ether(t, layers.EthernetTypeIPv6, ip6), want6(), nil, "IPv6 over Ethernet"},
+		{"vlan", capture.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 10, 0x08, 0x00}, ip4), want4(), nil, "802.1Q tag"},
+		{"qinq", capture.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeQinQ, nil), []byte{0, 10, 0x81, 0x00, 0, 20, 0x86, 0xdd}, ip6), want6(), nil, "802.1ad outer tag, 802.1Q inner"},
+		{"vlan-x3", capture.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 1, 0x91, 0x00, 0, 2, 0x81, 0x00, 0, 3, 0x08, 0x00}, ip4), want4(), nil, "any depth, legacy 0x9100 QinQ"},
+		{"vlan-cut", capture.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 10}), Packet{}, errMalformed, "tag cut short"},
+		{"padding", capture.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeIPv4, bare), make([]byte, 6)), wantBare, nil, "Ethernet pads to 60 bytes: the IP length wins, Len stays 0"},
+		{"sll", capture.LinkTypeLinuxSLL, cat(sllHeader(0x0800), ip4), want4(), nil, "tcpdump -i any, old format"},
+		{"sll-ipv6", capture.LinkTypeLinuxSLL, cat(sllHeader(0x86dd), ip6), want6(), nil, ""},
+		{"sll-short", capture.LinkTypeLinuxSLL, sllHeader(0x0800)[:10], Packet{}, errMalformed, ""},
+		{"sll-netlink", capture.LinkTypeLinuxSLL, mutate(cat(sllHeader(0x0800), ip4), func(b []byte) { b[2], b[3] = 0x03, 0x38 }), Packet{}, ErrNotTCP, "ARPHRD_NETLINK"},
+		{"sll2", capture.LinkTypeLinuxSLL2, cat(sll2Header(0x0800), ip4), onIface(want4(), 3), nil, "tcpdump -i any, libpcap 1.10; the header names the interface"},
+		{"sll2-ipv6", capture.LinkTypeLinuxSLL2, cat(sll2Header(0x86dd), ip6), onIface(want6(), 3), nil, ""},
+		{"sll-outgoing", capture.LinkTypeLinuxSLL, mutate(cat(sllHeader(0x0800), ip4), func(b []byte) { b[1] = 4 }), outgoing(want4()), nil, "packet type 4: the capture host sent it"},
+		{"sll2-outgoing", capture.LinkTypeLinuxSLL2, mutate(cat(sll2Header(0x0800), ip4), func(b []byte) { b[10] = 4 }), outgoing(onIface(want4(), 3)), nil, "packet type in byte 10"},
+		{"sll2-otherhost", capture.LinkTypeLinuxSLL2, mutate(cat(sll2Header(0x0800), ip4), func(b []byte) { b[10] = 3 }), onIface(want4(), 3), nil, "PACKET_OTHERHOST is not ours"},
+		{"null-le", capture.LinkTypeNull, cat([]byte{2, 0, 0, 0}, ip4), want4(), nil, "DLT_NULL, little-endian host"},
+		{"null-be", capture.LinkTypeNull, cat([]byte{0, 0, 0, 2}, ip4), want4(), nil, "DLT_NULL, big-endian host"},
+		{"null-v6-24", capture.LinkTypeNull, cat([]byte{24, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on NetBSD/OpenBSD"},
+		{"null-v6-28", capture.LinkTypeNull, cat([]byte{28, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on FreeBSD"},
+		{"null-v6-30", capture.LinkTypeNull, cat([]byte{30, 0, 0, 0}, ip6), want6(), nil, "AF_INET6 on macOS"},
+		{"loop", capture.LinkTypeLoop, cat([]byte{0, 0, 0, 30}, ip6), want6(), nil, "DLT_LOOP: network byte order"},
+		{"null-other", capture.LinkTypeNull, cat([]byte{7, 0, 0, 0}, ip4), Packet{}, ErrNotTCP, "unknown address family"},
+		{"raw-101", capture.LinkTypeRaw, ip4, want4(), nil, "LINKTYPE_RAW"},
+		{"raw-101-v6", capture.LinkTypeRaw, ip6, want6(), nil, "version nibble picks IPv6"},
 		{"raw-12", 12, ip4, want4(), nil, "DLT_RAW on most systems"},
 		{"raw-14", 14, ip6, want6(), nil, "DLT_RAW on OpenBSD"},
-		{"ipv4-link", layers.LinkTypeIPv4, ip4, want4(), nil, ""},
-		{"ipv6-link", layers.LinkTypeIPv6, ip6, want6(), nil, ""},
-		{"raw-bad-version", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[0] = 0x55 }), Packet{}, errMalformed, ""},
+		{"ipv4-link", capture.LinkTypeIPv4, ip4, want4(), nil, ""},
+		{"ipv6-link", capture.LinkTypeIPv6, ip6, want6(), nil, ""},
+		{"raw-bad-version", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[0] = 0x55 }), Packet{}, errMalformed, ""},
 		{"unsupported", 147, ip4, Packet{}, ErrUnsupportedLink, "LINKTYPE_USER0"},
-		{"empty", layers.LinkTypeEthernet, nil, Packet{}, errMalformed, "zero-length frame"},
+		{"empty", capture.LinkTypeEthernet, nil, Packet{}, errMalformed, "zero-length frame"},
 
-		{"ipv6-ext", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6HopByHop,
+		{"ipv6-ext", capture.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6HopByHop,
 			ext(layers.IPProtocolIPv6Destination), ext(layers.IPProtocolIPv6Routing), ext(layers.IPProtocolIPv6Fragment),
 			[]byte{byte(layers.IPProtocolTCP), 0, 0, 1, 0, 0, 0, 9}), want6(), nil, "hop-by-hop, destination, routing, first fragment (M set, offset 0)"},
-		{"ipv6-ah", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolAH,
+		{"ipv6-ah", capture.LinkTypeRaw, ip6Chain(t, layers.IPProtocolAH,
 			append([]byte{byte(layers.IPProtocolTCP), 4, 0, 0}, make([]byte, 20)...)), want6(), nil, "authentication header: length in 4-byte units, minus 2"},
-		{"ipv4-options", layers.LinkTypeRaw, serialize(t, func() *layers.IPv4 {
+		{"ipv4-options", capture.LinkTypeRaw, serialize(t, func() *layers.IPv4 {
 			ip := testIPv4()
 			ip.Options = []layers.IPv4Option{{OptionType: 7, OptionLength: 7, OptionData: []byte{4, 0, 0, 0, 0}}} // record route
 			return ip
 		}(), testTCP(), testPayload), want4(), nil, "IHL 7: options skipped, lengths still exact"},
-		{"ipv6-later-fragment", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6Fragment,
+		{"ipv6-later-fragment", capture.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6Fragment,
 			[]byte{byte(layers.IPProtocolTCP), 0, 0, 0x10, 0, 0, 0, 9}), Packet{}, ErrNotTCP, "offset 2: no TCP header here"},
-		{"ipv6-ext-loop", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6Destination,
+		{"ipv6-ext-loop", capture.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6Destination,
 			bytes.Repeat(ext(layers.IPProtocolIPv6Destination), 40)), Packet{}, errMalformed, "a chain of 40 headers is cut at 16"},
-		{"ipv6-ext-cut", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6HopByHop, []byte{6, 9}), Packet{}, errMalformed, "header length past the packet"},
-		{"ipv6-no-next", layers.LinkTypeRaw, ip6Chain(t, layers.IPProtocolNoNextHeader), Packet{}, ErrNotTCP, ""},
-		{"ipv4-later-fragment", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[6], b[7] = 0, 8 }), Packet{}, ErrNotTCP, "offset 64 bytes"},
-		{"ipv4-first-fragment", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[6], b[7] = 0x20, 0 }),
+		{"ipv6-ext-cut", capture.LinkTypeRaw, ip6Chain(t, layers.IPProtocolIPv6HopByHop, []byte{6, 9}), Packet{}, errMalformed, "header length past the packet"},
+		{"ipv6-no-next", capture.LinkTypeRaw, ip6Chain(t, layers.IPProtocolNoNextHeader), Packet{}, ErrNotTCP, ""},
+		{"ipv4-later-fragment", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[6], b[7] = 0, 8 }), Packet{}, ErrNotTCP, "offset 64 bytes"},
+		{"ipv4-first-fragment", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[6], b[7] = 0x20, 0 }),
 			func() Packet { p := want4(); p.DF = false; return p }(), nil, "MF set, offset 0: the TCP header is here"},
 
-		{"snap-96", layers.LinkTypeEthernet, snapped(hdrEnd + 2), wantSnap, nil, "tcpdump -s 88: header whole, Len from the IP length"},
-		{"snap-header", layers.LinkTypeEthernet, snapped(hdrEnd + 0), func() Packet { p := want4(); p.Payload = []byte{}; return p }(), nil, "payload all cut"},
-		{"snap-options", layers.LinkTypeEthernet, snapped(hdrEnd - 4), Packet{}, errMalformed, "options cut by the snap length: no guessing"},
-		{"snap-tcp", layers.LinkTypeEthernet, snapped(14 + 20 + 10), Packet{}, errMalformed, "fixed header cut"},
-		{"snap-ip", layers.LinkTypeEthernet, snapped(14 + 10), Packet{}, errMalformed, "IP header cut"},
-		{"ihl-4", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[0] = 0x44 }), Packet{}, errMalformed, "IHL below 5"},
-		{"ihl-past-end", layers.LinkTypeRaw, mutate(ip4[:40], func(b []byte) { b[0] = 0x4f }), Packet{}, errMalformed, "60-byte header in 40 bytes"},
-		{"total-below-ihl", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[2], b[3] = 0, 10 }), Packet{}, errMalformed, ""},
-		{"total-leaves-no-tcp", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[2], b[3] = 0, 30 }), Packet{}, errMalformed, "10 bytes for a 20-byte header"},
-		{"tso-total-0", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[2], b[3] = 0, 0 }), want4(), nil, "Linux TSO super-packet: total length 0"},
-		{"doff-4", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[20+12] = 0x40 }), Packet{}, errMalformed, "data offset below 5"},
-		{"doff-past-end", layers.LinkTypeRaw, mutate(ip4, func(b []byte) { b[20+12] = 0xf0 }), Packet{}, errMalformed, "60-byte header in a 57-byte segment"},
-		{"doff-ipv6-past-end", layers.LinkTypeRaw, mutate(ip6, func(b []byte) { b[40+12] = 0xf0 }), Packet{}, errMalformed, ""},
-		{"icmp-quote", layers.LinkTypeRaw, serialize(t, &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: dst4, DstIP: src4},
+		{"snap-96", capture.LinkTypeEthernet, snapped(hdrEnd + 2), wantSnap, nil, "tcpdump -s 88: header whole, Len from the IP length"},
+		{"snap-header", capture.LinkTypeEthernet, snapped(hdrEnd + 0), func() Packet { p := want4(); p.Payload = []byte{}; return p }(), nil, "payload all cut"},
+		{"snap-options", capture.LinkTypeEthernet, snapped(hdrEnd - 4), Packet{}, errMalformed, "options cut by the snap length: no guessing"},
+		{"snap-tcp", capture.LinkTypeEthernet, snapped(14 + 20 + 10), Packet{}, errMalformed, "fixed header cut"},
+		{"snap-ip", capture.LinkTypeEthernet, snapped(14 + 10), Packet{}, errMalformed, "IP header cut"},
+		{"ihl-4", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[0] = 0x44 }), Packet{}, errMalformed, "IHL below 5"},
+		{"ihl-past-end", capture.LinkTypeRaw, mutate(ip4[:40], func(b []byte) { b[0] = 0x4f }), Packet{}, errMalformed, "60-byte header in 40 bytes"},
+		{"total-below-ihl", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[2], b[3] = 0, 10 }), Packet{}, errMalformed, ""},
+		{"total-leaves-no-tcp", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[2], b[3] = 0, 30 }), Packet{}, errMalformed, "10 bytes for a 20-byte header"},
+		{"tso-total-0", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[2], b[3] = 0, 0 }), want4(), nil, "Linux TSO super-packet: total length 0"},
+		{"doff-4", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[20+12] = 0x40 }), Packet{}, errMalformed, "data offset below 5"},
+		{"doff-past-end", capture.LinkTypeRaw, mutate(ip4, func(b []byte) { b[20+12] = 0xf0 }), Packet{}, errMalformed, "60-byte header in a 57-byte segment"},
+		{"doff-ipv6-past-end", capture.LinkTypeRaw, mutate(ip6, func(b []byte) { b[40+12] = 0xf0 }), Packet{}, errMalformed, ""},
+		{"icmp-quote", capture.LinkTypeRaw, serialize(t, &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: dst4, DstIP: src4},
 			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 3)}, gopacket.Payload(ip4[:48])), Packet{}, ErrNotTCP, "a TCP header quoted in an ICMP error is not this packet's segment"},
-		{"udp", layers.LinkTypeRaw, serialize(t, &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: src4, DstIP: dst4},
+		{"udp", capture.LinkTypeRaw, serialize(t, &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: src4, DstIP: dst4},
 			&layers.UDP{SrcPort: 53, DstPort: 53}, gopacket.Payload("x")), Packet{}, ErrNotTCP, ""},
-		{"arp", layers.LinkTypeEthernet, ether(t, layers.EthernetTypeARP, make([]byte, 28)), Packet{}, ErrNotTCP, ""},
-		{"no-wscale", layers.LinkTypeRaw, bare, wantBare, nil, "WScale is -1 without the option"},
+		{"arp", capture.LinkTypeEthernet, ether(t, layers.EthernetTypeARP, make([]byte, 28)), Packet{}, ErrNotTCP, ""},
+		{"no-wscale", capture.LinkTypeRaw, bare, wantBare, nil, "WScale is -1 without the option"},
 	}
 	tests = append(tests, encapTests(t)...)
 	for _, tt := range tests {
@@ -264,7 +265,7 @@ var errMalformed = errors.New("malformed")
 
 type decodeTest = struct {
 	name    string
-	link    layers.LinkType
+	link    capture.LinkType
 	data    []byte
 	want    Packet
 	wantErr error
@@ -284,57 +285,57 @@ func encapTests(tb testing.TB) []decodeTest {
 	wlan := cat([]byte{0x88, 0x01, 0, 0}, make([]byte, 18), []byte{0x10, 0x00, 0, 0}, snap(0x0800), ip4)
 	teredo := serialize(tb, outer(layers.IPProtocolUDP), &layers.UDP{SrcPort: 3544, DstPort: 50000}, gopacket.Payload(ip6))
 	return []decodeTest{
-		{"pppoe", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypePPPoESession,
+		{"pppoe", capture.LinkTypeEthernet, ether(tb, layers.EthernetTypePPPoESession,
 			cat([]byte{0x11, 0, 0, 1}, binary.BigEndian.AppendUint16(nil, uint16(len(ip4)+2)), []byte{0x00, 0x21}, ip4)), want4(), nil, "PPPoE session, PPP IPv4"},
-		{"pppoe-vlan", layers.LinkTypeEthernet, cat(ether(tb, layers.EthernetTypeDot1Q, nil), []byte{0, 1, 0x81, 0x00, 0, 2, 0x88, 0x64},
+		{"pppoe-vlan", capture.LinkTypeEthernet, cat(ether(tb, layers.EthernetTypeDot1Q, nil), []byte{0, 1, 0x81, 0x00, 0, 2, 0x88, 0x64},
 			[]byte{0x11, 0, 0, 1}, binary.BigEndian.AppendUint16(nil, uint16(len(ip6)+2)), []byte{0x00, 0x57}, ip6), want6(), nil, "pcpp_one_http_stream_rst: two tags, PPPoE, PPP IPv6"},
-		{"mpls", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0x00, 64, 0, 2, 0x01, 64}, ip4)), want4(), nil, "two labels, bottom of stack, IPv4 by nibble"},
-		{"mpls-pw", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0x01, 64}, []byte{0, 0, 0, 0}, ether(tb, layers.EthernetTypeIPv6, ip6))), want6(), nil, "Ethernet pseudowire with control word"},
-		{"mpls-cut", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, []byte{0, 1, 0x00, 64, 0, 2}), Packet{}, errMalformed, "no bottom of stack"},
-		{"gre", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: layers.EthernetTypeIPv4}, gopacket.Payload(ip4)), want4(), nil, "the inner IP header is the segment's"},
-		{"gre-key-seq", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE),
+		{"mpls", capture.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0x00, 64, 0, 2, 0x01, 64}, ip4)), want4(), nil, "two labels, bottom of stack, IPv4 by nibble"},
+		{"mpls-pw", capture.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, cat([]byte{0, 1, 0x01, 64}, []byte{0, 0, 0, 0}, ether(tb, layers.EthernetTypeIPv6, ip6))), want6(), nil, "Ethernet pseudowire with control word"},
+		{"mpls-cut", capture.LinkTypeEthernet, ether(tb, layers.EthernetTypeMPLSUnicast, []byte{0, 1, 0x00, 64, 0, 2}), Packet{}, errMalformed, "no bottom of stack"},
+		{"gre", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: layers.EthernetTypeIPv4}, gopacket.Payload(ip4)), want4(), nil, "the inner IP header is the segment's"},
+		{"gre-key-seq", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE),
 			&layers.GRE{KeyPresent: true, SeqPresent: true, ChecksumPresent: true, Key: 5, Seq: 6, Protocol: layers.EthernetTypeIPv6}, gopacket.Payload(ip6)), want6(), nil, "checksum, key and sequence fields"},
-		{"gre-teb", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: layers.EthernetTypeTransparentEthernetBridging},
+		{"gre-teb", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: layers.EthernetTypeTransparentEthernetBridging},
 			gopacket.Payload(ether(tb, layers.EthernetTypeIPv4, ip4))), want4(), nil, "Ethernet over GRE"},
-		{"gre-aruba", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x8200}, gopacket.Payload(wlan)), want4(), nil, "zeek_tunnels_gre-aruba: GRE 0x8200, 802.11 QoS data, LLC/SNAP"},
-		{"gre-aruba-protected", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x8200},
+		{"gre-aruba", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x8200}, gopacket.Payload(wlan)), want4(), nil, "zeek_tunnels_gre-aruba: GRE 0x8200, 802.11 QoS data, LLC/SNAP"},
+		{"gre-aruba-protected", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x8200},
 			gopacket.Payload(mutate(wlan, func(b []byte) { b[1] |= 0x40 }))), Packet{}, ErrNotTCP, "encrypted 802.11 payload"},
-		{"erspan-ii", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Seq: 7, Protocol: 0x88be},
+		{"erspan-ii", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Seq: 7, Protocol: 0x88be},
 			gopacket.Payload(cat([]byte{0x10, 0x01, 0x00, 0x2a, 0, 0, 0, 0}, ether(tb, layers.EthernetTypeIPv4, ip4)))), want4(), nil, "ERSPAN type II: GRE with a sequence number, 8-byte header, mirrored Ethernet"},
-		{"erspan-i", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x88be},
+		{"erspan-i", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{Protocol: 0x88be},
 			gopacket.Payload(ether(tb, layers.EthernetTypeIPv6, ip6))), want6(), nil, "ERSPAN type I: no sequence number, no header"},
-		{"erspan-iii", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Protocol: 0x22eb},
+		{"erspan-iii", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Protocol: 0x22eb},
 			gopacket.Payload(cat([]byte{0x20, 0x01, 0x00, 0x2a, 1, 2, 3, 4, 0, 0, 0x00, 0x01}, make([]byte, 8), ether(tb, layers.EthernetTypeIPv4, ip4)))), want4(), nil, "ERSPAN type III with the platform subheader (O bit), frame type Ethernet"},
-		{"erspan-iii-ip", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Protocol: 0x22eb},
+		{"erspan-iii-ip", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), &layers.GRE{SeqPresent: true, Protocol: 0x22eb},
 			gopacket.Payload(cat([]byte{0x20, 0x01, 0x00, 0x2a, 1, 2, 3, 4, 0, 0, 0x08, 0x00}, ip6))), want6(), nil, "ERSPAN type III, frame type IP"},
-		{"pptp", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), gopacket.Payload(cat([]byte{0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0x03, 0x00, 0x21}, ip4))),
+		{"pptp", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolGRE), gopacket.Payload(cat([]byte{0x30, 0x01, 0x88, 0x0b, 0, 0, 0, 1, 0, 0, 0, 1, 0xff, 0x03, 0x00, 0x21}, ip4))),
 			want4(), nil, "PPTP enhanced GRE (version 1, key and sequence), PPP with HDLC address and control"},
-		{"ipip", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolIPv4), gopacket.Payload(ip4)), want4(), nil, "IP in IP"},
-		{"6in4", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolIPv6), gopacket.Payload(ip6)), want6(), nil, "IPv6 in IPv4"},
-		{"4in6", layers.LinkTypeRaw, serialize(tb, testIPv6(layers.IPProtocolIPv4), gopacket.Payload(ip4)), want4(), nil, "IPv4 in IPv6"},
-		{"fddi", layers.LinkTypeFDDI, cat([]byte{0x50}, make([]byte, 12), snap(0x0800), ip4), want4(), nil, "zeek_llc: FDDI, 802.2 LLC/SNAP"},
-		{"fddi-not-snap", layers.LinkTypeFDDI, cat([]byte{0x50}, make([]byte, 12), []byte{0x42, 0x42, 0x03}, ip4), Packet{}, ErrNotTCP, "spanning tree LLC"},
-		{"8023-snap", layers.LinkTypeEthernet, cat(ether(tb, layers.EthernetType(len(ip4)+8), nil), snap(0x0800), ip4), want4(), nil, "802.3 length field, SNAP"},
-		{"vxlan", layers.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolUDP), &layers.UDP{SrcPort: 1234, DstPort: 4789},
+		{"ipip", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolIPv4), gopacket.Payload(ip4)), want4(), nil, "IP in IP"},
+		{"6in4", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolIPv6), gopacket.Payload(ip6)), want6(), nil, "IPv6 in IPv4"},
+		{"4in6", capture.LinkTypeRaw, serialize(tb, testIPv6(layers.IPProtocolIPv4), gopacket.Payload(ip4)), want4(), nil, "IPv4 in IPv6"},
+		{"fddi", capture.LinkTypeFDDI, cat([]byte{0x50}, make([]byte, 12), snap(0x0800), ip4), want4(), nil, "zeek_llc: FDDI, 802.2 LLC/SNAP"},
+		{"fddi-not-snap", capture.LinkTypeFDDI, cat([]byte{0x50}, make([]byte, 12), []byte{0x42, 0x42, 0x03}, ip4), Packet{}, ErrNotTCP, "spanning tree LLC"},
+		{"8023-snap", capture.LinkTypeEthernet, cat(ether(tb, layers.EthernetType(len(ip4)+8), nil), snap(0x0800), ip4), want4(), nil, "802.3 length field, SNAP"},
+		{"vxlan", capture.LinkTypeRaw, serialize(tb, outer(layers.IPProtocolUDP), &layers.UDP{SrcPort: 1234, DstPort: 4789},
 			&layers.VXLAN{ValidIDFlag: true, VNI: 42}, gopacket.Payload(ether(tb, layers.EthernetTypeIPv4, ip4))), want4(), nil, ""},
-		{"teredo", layers.LinkTypeRaw, teredo, want6(), nil, "IPv6 in UDP 3544"},
-		{"ppp", layers.LinkTypePPP, cat([]byte{0xff, 0x03, 0x00, 0x21}, ip4), want4(), nil, "PPP with HDLC framing"},
-		{"cisco-hdlc", layers.LinkTypeC_HDLC, cat([]byte{0x0f, 0x00, 0x08, 0x00}, ip4), want4(), nil, "Cisco HDLC, an ethertype"},
+		{"teredo", capture.LinkTypeRaw, teredo, want6(), nil, "IPv6 in UDP 3544"},
+		{"ppp", capture.LinkTypePPP, cat([]byte{0xff, 0x03, 0x00, 0x21}, ip4), want4(), nil, "PPP with HDLC framing"},
+		{"cisco-hdlc", capture.LinkTypeC_HDLC, cat([]byte{0x0f, 0x00, 0x08, 0x00}, ip4), want4(), nil, "Cisco HDLC, an ethertype"},
 		{"nflog", linkNFLOG, nflog(binary.LittleEndian, 2, ip4), want4(), nil, "tcpdump -i nflog: iptables logging, TLVs little-endian"},
 		{"nflog-be", linkNFLOG, nflog(binary.BigEndian, 10, ip6), want6(), nil, "big-endian host"},
 		{"nflog-no-payload", linkNFLOG, nflog(binary.LittleEndian, 2, nil), Packet{}, ErrNotTCP, "only the packet header TLV"},
-		{"pktap", linkPKTAP, cat(pktap(layers.LinkTypeEthernet), ether(tb, layers.EthernetTypeIPv4, ip4)), want4(), nil, "macOS tcpdump -i pktap"},
+		{"pktap", linkPKTAP, cat(pktap(capture.LinkTypeEthernet), ether(tb, layers.EthernetTypeIPv4, ip4)), want4(), nil, "macOS tcpdump -i pktap"},
 		{"pktap-unsupported", linkPKTAP, cat(pktap(147), ip4), Packet{}, ErrUnsupportedLink, "inner link unknown"},
 		{"pktap-loop", linkPKTAP, cat(pktap(linkPKTAP), ip4), Packet{}, errMalformed, "PKTAP in PKTAP"},
-		{"null-23", layers.LinkTypeNull, cat([]byte{23, 0, 0, 0}, ip6), Packet{}, ErrNotTCP, "AF_IPX on the BSDs, as Wireshark reads it, though Windows' AF_INET6"},
-		{"nested-too-deep", layers.LinkTypeRaw, func() []byte {
+		{"null-23", capture.LinkTypeNull, cat([]byte{23, 0, 0, 0}, ip6), Packet{}, ErrNotTCP, "AF_IPX on the BSDs, as Wireshark reads it, though Windows' AF_INET6"},
+		{"nested-too-deep", capture.LinkTypeRaw, func() []byte {
 			b := ip4
 			for range 20 {
 				b = serialize(tb, outer(layers.IPProtocolIPv4), gopacket.Payload(b))
 			}
 			return b
 		}(), Packet{}, errMalformed, "20 levels of IP in IP: tshark decodes them, we stop at 16"},
-		{"nested-deep", layers.LinkTypeRaw, func() []byte {
+		{"nested-deep", capture.LinkTypeRaw, func() []byte {
 			b := ip4
 			for range 12 {
 				b = serialize(tb, outer(layers.IPProtocolIPv4), gopacket.Payload(b))
@@ -365,7 +366,7 @@ func nflog(order binary.AppendByteOrder, family byte, pkt []byte) []byte {
 }
 
 // pktap is a minimal Apple PKTAP header (108 bytes) for link.
-func pktap(link layers.LinkType) []byte {
+func pktap(link capture.LinkType) []byte {
 	h := make([]byte, 108)
 	binary.LittleEndian.PutUint32(h, 108)
 	binary.LittleEndian.PutUint32(h[4:], 1) // PTH_TYPE_PACKET
@@ -377,15 +378,15 @@ func pktap(link layers.LinkType) []byte {
 func TestDecodeAllocs(t *testing.T) {
 	ip4 := ip4TCP(t)
 	frames := []struct {
-		link layers.LinkType
+		link capture.LinkType
 		data []byte
 	}{
-		{layers.LinkTypeEthernet, ether(t, layers.EthernetTypeIPv4, ip4)},
-		{layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 10, 0x86, 0xdd}, ip6TCP(t))},
-		{layers.LinkTypeLinuxSLL, cat(sllHeader(0x0800), ip4)},
-		{layers.LinkTypeLinuxSLL2, cat(sll2Header(0x0800), ip4)},
-		{layers.LinkTypeNull, cat([]byte{2, 0, 0, 0}, ip4)},
-		{layers.LinkTypeRaw, ip4},
+		{capture.LinkTypeEthernet, ether(t, layers.EthernetTypeIPv4, ip4)},
+		{capture.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 10, 0x86, 0xdd}, ip6TCP(t))},
+		{capture.LinkTypeLinuxSLL, cat(sllHeader(0x0800), ip4)},
+		{capture.LinkTypeLinuxSLL2, cat(sll2Header(0x0800), ip4)},
+		{capture.LinkTypeNull, cat([]byte{2, 0, 0, 0}, ip4)},
+		{capture.LinkTypeRaw, ip4},
 	}
 	var d Decoder
 	var p Packet
@@ -419,16 +420,16 @@ func TestDecodeSkipNames(t *testing.T) {
 	tb := t
 	for _, tt := range []struct {
 		name  string
-		link  layers.LinkType
+		link  capture.LinkType
 		data  []byte
 		want  string
 		hides bool
 	}{
-		{"arp", layers.LinkTypeEthernet, ether(tb, layers.EthernetTypeARP, make([]byte, 28)), "ethertype 0x0806 (ARP)", false},
-		{"udp", layers.LinkTypeRaw, serialize(tb, udpIPv4(), &layers.UDP{SrcPort: 53, DstPort: 5353}, gopacket.Payload{1}), "UDP", false},
-		{"unknown-ethertype", layers.LinkTypeEthernet, ether(tb, 0x88b5, make([]byte, 40)), "ethertype 0x88b5", true},
-		{"wlan-beacon", layers.LinkTypeIEEE802_11, cat([]byte{0x80, 0, 0, 0}, make([]byte, 40)), "802.11 management", false},
-		{"wlan-protected", layers.LinkTypeIEEE802_11, cat([]byte{0x08, 0x40, 0, 0}, make([]byte, 40)), "802.11 protected (encrypted)", true},
+		{"arp", capture.LinkTypeEthernet, ether(tb, layers.EthernetTypeARP, make([]byte, 28)), "ethertype 0x0806 (ARP)", false},
+		{"udp", capture.LinkTypeRaw, serialize(tb, udpIPv4(), &layers.UDP{SrcPort: 53, DstPort: 5353}, gopacket.Payload{1}), "UDP", false},
+		{"unknown-ethertype", capture.LinkTypeEthernet, ether(tb, 0x88b5, make([]byte, 40)), "ethertype 0x88b5", true},
+		{"wlan-beacon", capture.LinkTypeIEEE802_11, cat([]byte{0x80, 0, 0, 0}, make([]byte, 40)), "802.11 management", false},
+		{"wlan-protected", capture.LinkTypeIEEE802_11, cat([]byte{0x08, 0x40, 0, 0}, make([]byte, 40)), "802.11 protected (encrypted)", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var d Decoder

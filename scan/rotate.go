@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/rstwhy/rstwhy/capture"
 )
 
@@ -86,7 +84,7 @@ func NewJoin(ctx context.Context, cfg capture.Config, prev io.Reader, this *capt
 	j.boundary.Store(-1)
 	go func() {
 		defer close(j.done)
-		w := &ngWriter{w: bufio.NewWriterSize(pw, 256<<10), ifaces: map[layers.LinkType]uint32{}}
+		w := &ngWriter{w: bufio.NewWriterSize(pw, 256<<10), ifaces: map[capture.LinkType]uint32{}}
 		w.header()
 		var frames int64
 		if prev != nil {
@@ -137,7 +135,7 @@ func (j *Join) Stats() capture.ReadStats { return j.stats }
 // Block a record (RFC draft-ietf-opsawg-pcapng §4).
 type ngWriter struct {
 	w      *bufio.Writer
-	ifaces map[layers.LinkType]uint32
+	ifaces map[capture.LinkType]uint32
 	buf    []byte
 }
 
@@ -162,7 +160,7 @@ func (n *ngWriter) header() {
 	n.block(0x0a0d0d0a, body)
 }
 
-func (n *ngWriter) iface(link layers.LinkType) uint32 {
+func (n *ngWriter) iface(link capture.LinkType) uint32 {
 	if id, ok := n.ifaces[link]; ok {
 		return id
 	}
@@ -197,7 +195,7 @@ func (n *ngWriter) copy(rd *capture.Reader, base int64) (int64, error) {
 	}
 }
 
-func (n *ngWriter) epb(link layers.LinkType, ts int64, data []byte, orig int) {
+func (n *ngWriter) epb(link capture.LinkType, ts int64, data []byte, orig int) {
 	id := n.iface(link)
 	n.buf = n.buf[:0]
 	n.buf = binary.LittleEndian.AppendUint32(n.buf, id)

@@ -14,12 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/rstwhy/rstwhy/capture"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rstwhy/rstwhy/appctx"
-	"github.com/rstwhy/rstwhy/capture"
 	"github.com/rstwhy/rstwhy/correlate"
 	"github.com/rstwhy/rstwhy/heuristics"
 	"github.com/rstwhy/rstwhy/pipeline"
@@ -272,7 +271,7 @@ func countStdin(files []string) int {
 // fileResult is one capture's summary and what only stderr shows.
 type fileResult struct {
 	report.Capture
-	skipped map[layers.LinkType]int64
+	skipped map[capture.LinkType]int64
 	notTCP  int64 // frames decoded that held no TCP segment
 	notRead bool  // interrupted before it was read at all
 	cut     bool  // interrupted while it was read
@@ -281,7 +280,7 @@ type fileResult struct {
 	// hidden names the frames that may carry TCP rstwhy does not read (an
 	// encapsulation it does not follow, encrypted 802.11), with counts.
 	hidden []string
-	links  []layers.LinkType // declared by the file
+	links  []capture.LinkType // declared by the file
 }
 
 // diagnose writes a line on stderr for every capture that failed, was
@@ -303,7 +302,7 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		case r.Warning != "":
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %s (resets before it are reported)\n", name, report.Printable(r.Warning))
 		}
-		links := make([]layers.LinkType, 0, len(r.skipped))
+		links := make([]capture.LinkType, 0, len(r.skipped))
 		for l := range r.skipped {
 			links = append(links, l)
 		}
@@ -505,7 +504,7 @@ func notRead(res fileResult) fileResult {
 // linkTypeKey names a link type in the JSON's skipped_frames: gopacket's
 // name as before, and where gopacket has none (it says
 // "UnknownLinkType" for all of them) tcpdump's, or the number.
-func linkTypeKey(l layers.LinkType) string {
+func linkTypeKey(l capture.LinkType) string {
 	if s := l.String(); s != "UnknownLinkType" {
 		return s
 	}
@@ -639,7 +638,7 @@ func (s *sequencer) failed(err error) {
 }
 
 // linkTypesLabel names the link types a capture declares.
-func linkTypesLabel(links []layers.LinkType) string {
+func linkTypesLabel(links []capture.LinkType) string {
 	if len(links) == 0 {
 		return "no link type declared"
 	}

@@ -3,13 +3,13 @@ package main
 import (
 	"fmt"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/rstwhy/rstwhy/capture"
 )
 
 // linkTypeNames are tcpdump's LINKTYPE_ names (www.tcpdump.org/linktypes.html)
 // of link types met in captures rstwhy does not decode: what a user looks
 // up, where gopacket's names are its own or "UnknownLinkType".
-var linkTypeNames = map[layers.LinkType]string{
+var linkTypeNames = map[capture.LinkType]string{
 	3: "AX25", 6: "IEEE802_5", 7: "ARCNET_BSD", 8: "SLIP", 50: "PPP_HDLC", 100: "ATM_RFC1483",
 	104: "C_HDLC", 105: "IEEE802_11", 107: "FRELAY", 113: "LINUX_SLL", 114: "LTALK", 117: "PFLOG",
 	119: "IEEE802_11_PRISM", 122: "IP_OVER_FC", 123: "SUNATM", 127: "IEEE802_11_RADIO",
@@ -25,7 +25,7 @@ var linkTypeNames = map[layers.LinkType]string{
 }
 
 // linkTypeLabel is "127 (IEEE802_11_RADIO)", or the number alone.
-func linkTypeLabel(l layers.LinkType) string {
+func linkTypeLabel(l capture.LinkType) string {
 	if name, ok := linkTypeNames[l]; ok {
 		return fmt.Sprintf("%d (%s)", l, name)
 	}
