@@ -125,6 +125,12 @@ func ip6Chain(tb testing.TB, first layers.IPProtocol, hdrs ...[]byte) []byte {
 	return append(ip, body...)
 }
 
+// withTrailer is p with the trailer a RST keeps.
+func withTrailer(p Packet, t []byte) Packet {
+	p.Trailer = t
+	return p
+}
+
 // mutate returns a copy of b changed by f.
 func mutate(b []byte, f func([]byte)) []byte {
 	c := bytes.Clone(b)
@@ -163,7 +169,7 @@ func TestDecode(t *testing.T) {
 		{"qinq", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeQinQ, nil), []byte{0, 10, 0x81, 0x00, 0, 20, 0x86, 0xdd}, ip6), want6(), nil, "802.1ad outer tag, 802.1Q inner"},
 		{"vlan-x3", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 1, 0x91, 0x00, 0, 2, 0x81, 0x00, 0, 3, 0x08, 0x00}, ip4), want4(), nil, "any depth, legacy 0x9100 QinQ"},
 		{"vlan-cut", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeDot1Q, nil), []byte{0, 10}), Packet{}, errMalformed, "tag cut short"},
-		{"padding", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeIPv4, bare), make([]byte, 6)), wantBare, nil, "Ethernet pads to 60 bytes: the IP length wins, Len stays 0"},
+		{"padding", layers.LinkTypeEthernet, cat(ether(t, layers.EthernetTypeIPv4, bare), make([]byte, 6)), withTrailer(wantBare, make([]byte, 6)), nil, "Ethernet pads to 60 bytes: the IP length wins, Len stays 0; a RST keeps the padding as its trailer"},
 		{"sll", layers.LinkTypeLinuxSLL, cat(sllHeader(0x0800), ip4), want4(), nil, "tcpdump -i any, old format"},
 		{"sll-ipv6", layers.LinkTypeLinuxSLL, cat(sllHeader(0x86dd), ip6), want6(), nil, ""},
 		{"sll-short", layers.LinkTypeLinuxSLL, sllHeader(0x0800)[:10], Packet{}, errMalformed, ""},
