@@ -65,7 +65,7 @@ func f5TLV(typ, ver uint16, body []byte) []byte {
 func f5DPTBlock(cause []byte) []byte {
 	low := f5TLV(f5Low, 3, append([]byte{1, 0, 2, 4}, "/vip"...))
 	med := binary.BigEndian.AppendUint64(nil, 0x3333) // flow ID
-	med = binary.BigEndian.AppendUint64(med, 0x4444) // peer ID
+	med = binary.BigEndian.AppendUint64(med, 0x4444)  // peer ID
 	med = append(med, make([]byte, 4+4+1+1+2+2+1)...)
 	if len(med) != f5MedV4Min-1 {
 		panic(len(med))
