@@ -22,7 +22,7 @@ func TestRecycleSameAnswers(t *testing.T) {
 		t.Skip("no captures")
 	}
 	judge := func(r *track.Reset) string {
-		s := fmt.Sprintf("%+v|%d|%+v|%+v|%x|%d|%+v", r.Packet, r.Sender, r.Conn, r.Later, r.Packet.Payload, r.CopyOf, r.After)
+		s := fmt.Sprintf("%+v|%d|%+v|%+v|%x|%d|%+v", r.Packet, r.Sender, r.Conn, r.Later, r.Packet.Payload, r.CopyOf, r.After) + fmt.Sprintf("|%x", r.Packet.Trailer)
 		if f := r.First; f != nil {
 			s += fmt.Sprintf("|first %+v|%+v|%+v|%+v", f.Packet, f.Conn, f.Later, f.After)
 		}
