@@ -52,6 +52,10 @@ type Verdict struct {
 	// (the connection had been let go of after that RST); 0 otherwise.
 	FollowupOf int64
 	Signals    Signals
+	// Vendor is a device's own reason for the reset, written in the RST
+	// (an F5 BIG-IP's cause, a Citrix NetScaler's code); Device is ""
+	// when the RST carries none.
+	Vendor VendorReason
 }
 
 // Signals are the raw measurements at the RST, whatever the cause; package
@@ -107,6 +111,7 @@ type Finding struct {
 
 func rules() []Rule {
 	return []Rule{
+		vendorRule,
 		refusedRule,
 		middleboxRule,
 		keepaliveRule,
@@ -130,6 +135,7 @@ func Explain(r *track.Reset) Verdict {
 		Signals:  v.signals(),
 	}
 	v.judge(&out, true)
+	v.withVendor(&out, true)
 	return out
 }
 
@@ -328,6 +334,9 @@ func (v *View) withPayload(out *Verdict, explain bool) {
 	if v.RST.Len == 0 || out.Cause == Unknown {
 		return
 	}
+	if v.vendor.Where == "payload" && out.Cause == MiddleboxReset {
+		return // a BIG-IP's reason (vendorRule): the payload is its, not a stack's
+	}
 	holdTo(out, 0.5, true, explain, func() string {
 		return v.payloadSentence(": whatever sent it, the reading above is a guess at even odds at best")
 	})
@@ -473,6 +482,9 @@ type View struct {
 	Exchanged bool // both sides had sent packets
 
 	recent [track.RingSize]track.Summary // Recent's array: one allocation a view
+
+	vendor     VendorReason // a device's reason in the RST (vendorOf)
+	vendorSaid bool         // vendorRule put it in the evidence
 }
 
 func newView(r *track.Reset) *View {
@@ -495,6 +507,7 @@ func newView(r *track.Reset) *View {
 		}
 	}
 	v.Exchanged = v.M.Packets > 0 && v.P.Packets > 0
+	v.vendor = vendorOf(v)
 	return v
 }
 
