@@ -125,6 +125,13 @@ func TestAppendRecordCases(t *testing.T) {
 		{"omitempty set", func(r *Record) {
 			r.FollowupOf, r.CopyOf, r.Signals.ZeroWindowBy, r.Signals.ResetterTTLMin, r.Signals.ResetterTTLMax = -1, 9, "client", 1, 255
 		}, `"ttl":0,"resetter_ttl_min":1,"resetter_ttl_max":255,"ip_id":0},"followup":false,"followup_of":-1,"copy_of":9,"connection":`, "all five written"},
+		{"vendor reason", func(r *Record) {
+			r.RSTPayload = "x"
+			r.VendorReason = &VendorReason{Device: "Citrix NetScaler", Code: 9300, Text: "idle", Where: "tcp_window", Corroborated: true}
+		}, `"rst_payload":"x","vendor_reason":{"device":"Citrix NetScaler","code":9300,"text":"idle","where":"tcp_window","corroborated":true},"connection":`, "after rst_payload; peer left out"},
+		{"vendor reason f5", func(r *Record) {
+			r.VendorReason = &VendorReason{Device: "F5 BIG-IP", Text: "No server selected", Where: "ethernet_trailer", Peer: true, Corroborated: true}
+		}, `"followup":false,"vendor_reason":{"device":"F5 BIG-IP","text":"No server selected","where":"ethernet_trailer","peer":true,"corroborated":true},"connection":`, "code left out"},
 		{"extremes", func(r *Record) { r.Frame, r.Seq, r.Sport = math.MinInt64, math.MaxUint32, math.MaxUint16 },
 			`"frame":-9223372036854775808,`, "full range of each width"},
 	}

@@ -119,6 +119,12 @@ type readRow struct {
 	CopyOf          *int64   `parquet:"copy_of,optional"`
 	Group           *int64   `parquet:"group,optional"`
 	RSTPayload      *string  `parquet:"rst_payload,optional"`
+	VendorDevice    *string  `parquet:"vendor_device,optional"`
+	VendorCode      *int32   `parquet:"vendor_code,optional"`
+	VendorText      *string  `parquet:"vendor_text,optional"`
+	VendorWhere     *string  `parquet:"vendor_where,optional"`
+	VendorPeer      *bool    `parquet:"vendor_peer,optional"`
+	VendorCorrob    *bool    `parquet:"vendor_corroborated,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
 	ConnStartNS           int64   `parquet:"connection_start_ns"`
@@ -141,8 +147,14 @@ type readRow struct {
 // record turns a row back into a record, NULL into the zero the JSON
 // leaves out.
 func (r *readRow) record() report.Record {
+	var vendor *report.VendorReason
+	if r.VendorDevice != nil {
+		vendor = &report.VendorReason{Device: *r.VendorDevice, Code: int(deref(r.VendorCode)), Text: deref(r.VendorText),
+			Where: deref(r.VendorWhere), Peer: deref(r.VendorPeer), Corroborated: deref(r.VendorCorrob)}
+	}
 	return report.Record{
-		Capture: r.Capture, Frame: r.Frame,
+		VendorReason: vendor,
+		Capture:      r.Capture, Frame: r.Frame,
 		Time: time.Unix(0, r.TimeNS).UTC().Format(report.TimeFormat),
 		Src:  r.Src, Sport: uint16(r.Sport), Dst: r.Dst, Dport: uint16(r.Dport),
 		Flags: r.Flags, Seq: uint32(r.Seq), Ack: uint32(r.Ack),
@@ -231,6 +243,17 @@ func TestSameAsJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := allRecords(caps)
+	// No lab capture holds a vendor's reason: three records that do,
+	// last by their capture's name.
+	for i, v := range []report.VendorReason{
+		{Device: "F5 BIG-IP", Text: "No server selected", Where: "ethernet_trailer", Peer: true, Corroborated: true},
+		{Device: "Citrix NetScaler", Code: 9300, Text: "idle timeout", Where: "tcp_window", Corroborated: true},
+		{Device: "Citrix NetScaler", Code: 8201, Text: "stray packet", Where: "tcp_window"},
+	} {
+		r := recs[0]
+		r.Capture, r.Frame, r.VendorReason = "zz-vendor.pcap", int64(i+1), &v
+		recs = append(recs, r)
+	}
 	for _, r := range recs {
 		if err := w.Record(r); err != nil {
 			t.Fatal(err)

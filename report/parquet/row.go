@@ -52,6 +52,13 @@ type row struct {
 	CopyOf     int64  `parquet:"copy_of,optional"`
 	Group      int64  `parquet:"group,optional"`
 	RSTPayload string `parquet:"rst_payload,optional"`
+	// vendor_reason, flat: NULL when the RST carries none.
+	VendorDevice       string `parquet:"vendor_device,optional"`
+	VendorCode         int32  `parquet:"vendor_code,optional"`
+	VendorText         string `parquet:"vendor_text,optional"`
+	VendorWhere        string `parquet:"vendor_where,optional"`
+	VendorPeer         bool   `parquet:"vendor_peer,optional"`
+	VendorCorroborated bool   `parquet:"vendor_corroborated,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
 	ConnStart             int64   `parquet:"connection_start,timestamp(microsecond:utc)"`
@@ -84,7 +91,7 @@ func newRow(r *report.Record, t time.Time) row {
 	if st, err := time.Parse(report.TimeFormat, c.Start); err == nil {
 		start = st.UnixNano()
 	}
-	return row{
+	out := row{
 		Capture:       r.Capture,
 		Frame:         r.Frame,
 		Time:          floorDiv(ns, 1000),
@@ -147,6 +154,11 @@ func newRow(r *report.Record, t time.Time) row {
 		ConnHistory:           c.History,
 		ConnStage:             c.Stage,
 	}
+	if v := r.VendorReason; v != nil {
+		out.VendorDevice, out.VendorCode, out.VendorText = v.Device, int32(v.Code), v.Text
+		out.VendorWhere, out.VendorPeer, out.VendorCorroborated = v.Where, v.Peer, v.Corroborated
+	}
+	return out
 }
 
 // floorDiv rounds toward minus infinity, so that a time before 1970 falls
