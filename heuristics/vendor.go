@@ -217,7 +217,7 @@ func (v *View) vendorSentence() string {
 	case vr.Device == F5BigIP:
 		where := "the Ethernet trailer its capture adds"
 		if vr.Where == "payload" {
-			where = "the RST's payload"
+			where = fmt.Sprintf("the RST's payload (\"%s\")", Printable(v.RST.Payload, 64))
 		}
 		peer := ""
 		if vr.Peer {

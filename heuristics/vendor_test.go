@@ -66,7 +66,7 @@ func TestF5PayloadNamesBigIP(t *testing.T) {
 	if v.Vendor.Device != F5BigIP || v.Vendor.Text != "TCP RST from remote system" || !v.Vendor.Peer || v.Vendor.Where != "payload" {
 		t.Errorf("vendor %+v", v.Vendor)
 	}
-	if !evidenceHas(v, `wrote why in the RST's payload: "TCP RST from remote system" [0x11c5672:3045], decided for the peer flow`) {
+	if !evidenceHas(v, `wrote why in the RST's payload ("BIG-IP: [0x11c5672:3045] {peer} TCP RST from remote system"): "TCP RST from remote system" [0x11c5672:3045], decided for the peer flow`) {
 		t.Errorf("no F5 sentence in %q", v.Evidence)
 	}
 }
