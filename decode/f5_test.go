@@ -175,3 +175,20 @@ func TestTrailerOnlyOnRST(t *testing.T) {
 		t.Errorf("a RST without trailer has one: % x", p.Trailer)
 	}
 }
+
+// FuzzF5ResetCause: any trailer is read without a panic, and a cause
+// found lies within it.
+func FuzzF5ResetCause(f *testing.F) {
+	f.Add(f5DPTBlock(f5CauseBytes(true, 1, 2, "No server selected")))
+	f.Add(cat(f5LegacyLow("/vs"), f5LegacyMed(f5CauseBytes(false, 1, 2, "Idle timeout"))))
+	f.Add(make([]byte, 6))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, ok := F5ResetCause(b)
+		if !ok {
+			return
+		}
+		if len(c.Text) == 0 || !bytes.Contains(b, c.Text) {
+			t.Fatalf("cause text %q not in the trailer", c.Text)
+		}
+	})
+}
