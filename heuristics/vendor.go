@@ -233,6 +233,10 @@ func (v *View) vendorSentence() string {
 			what = "; the reset began on the proxy's other side, and the NetScaler passed it on"
 		case nsStray:
 			what = "; it had no state for the segment it answered"
+		default:
+			if v.LastAny != nil {
+				what = fmt.Sprintf(", %s after the previous packet (frame %d)", since(v.LastAny.TS, v.RST.TS), v.LastAny.Frame)
+			}
 		}
 		return fmt.Sprintf("frame %d: the RST's window %d is a Citrix NetScaler reset code, %s (%s), and %s: a NetScaler sent it, as the %s or in its name%s",
 			f, vr.Code, c.name, vr.Text, v.netscalerWhy(), v.Me, what)

@@ -82,7 +82,7 @@ func TestNetScalerIdleTimeout(t *testing.T) {
 	if v.Vendor.Device != NetScaler || v.Vendor.Code != 9300 || !v.Vendor.Corroborated || v.Vendor.Where != "tcp_window" {
 		t.Errorf("vendor %+v", v.Vendor)
 	}
-	if s := "frame 7: the RST's window 9300 is a Citrix NetScaler reset code, NSDBG_RST_ZSSSR (idle timeout or zombie timeout: the connection cleanup routine reset an idle connection (or one to a service that went down)), and a host's RST+ACK carries its receive window, which was 502 in the client's last packet: a NetScaler sent it, as the client or in its name"; v.Evidence[0] != s {
+	if s := "frame 7: the RST's window 9300 is a Citrix NetScaler reset code, NSDBG_RST_ZSSSR (idle timeout or zombie timeout: the connection cleanup routine reset an idle connection (or one to a service that went down)), and a host's RST+ACK carries its receive window, which was 502 in the client's last packet: a NetScaler sent it, as the client or in its name, 180 s after the previous packet (frame 6)"; v.Evidence[0] != s {
 		t.Errorf("evidence %q,\nwant %q", v.Evidence[0], s)
 	}
 }
