@@ -99,7 +99,8 @@ const (
 // (NetScaler) Reset Codes Reference"); its text was read in two
 // independent transcriptions that agree on these entries (the Wireshark
 // Lua plugins of github.com/bunnis and github.com/ToddMaxey, both citing
-// CTX200852; Wireshark 4.4's TCP dissector carries the same table).
+// CTX200852; the first says Wireshark 4.4 took the table into its TCP
+// dissector, not read here).
 // 8201 is confirmed by Citrix's CTX583058 and CTX695832 (a packet that
 // belongs to no known connection, SYN cookies), 9300 by CTX492010
 // (NSBE_DBG_RST_ZSSSR: idle connections reset, idle and zombie timeouts).
