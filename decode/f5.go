@@ -39,8 +39,9 @@ const (
 var f5MedLegacyMin = [4]int{1: 30, 2: 31, 3: 35}
 
 // F5ResetCause finds an F5 BIG-IP's RST cause in a frame's trailer
-// (Packet.Trailer), in the legacy format (type, length, version parts,
-// BIG-IP 9.4 to 14) or the newer DPT one (magic 0xf5deb0f5, then TLVs).
+// (Packet.Trailer), in the legacy format (type, length, version parts;
+// BIG-IP 9.4.2 and later) or the newer DPT one (magic 0xf5deb0f5, then
+// TLVs).
 // Like Wireshark's dissector it scans from the start and skips a byte at
 // a time past what is no trailer part (padding). ok is false when there
 // is no well-formed cause with printable text.
