@@ -424,6 +424,7 @@ func (d *Decoder) ipv4(b []byte, p *Packet, depth int) error {
 		p.TTL = b[8]
 		p.IPID = binary.BigEndian.Uint16(b[4:])
 		p.DF = b[6]&0x40 != 0
+		p.trailer(b, total)
 		return nil
 	case 1:
 		// ICMP errors quote the TCP header that caused them; that quote
@@ -458,6 +459,9 @@ func (d *Decoder) ipv6(b []byte, p *Packet, depth int) error {
 			copy(p.Src[:], b[8:24])
 			copy(p.Dst[:], b[24:40])
 			p.TTL = b[7]
+			if plen := int(binary.BigEndian.Uint16(b[4:])); plen != 0 {
+				p.trailer(b, 40+plen) // not a jumbogram's
+			}
 			return nil
 		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination, mobility, HIP, shim6
 			if len(seg) < 2 {
@@ -633,6 +637,17 @@ func (d *Decoder) wlan(b []byte, p *Packet, depth int) error {
 		return errShort("802.11 header", len(b))
 	}
 	return d.llc(b[hl:], p, depth)
+}
+
+// trailer keeps, for a RST, the bytes of ip (an IP datagram as captured)
+// past end, its length: a non-RST segment costs one flag test. A
+// jumbogram or offload super-packet (length 0) has no end to go by and
+// is not given one.
+func (p *Packet) trailer(ip []byte, end int) {
+	if p.Flags&RST == 0 || end >= len(ip) {
+		return
+	}
+	p.Trailer = ip[end:min(len(ip), end+MaxTrailer):min(len(ip), end+MaxTrailer)]
 }
 
 // tcp decodes a TCP header. b is what was captured of the segment, n its

@@ -16,6 +16,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint16(capture.LinkTypeEthernet), ether(f, layers.EthernetTypeIPv4, ip4))
 	f.Add(uint16(capture.LinkTypeLinuxSLL2), cat(sll2Header(0x86dd), ip6TCP(f)))
 	f.Add(uint16(capture.LinkTypeNull), cat([]byte{2, 0, 0, 0}, ip4))
+	f.Add(uint16(capture.LinkTypeEthernet), rstFrame(f, false, f5DPTBlock(f5CauseBytes(true, 1, 2, "No server selected"))))
+	f.Add(uint16(capture.LinkTypeEthernet), rstFrame(f, true, cat(f5LegacyLow("/vs"), f5LegacyMed(f5CauseBytes(false, 1, 2, "Idle timeout")))))
 	for _, tt := range encapTests(f) {
 		f.Add(uint16(tt.link), tt.data)
 	}
@@ -66,6 +68,12 @@ func FuzzDecode(f *testing.F) {
 		}
 		if p.Len < 0 || len(p.Payload) > p.Len || len(p.Payload) > len(b) {
 			t.Fatalf("Len %d, %d payload bytes captured, %d-byte frame", p.Len, len(p.Payload), len(b))
+		}
+		if len(p.Trailer) > MaxTrailer || len(p.Trailer) > 0 && p.Flags&RST == 0 {
+			t.Fatalf("trailer of %d bytes on a segment with flags %v", len(p.Trailer), p.Flags)
+		}
+		if c, ok := F5ResetCause(p.Trailer); ok && (len(c.Text) == 0 || c.Value >= 1<<48) {
+			t.Fatalf("F5 cause %+v", c)
 		}
 		if p.WScale < -1 || p.WScale > 14 {
 			t.Fatalf("WScale %d", p.WScale)

@@ -8,7 +8,9 @@
 // Start with Decoder.Decode, which fills a reused Packet in place without
 // allocating. Supported lists the link types it handles (the capture
 // reader's Keep); FlowHash gives both directions of a connection the same
-// hash, for the tracker's table and the split over workers.
+// hash, for the tracker's table and the split over workers. For a RST,
+// Packet.Trailer keeps what the frame holds past the IP datagram, where
+// an F5 BIG-IP's capture writes why it reset: F5ResetCause reads it.
 //
 // What it cannot use is an error, never a panic: ErrNotTCP for frames
 // that carry no TCP segment, ErrUnsupportedLink for a link it does not

@@ -108,7 +108,18 @@ type Packet struct {
 	// than Len). It aliases the reader's buffer: valid until the next
 	// packet is read.
 	Payload []byte
+	// Trailer is, for a RST only, what the frame holds past the end of
+	// the IP datagram (its total length): Ethernet padding, a frame check
+	// sequence, or a device's trailer such as an F5 BIG-IP's, whose reset
+	// cause F5ResetCause reads. At most MaxTrailer bytes; nil for every
+	// other segment. It aliases the reader's buffer, as Payload does.
+	Trailer []byte
 }
+
+// MaxTrailer bounds Packet.Trailer: an F5 trailer with its reset cause is
+// under 300 bytes (Wireshark's packet-f5ethtrailer.c: a legacy trailer is
+// at most 140 bytes a part, three parts).
+const MaxTrailer = 512
 
 // SrcAddr returns the source address in its natural form (IPv4 unmapped).
 func (p *Packet) SrcAddr() netip.Addr { return addrOf(p.Src, p.IPv6) }

@@ -52,6 +52,10 @@ type Verdict struct {
 	// (the connection had been let go of after that RST); 0 otherwise.
 	FollowupOf int64
 	Signals    Signals
+	// Vendor is a device's own reason for the reset, written in the RST
+	// (an F5 BIG-IP's cause, a Citrix NetScaler's code); Device is ""
+	// when the RST carries none.
+	Vendor VendorReason
 }
 
 // Signals are the raw measurements at the RST, whatever the cause; package
@@ -107,6 +111,7 @@ type Finding struct {
 
 func rules() []Rule {
 	return []Rule{
+		vendorRule,
 		refusedRule,
 		middleboxRule,
 		keepaliveRule,
@@ -130,6 +135,7 @@ func Explain(r *track.Reset) Verdict {
 		Signals:  v.signals(),
 	}
 	v.judge(&out, true)
+	v.withVendor(&out, true)
 	return out
 }
 
@@ -344,6 +350,9 @@ func (v *View) withPayload(out *Verdict, explain bool) {
 	if v.RST.Len == 0 || out.Cause == Unknown {
 		return
 	}
+	if v.vendor.Where == "payload" && out.Cause == MiddleboxReset {
+		return // a BIG-IP's reason (vendorRule): the payload is its, not a stack's
+	}
 	if out.Cause != MiddleboxReset && v.commonStackSender() {
 		was := out.Cause
 		out.Cause, out.Confidence, out.KernelReason = MiddleboxReset, 0.5, ""
@@ -525,6 +534,9 @@ type View struct {
 	Exchanged bool // both sides had sent packets
 
 	recent [track.RingSize]track.Summary // Recent's array: one allocation a view
+
+	vendor     VendorReason // a device's reason in the RST (vendorOf)
+	vendorSaid bool         // vendorRule put it in the evidence
 }
 
 func newView(r *track.Reset) *View {
@@ -547,6 +559,7 @@ func newView(r *track.Reset) *View {
 		}
 	}
 	v.Exchanged = v.M.Packets > 0 && v.P.Packets > 0
+	v.vendor = vendorOf(v)
 	return v
 }
 

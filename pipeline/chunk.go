@@ -24,7 +24,7 @@ type chunk struct {
 	lone bool // not from the pool: never reused (a tick's empty chunk)
 
 	// Filled in by the decoding worker.
-	pkts   []decode.Packet // Payload aliases data
+	pkts   []decode.Packet // Payload and Trailer alias data
 	hashes []uint64
 	nows   []int64   // the latest packet time in the chunk up to each packet
 	mine   [][]int32 // per worker: indices of the packets that hash to it

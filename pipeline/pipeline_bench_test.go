@@ -157,7 +157,7 @@ func decodedPackets(tb testing.TB, data []byte) []decode.Packet {
 		var p decode.Packet
 		p.Frame, p.TS = raw.Frame, raw.TS
 		if d.Decode(raw.Link, raw.Data, &p) == nil {
-			p.Payload = nil
+			p.Payload, p.Trailer = nil, nil
 			out = append(out, p)
 		}
 	}

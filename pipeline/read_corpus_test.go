@@ -130,7 +130,7 @@ func readAll(tb testing.TB, name string) (rst map[int64]decode.Packet, bad map[i
 		case err != nil:
 			bad[raw.Frame] = err
 		case p.Flags.Has(decode.RST):
-			p.Payload = nil
+			p.Payload, p.Trailer = nil, nil
 			rst[raw.Frame] = p
 		}
 	}

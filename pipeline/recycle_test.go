@@ -28,7 +28,7 @@ func TestRecycleSameAnswers(t *testing.T) {
 			up = fmt.Sprintf("%+v", *pk.Upstream) // by value: the pointer differs from run to run
 		}
 		pk.Upstream = nil
-		s := fmt.Sprintf("%+v|%s|%d|%+v|%+v|%x|%d|%+v", pk, up, r.Sender, *r.Conn, r.Later, r.Packet.Payload, r.CopyOf, r.After)
+		s := fmt.Sprintf("%+v|%s|%d|%+v|%+v|%x|%d|%+v", pk, up, r.Sender, *r.Conn, r.Later, r.Packet.Payload, r.CopyOf, r.After) + fmt.Sprintf("|%x", r.Packet.Trailer)
 		if f := r.First; f != nil {
 			fp := f.Packet
 			fp.Upstream = nil

@@ -38,7 +38,7 @@ type Options struct {
 	// emitted.
 	Capture capture.Config
 	// Recycle promises that judge keeps neither its *track.Reset nor any
-	// slice of it (Later, Packet.Payload) past its return, so the trackers
+	// slice of it (Later, Packet.Payload, Packet.Trailer) past its return, so the trackers
 	// reuse Resets (track.Tracker.Recycle) instead of leaving the collector
 	// one 1.7 KB object per RST. Run never sets it: its emit may keep them.
 	Recycle bool

@@ -147,6 +147,24 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 		b = append(b, `,"rst_payload":`...)
 		b = appendString(b, r.RSTPayload)
 	}
+	if v := r.VendorReason; v != nil {
+		b = append(b, `,"vendor_reason":{"device":`...)
+		b = appendString(b, v.Device)
+		if v.Code != 0 {
+			b = append(b, `,"code":`...)
+			b = strconv.AppendInt(b, int64(v.Code), 10)
+		}
+		b = append(b, `,"text":`...)
+		b = appendString(b, v.Text)
+		b = append(b, `,"where":`...)
+		b = appendString(b, v.Where)
+		if v.Peer {
+			b = append(b, `,"peer":true`...)
+		}
+		b = append(b, `,"corroborated":`...)
+		b = strconv.AppendBool(b, v.Corroborated)
+		b = append(b, '}')
+	}
 	if b, err = appendConnection(b, &r.Connection); err != nil {
 		return b[:start], err
 	}

@@ -128,6 +128,13 @@ func TestAppendRecordCases(t *testing.T) {
 		{"caused_by", func(r *Record) {
 			r.CopyOf, r.CausedBy = 9, &CausedBy{Frame: 3, Event: "upstream_rst", Conn: "10.0.0.1:40000 -> [fd00::2]:80", DelayMS: 500.524}
 		}, `"copy_of":9,"caused_by":{"frame":3,"event":"upstream_rst","conn":"10.0.0.1:40000 -> [fd00::2]:80","delay_ms":500.524},"connection":`, "after copy_of, before group"},
+		{"vendor reason", func(r *Record) {
+			r.RSTPayload = "x"
+			r.VendorReason = &VendorReason{Device: "Citrix NetScaler", Code: 9300, Text: "idle", Where: "tcp_window", Corroborated: true}
+		}, `"rst_payload":"x","vendor_reason":{"device":"Citrix NetScaler","code":9300,"text":"idle","where":"tcp_window","corroborated":true},"connection":`, "after rst_payload; peer left out"},
+		{"vendor reason f5", func(r *Record) {
+			r.VendorReason = &VendorReason{Device: "F5 BIG-IP", Text: "No server selected", Where: "ethernet_trailer", Peer: true, Corroborated: true}
+		}, `"followup":false,"vendor_reason":{"device":"F5 BIG-IP","text":"No server selected","where":"ethernet_trailer","peer":true,"corroborated":true},"connection":`, "code left out"},
 		{"extremes", func(r *Record) { r.Frame, r.Seq, r.Sport = math.MinInt64, math.MaxUint32, math.MaxUint16 },
 			`"frame":-9223372036854775808,`, "full range of each width"},
 	}

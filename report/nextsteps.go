@@ -73,6 +73,7 @@ var nextSteps = map[string][]string{
 		"Something between the two hosts sent it: a firewall rule (`REJECT --reject-with tcp-reset`), an IPS or DPI device, a proxy, a load balancer's idle or policy reset, a censoring middlebox.",
 		"The RST's TTL puts its sender at another hop count than the host it claims to be: compare with `traceroute` or `mtr`, and read the logs of the devices at that distance at the RST's time.",
 		"Recent changes to security groups, network ACLs, IPS signatures or TLS inspection; conntrack marking the connection INVALID before a REJECT rule.",
+		"Where the record has a `vendor_reason`, the load balancer said why: an F5 BIG-IP's cause text names what decided it (`tmsh modify sys db tm.rstcause.log value enable` logs every RST's cause to `/var/log/ltm`; a capture on the BIG-IP with `tcpdump -i 0.0:nnn` carries it in each RST's trailer); a Citrix NetScaler's code is in Citrix's CTX200852, and its idle timeouts (9300-9303) are the virtual server's `cltTimeout` and the service's `svrTimeout`.",
 	},
 	"invalid_segment": {
 		"A segment whose acknowledgement lies outside what the resetter had sent: a stale connection on reused ports, a NAT mapping two flows onto one, a middlebox rewriting sequence numbers (a firewall randomising initial sequence numbers on one side only).",

@@ -54,6 +54,10 @@ type Record struct {
 	// diagnostic text (RFC 1122 4.2.2.12): its first 256 bytes captured,
 	// printable ASCII as it is, other bytes as \xNN. Empty for a bare RST.
 	RSTPayload string `json:"rst_payload,omitempty"`
+	// VendorReason is a device's own reason for the reset, written in the
+	// RST: an F5 BIG-IP's cause, a Citrix NetScaler's reset code. Nil when
+	// the RST carries none.
+	VendorReason *VendorReason `json:"vendor_reason,omitempty"`
 	// Connection sums up the connection up to the RST.
 	Connection Connection `json:"connection"`
 	// App is what the application was doing (see App): set by whoever
@@ -75,6 +79,32 @@ type Record struct {
 	// followupOwn: a follow-up whose first RST the tracker had let go
 	// of; its cause is its own reading, not the first's.
 	followupOwn bool
+}
+
+// VendorReason is heuristics.VendorReason as the output names it.
+type VendorReason struct {
+	Device string `json:"device"` // "F5 BIG-IP" or "Citrix NetScaler"
+	// Code is a NetScaler's reset code (the RST's window); 0 and left out
+	// for F5.
+	Code int `json:"code,omitempty"`
+	// Text is F5's cause in F5's words, or what Citrix documents a
+	// NetScaler code to mean.
+	Text string `json:"text"`
+	// Where is "ethernet_trailer", "payload" or "tcp_window".
+	Where string `json:"where"`
+	// Peer: F5 decided the reset for the peer flow (the proxy's other
+	// side).
+	Peer bool `json:"peer,omitempty"`
+	// Corroborated: a NetScaler code backed by more than the window's
+	// value; false, the code is only a possibility.
+	Corroborated bool `json:"corroborated"`
+}
+
+func vendorReason(v heuristics.VendorReason) *VendorReason {
+	if v.Device == "" {
+		return nil
+	}
+	return &VendorReason{Device: v.Device, Code: v.Code, Text: v.Text, Where: v.Where, Peer: v.Peer, Corroborated: v.Corroborated}
 }
 
 // NewRecord joins a reset and its verdict.
@@ -107,6 +137,7 @@ func NewRecord(capture string, r *track.Reset, v heuristics.Verdict) Record {
 		CopyOf:        r.CopyOf,
 		Connection:    newConnection(r),
 		RSTPayload:    heuristics.Printable(p.Payload, len(p.Payload)),
+		VendorReason:  vendorReason(v.Vendor),
 		ladder:        newLadderBase(r),
 	}
 	// One allocation for the packets before the RST, the RST and after.

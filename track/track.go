@@ -27,8 +27,9 @@ const (
 // it stood just before the RST, and what followed until the connection
 // went quiet. Heuristics read it and never change it.
 //
-// Its pointers come first (First, Later, and Packet.Payload at Packet's
-// end), so that the garbage collector scans 180 bytes of it, not 1.7 KB.
+// Its pointers come first (First, Later, and Packet.Payload and Trailer
+// at Packet's end), so that the garbage collector scans some 200 bytes of
+// it, not 1.7 KB.
 //
 // A tracker with Recycle set reuses a Reset after Emit returned: its
 // receiver must copy what it keeps.
@@ -42,7 +43,8 @@ type Reset struct {
 	// two, so it grows as they come (thousands of resets may be pending).
 	Later   []Summary
 	payload []byte        // Packet.Payload's array, kept when the reset is recycled
-	Packet  decode.Packet // the RST itself; Payload is a copy of at most 256 bytes
+	trailer []byte        // Packet.Trailer's, likewise
+	Packet  decode.Packet // the RST itself; Payload is a copy of at most 256 bytes, Trailer of its trailer
 	Sender  int           // index in Conn.Sides of the side that sent it
 	// Conn is the connection just before the RST. A tracker with Recycle
 	// keeps it outside the Go heap (a reset waiting for its quiet time
@@ -134,7 +136,7 @@ type Tracker struct {
 	// Recycle lets the tracker reuse a Reset once Emit has returned and no
 	// later reset of its connection can refer to it (as First). Set it only
 	// when Emit keeps neither the Reset nor any slice of it (Later,
-	// Packet.Payload) past its return: the pipeline's judged path does, and
+	// Packet.Payload, Packet.Trailer) past its return: the pipeline's judged path does, and
 	// then most of the heap a capture with many resets churns through is
 	// reused instead of collected.
 	Recycle bool
@@ -474,9 +476,9 @@ func (t *Tracker) unref(r *Reset) {
 	if len(t.pool) < maxPool {
 		// Zeroed now, not when reused: a reset recycled while something
 		// still read it would show at once (TestRecycleSameAnswers).
-		later, payload, conn := r.Later[:0], r.payload[:0], r.Conn
+		later, payload, trailer, conn := r.Later[:0], r.payload[:0], r.trailer[:0], r.Conn
 		*conn = Conn{}
-		*r = Reset{Later: later, payload: payload, Conn: conn}
+		*r = Reset{Later: later, payload: payload, trailer: trailer, Conn: conn}
 		t.pool = append(t.pool, r)
 	}
 }
@@ -792,6 +794,11 @@ func (t *Tracker) reset(c *conn, dir int, p *decode.Packet, copyOf int64) {
 	if len(p.Payload) > 0 {
 		r.payload = append(r.payload[:0], p.Payload[:min(len(p.Payload), payloadKept)]...)
 		r.Packet.Payload = r.payload
+	}
+	r.Packet.Trailer = nil
+	if len(p.Trailer) > 0 { // decode.MaxTrailer bytes at most
+		r.trailer = append(r.trailer[:0], p.Trailer...)
+		r.Packet.Trailer = r.trailer
 	}
 	if c.firstSender == 0 && !dropped(c, dir, p) {
 		t.setFirst(c, r)

@@ -238,3 +238,36 @@ func TestForgedRSTs(t *testing.T) {
 		})
 	}
 }
+
+// TestResetKeepsTrailer: a RST's trailer is copied (the decoder's slice
+// aliases a buffer the reader reuses) into the reset's own array, which a
+// recycled reset reuses, and a later RST without one has none.
+func TestResetKeepsTrailer(t *testing.T) {
+	var got [][]byte
+	tr := &Tracker{Recycle: true}
+	tr.Emit = func(r *Reset) { got = append(got, append([]byte(nil), r.Packet.Trailer...)) }
+	buf := []byte("trailer of the first RST")
+	for i := range 3 {
+		at := time.Duration(i) * 10 * time.Second
+		port, f := uint16(1000+i), int64(i*4)
+		tr.Add(seg(f+1, at, port, true, decode.SYN, 100, 0))
+		tr.Add(seg(f+2, at+time.Millisecond, port, false, decode.SYN|decode.ACK, 500, 101))
+		tr.Add(seg(f+3, at+2*time.Millisecond, port, true, decode.ACK, 101, 501))
+		rst := seg(f+4, at+3*time.Millisecond, port, false, decode.RST|decode.ACK, 501, 101)
+		if i != 1 {
+			rst.Trailer = buf
+		}
+		tr.Add(rst)
+		copy(buf, "overwritten by the reader")
+	}
+	tr.Flush()
+	want := []string{"trailer of the first RST", "", "overwritten by the reader"[:len(buf)]}
+	if len(got) != len(want) {
+		t.Fatalf("%d resets, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("reset %d: trailer %q, want %q", i, got[i], want[i])
+		}
+	}
+}

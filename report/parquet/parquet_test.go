@@ -140,6 +140,12 @@ type readRow struct {
 	CausedByConn    *string  `parquet:"caused_by_conn,optional"`
 	CausedByDelayMS *float64 `parquet:"caused_by_delay_ms,optional"`
 	RSTPayload      *string  `parquet:"rst_payload,optional"`
+	VendorDevice    *string  `parquet:"vendor_device,optional"`
+	VendorCode      *int32   `parquet:"vendor_code,optional"`
+	VendorText      *string  `parquet:"vendor_text,optional"`
+	VendorWhere     *string  `parquet:"vendor_where,optional"`
+	VendorPeer      *bool    `parquet:"vendor_peer,optional"`
+	VendorCorrob    *bool    `parquet:"vendor_corroborated,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
 	ConnStartNS           int64   `parquet:"connection_start_ns"`
@@ -187,9 +193,15 @@ func (r *readRow) record() report.Record {
 	if r.CausedByFrame != nil {
 		cb = &report.CausedBy{Frame: *r.CausedByFrame, Event: deref(r.CausedByEvent), Conn: deref(r.CausedByConn), DelayMS: deref(r.CausedByDelayMS)}
 	}
+	var vendor *report.VendorReason
+	if r.VendorDevice != nil {
+		vendor = &report.VendorReason{Device: *r.VendorDevice, Code: int(deref(r.VendorCode)), Text: deref(r.VendorText),
+			Where: deref(r.VendorWhere), Peer: deref(r.VendorPeer), Corroborated: deref(r.VendorCorrob)}
+	}
 	rec := report.Record{
-		CausedBy: cb,
-		Capture:  r.Capture, Frame: r.Frame,
+		CausedBy:     cb,
+		VendorReason: vendor,
+		Capture:      r.Capture, Frame: r.Frame,
 		Time: time.Unix(0, r.TimeNS).UTC().Format(report.TimeFormat),
 		Src:  r.Src, Sport: uint16(r.Sport), Dst: r.Dst, Dport: uint16(r.Dport),
 		Flags: r.Flags, Seq: uint32(r.Seq), Ack: uint32(r.Ack),
@@ -295,6 +307,17 @@ func TestSameAsJSONLines(t *testing.T) {
 	recs := allRecords(caps)
 	if !slices.ContainsFunc(recs, func(r report.Record) bool { return r.App != nil && r.App.Status != 0 }) {
 		t.Fatal("no record with an HTTP exchange in its app: the app columns would go untested")
+	}
+	// No lab capture holds a vendor's reason: three records that do,
+	// last by their capture's name.
+	for i, v := range []report.VendorReason{
+		{Device: "F5 BIG-IP", Text: "No server selected", Where: "ethernet_trailer", Peer: true, Corroborated: true},
+		{Device: "Citrix NetScaler", Code: 9300, Text: "idle timeout", Where: "tcp_window", Corroborated: true},
+		{Device: "Citrix NetScaler", Code: 8201, Text: "stray packet", Where: "tcp_window"},
+	} {
+		r := recs[0]
+		r.Capture, r.Frame, r.VendorReason = "zz-vendor.pcap", int64(i+1), &v
+		recs = append(recs, r)
 	}
 	for _, r := range recs {
 		if err := w.Record(r); err != nil {

@@ -57,6 +57,13 @@ type row struct {
 	CausedByConn    string  `parquet:"caused_by_conn,optional"`
 	CausedByDelayMS float64 `parquet:"caused_by_delay_ms,optional"`
 	RSTPayload      string  `parquet:"rst_payload,optional"`
+	// vendor_reason, flat: NULL when the RST carries none.
+	VendorDevice       string `parquet:"vendor_device,optional"`
+	VendorCode         int32  `parquet:"vendor_code,optional"`
+	VendorText         string `parquet:"vendor_text,optional"`
+	VendorWhere        string `parquet:"vendor_where,optional"`
+	VendorPeer         bool   `parquet:"vendor_peer,optional"`
+	VendorCorroborated bool   `parquet:"vendor_corroborated,optional"`
 
 	ConnFirstFrame        int64   `parquet:"connection_first_frame"`
 	ConnStart             int64   `parquet:"connection_start,timestamp(microsecond:utc)"`
@@ -189,6 +196,10 @@ func newRow(r *report.Record, t time.Time) row {
 		out.AppAnsweredAfter, out.AppSNI, out.AppALPN = a.AnsweredAfter, a.SNI, a.ALPN
 		out.AppClientTLSLast, out.AppServerTLSLast = a.ClientTLSLast, a.ServerTLSLast
 		out.AppClientBanner, out.AppServerBanner = a.ClientBanner, a.ServerBanner
+	}
+	if v := r.VendorReason; v != nil {
+		out.VendorDevice, out.VendorCode, out.VendorText = v.Device, int32(v.Code), v.Text
+		out.VendorWhere, out.VendorPeer, out.VendorCorroborated = v.Where, v.Peer, v.Corroborated
 	}
 	return out
 }
