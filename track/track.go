@@ -889,6 +889,11 @@ func (c *conn) touch(p *decode.Packet, now int64) {
 // from the same side, or 0. Copies differ at most by one in TTL (the
 // forwarded copy) and arrive within a millisecond.
 func (c *conn) copyOf(dir uint8, p *decode.Packet) int64 {
+	if me := &c.Sides[dir]; p.Flags&decode.RST == 0 && (p.IPID != me.LastIPID || p.TS-me.LastTS > int64(time.Millisecond)) {
+		// Not the side's last packet again (countSender keeps its IP ID
+		// and time): no need to read the ring, a cache miss a packet.
+		return 0
+	}
 	s, ok := c.last(dir)
 	if !ok || p.TS-s.TS > int64(time.Millisecond) || p.TS < s.TS {
 		return 0
