@@ -32,10 +32,16 @@ const MaxBytes = 64 << 10
 type Observer struct {
 	// Bytes kept of each direction: 0 means DefaultBytes; at most MaxBytes.
 	Bytes int
-	// Grep, when not empty, is looked for in the bytes kept at each RST:
-	// Context.Match says whether either direction holds it. Every
-	// direction is kept then.
+	// Grep, when not empty, is looked for in the first Bytes of each
+	// direction: Context.Match says whether either holds it. A direction
+	// worth keeping is searched at each RST in the bytes kept; the others
+	// (and a TLS server's) are searched as they come and not kept, with
+	// the last len(Grep)-1 bytes carried from one segment to the next,
+	// for a Grep of at most grepTail+1 bytes (a longer one keeps every
+	// direction).
 	Grep []byte
+
+	scratch []byte // search's window: the carried tail and a segment
 
 	slots   []slot
 	free    []int32   // slots free
@@ -99,6 +105,7 @@ type slot struct {
 	// then nothing is allocated, and a reset gets the Context of the
 	// slot's streams without their bytes, which says as much.
 	settled bool
+	matched bool // Grep was found in a searchOnly direction
 }
 
 // stream is one direction of a connection.
@@ -119,7 +126,18 @@ type stream struct {
 	// and description.
 	tls    [7]byte
 	tlsLen uint8 // bytes of tls captured
+	// searchOnly: with Grep, a direction not worth keeping is searched as
+	// its bytes come, up to Bytes of them (counted in kept), and not kept;
+	// tail is its last bytes, carried to the next segment's search.
+	searchOnly bool
+	tailLen    uint8
+	tail       [grepTail]byte
 }
+
+// grepTail bounds the bytes a searchOnly direction carries from one
+// segment to the next: a Grep of up to grepTail+1 bytes is found across
+// segment boundaries.
+const grepTail = 63
 
 const (
 	streamNone  = iota // no payload yet
@@ -179,12 +197,18 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 		// something.
 		side := &c.Sides[dir]
 		first := side.SYNFrame == 0 || seq == side.ISN+1
-		if first && len(o.Grep) == 0 && !o.worth(dir, p.Payload, c) {
-			c.ObserverMark |= markDull0 >> dir
-			if c.ObserverMark&(markDull0|markDull1) == markDull0|markDull1 {
-				c.ObserverMark |= markDone
+		pl := p.Payload
+		tlsServer := first && dir != c.Client && len(pl) >= 2 && isRecordType(pl[0]) && pl[1] == 3
+		search := false
+		if first && !o.worth(dir, pl, c) {
+			if len(o.Grep) == 0 {
+				c.ObserverMark |= markDull0 >> dir
+				if c.ObserverMark&(markDull0|markDull1) == markDull0|markDull1 {
+					c.ObserverMark |= markDone
+				}
+				return
 			}
-			return
+			search = len(o.Grep) <= grepTail+1
 		}
 		if i < 0 {
 			i = o.slot()
@@ -196,8 +220,8 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 			st.state, st.base = streamStart, side.ISN+1
 		}
 		st.peerAt = c.Sides[1-dir].Bytes
-		pl := p.Payload
-		st.tailOnly = first && len(o.Grep) == 0 && dir != c.Client && len(pl) >= 2 && isRecordType(pl[0]) && pl[1] == 3
+		st.tailOnly = tlsServer && len(o.Grep) == 0
+		st.searchOnly = search || tlsServer && len(o.Grep) > 0 && len(o.Grep) <= grepTail+1
 	}
 	sl := &o.slots[i]
 	st := &sl.dir[dir]
@@ -223,6 +247,17 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 	skip := int64(st.kept) - off
 	if skip >= int64(len(pl)) {
 		return // a retransmission of bytes kept
+	}
+	if st.searchOnly {
+		b := pl[skip:min(int64(len(pl)), skip+int64(n-st.kept))]
+		if !sl.matched {
+			sl.matched = o.search(st, b)
+		}
+		st.kept += uint32(len(b))
+		if st.kept == n || p.Flags&decode.FIN != 0 {
+			o.settle(i, c)
+		}
+		return
 	}
 	if sl.buf == 0 {
 		sl.buf = o.newBuf()
@@ -274,7 +309,7 @@ func (o *Observer) settle(i int32, c *track.Conn) {
 		}
 	}
 	in := o.input(i, c)
-	ctx := o.parse(&in)
+	ctx := o.parse(&in, i)
 	o.keep(sl, &ctx)
 	if ctx.Protocol != "tls" {
 		c.ObserverMark |= markDone
@@ -379,7 +414,7 @@ func (o *Observer) input(i int32, c *track.Conn) Input {
 	sl := &o.slots[i]
 	for k, d := range ord {
 		st := &sl.dir[d]
-		if sl.buf != 0 {
+		if sl.buf != 0 && !st.searchOnly {
 			in.Bytes[k] = o.bytes(sl.buf, d)[:st.kept]
 		}
 		in.FromStart[k] = st.state == streamStart
@@ -394,13 +429,31 @@ func (o *Observer) input(i int32, c *track.Conn) Input {
 	return in
 }
 
-// parse is Parse with the Grep match.
-func (o *Observer) parse(in *Input) Context {
+// parse is Parse with the Grep match, in the bytes kept or already
+// found in slot i's searchOnly directions.
+func (o *Observer) parse(in *Input, i int32) Context {
 	ctx := Parse(in)
 	if len(o.Grep) > 0 {
-		ctx.Match = bytes.Contains(in.Bytes[0], o.Grep) || bytes.Contains(in.Bytes[1], o.Grep)
+		ctx.Match = bytes.Contains(in.Bytes[0], o.Grep) || bytes.Contains(in.Bytes[1], o.Grep) ||
+			i >= 0 && o.slots[i].matched
 	}
 	return ctx
+}
+
+// search looks for Grep in b, after the bytes st carried from its
+// previous segment, and carries b's last len(Grep)-1 bytes on.
+func (o *Observer) search(st *stream, b []byte) bool {
+	g := len(o.Grep) - 1 // at most grepTail
+	// Across the boundary: the tail and b's first g bytes.
+	o.scratch = append(append(o.scratch[:0], st.tail[:st.tailLen]...), b[:min(len(b), g)]...)
+	found := bytes.Contains(o.scratch, o.Grep) || bytes.Contains(b, o.Grep)
+	if len(b) >= g {
+		st.tailLen = uint8(copy(st.tail[:], b[len(b)-g:]))
+	} else {
+		k := min(g, len(o.scratch))
+		st.tailLen = uint8(copy(st.tail[:], o.scratch[len(o.scratch)-k:]))
+	}
+	return found
 }
 
 // reset parses what c sent before the RST p and queues it for Take.
@@ -420,10 +473,12 @@ func (o *Observer) reset(p *decode.Packet, c *track.Conn) {
 		// with the counts.
 		ctx = Parse(&in)
 		for k, d := range o.order(c) {
-			ctx.Kept[k] = int(o.slots[i].dir[d].kept)
+			if st := &o.slots[i].dir[d]; !st.searchOnly {
+				ctx.Kept[k] = int(st.kept)
+			}
 		}
 	default:
-		ctx = o.parse(&in)
+		ctx = o.parse(&in, i)
 		if i >= 0 {
 			// A reset connection sends nothing more that counts: keep
 			// the Context for its later resets, give the buffer back.
