@@ -13,11 +13,13 @@
 //
 // What is kept: a direction whose first segment starts as something the
 // parsers read (an HTTP method or status line, a TLS record, an SSH
-// banner, the HTTP/2 preface; anything on a port where STARTTLS or
-// PostgreSQL's SSLRequest may come first), or every direction when Grep
-// is set. The others cost a flag on the connection and nothing more. A
-// TLS server's direction keeps no bytes (certificates and encrypted
-// records name nothing), only its last record, unless Grep is set.
+// banner, the HTTP/2 preface, PostgreSQL's SSLRequest; anything on a
+// port where STARTTLS may come first). The others cost a flag on the
+// connection and nothing more. A TLS server's direction keeps no bytes
+// (certificates and encrypted records name nothing), only its last
+// record. With Grep, the directions not kept are searched as their
+// bytes come and keep only a match flag (a Grep of more than 64 bytes
+// keeps every direction).
 //
 // Memory: a buffer of 2×Bytes a connection while it is filling, outside
 // the Go heap (internal/offheap: bytes hold no pointers, and on the heap
