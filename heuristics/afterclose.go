@@ -47,6 +47,16 @@ var dataAfterCloseRule = Rule{Cause: DataAfterClose, Kernel: "TCP_ABORT_ON_DATA"
 		dataFrame = a.Frame
 	}
 	f := Finding{Confidence: 0.85}
+	// partial: the resetter had acknowledged the start of the segment it
+	// answers, so the segment reached it before the close, not after: it
+	// took some of it, and what came past that met the closed socket (the
+	// rest, or a copy of it the capture does not show). The cause stands;
+	// which bytes met it and why the rest was not taken, the wire does
+	// not say.
+	partial := crossed && track.SeqDiff(a.Seq, v.M.AckHi) > 0
+	if partial {
+		f.Confidence = 0.7
+	}
 	fa := v.M.FINAckedFrame
 	ackedFirst := fa != 0 && fa < dataFrame
 	if ackedFirst {
@@ -57,6 +67,10 @@ var dataAfterCloseRule = Rule{Cause: DataAfterClose, Kernel: "TCP_ABORT_ON_DATA"
 	}
 	f.Evidence = []string{fmt.Sprintf("frame %d: the %s closed its side (FIN)", v.M.FINFrame, v.Me)}
 	switch {
+	case partial:
+		f.Evidence = append(f.Evidence, fmt.Sprintf(
+			"frame %d: the %s's data (%s): the %s had acknowledged its first %s (ack %d) and no more, so it reached the %s before the close, and the rest was never taken",
+			a.Frame, v.Peer, byteCount(int64(a.Len)), v.Me, byteCount(track.SeqDiff(a.Seq, v.M.AckHi)), v.M.AckHi, v.Me))
 	case crossed && a.Frame < v.M.FINFrame:
 		f.Evidence = append(f.Evidence, fmt.Sprintf(
 			"frame %d: the %s's data (%s, ack %d, not covering the FIN) crossed the FIN on the wire: it reached the %s after it, and the %s never acknowledged it",

@@ -23,8 +23,8 @@ const publicKeyFile = "testdata/public_key.tsv"
 // It is a ratchet, not the goal: when the counts improve, the test says so
 // and these numbers should be tightened to the new ones in the same commit.
 var publicKeyRatchet = struct{ minAccepted, maxOverconfident int }{
-	minAccepted:      1457,
-	maxOverconfident: 2,
+	minAccepted:      1459,
+	maxOverconfident: 0,
 }
 
 // keyRow is one row of the key: the answer for one RST frame, or for a
