@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
 	"github.com/rstwhy/rstwhy/internal/truth"
@@ -284,48 +282,22 @@ type segment struct {
 
 // segments reads every TCP segment of a pcap or pcapng file.
 func segments(name string) ([]segment, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	magic, err := br.Peek(4)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	var r interface {
-		ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-		LinkType() layers.LinkType
-	}
-	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		r, err = pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
-	} else {
-		r, err = pcapgo.NewReader(br)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
 	var out []segment
-	for n := int64(1); ; n++ {
-		data, _, err := r.ZeroCopyReadPacketData()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: frame %d: %w", name, n, err)
-		}
-		p := gopacket.NewPacket(data, r.LinkType(), gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+	err := truth.Packets(name, func(n int64, _ gopacket.CaptureInfo, p gopacket.Packet) {
 		tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
 		if !ok || p.NetworkLayer() == nil {
-			continue
+			return
 		}
 		sa, _ := netip.AddrFromSlice(p.NetworkLayer().NetworkFlow().Src().Raw())
 		da, _ := netip.AddrFromSlice(p.NetworkLayer().NetworkFlow().Dst().Raw())
 		out = append(out, segment{frame: n,
 			src: netip.AddrPortFrom(sa.Unmap(), uint16(tcp.SrcPort)), dst: netip.AddrPortFrom(da.Unmap(), uint16(tcp.DstPort)),
 			syn: tcp.SYN, ack: tcp.ACK, fin: tcp.FIN, rst: tcp.RST})
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // annotateCascade links each reset the proxy sent its client to the

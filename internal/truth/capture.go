@@ -37,17 +37,20 @@ type packetSource interface {
 	LinkType() layers.LinkType
 }
 
-// Resets lists the RST frames of the pcap or pcapng file name, in order.
-func Resets(name string) ([]Frame, error) {
+// Packets calls fn with every frame of the pcap or pcapng file name, in
+// order, numbered from 1 and decoded lazily by gopacket (p is valid during
+// the call only). It wraps ErrNotCapture when the file is neither, and
+// names the frame where reading stopped early.
+func Packets(name string, fn func(frame int64, ci gopacket.CaptureInfo, p gopacket.Packet)) error {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
 	magic, err := br.Peek(4)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, ErrNotCapture)
+		return fmt.Errorf("%s: %w", name, ErrNotCapture)
 	}
 	var src packetSource
 	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
@@ -56,21 +59,27 @@ func Resets(name string) ([]Frame, error) {
 		src, err = pcapgo.NewReader(br)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotCapture, err)
+		return fmt.Errorf("%s: %w: %v", name, ErrNotCapture, err)
 	}
-	var out []Frame
 	for n := int64(1); ; n++ {
 		data, ci, err := src.ZeroCopyReadPacketData()
 		if err == io.EOF {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("%s: frame %d: %w", name, n, err)
+			return fmt.Errorf("%s: frame %d: %w", name, n, err)
 		}
-		p := gopacket.NewPacket(data, src.LinkType(), gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+		fn(n, ci, gopacket.NewPacket(data, src.LinkType(), gopacket.DecodeOptions{Lazy: true, NoCopy: true}))
+	}
+}
+
+// Resets lists the RST frames of the pcap or pcapng file name, in order.
+func Resets(name string) ([]Frame, error) {
+	var out []Frame
+	err := Packets(name, func(n int64, ci gopacket.CaptureInfo, p gopacket.Packet) {
 		tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
 		if !ok || !tcp.RST {
-			continue
+			return
 		}
 		fr := Frame{Frame: n, Time: ci.Timestamp.UTC(), Sport: uint16(tcp.SrcPort), Dport: uint16(tcp.DstPort),
 			Seq: tcp.Seq, Ack: tcp.Ack, Flags: Flags(tcp)}
@@ -80,10 +89,11 @@ func Resets(name string) ([]Frame, error) {
 		case *layers.IPv6:
 			fr.Src, fr.Dst, fr.TTL = ip.SrcIP.String(), ip.DstIP.String(), ip.HopLimit
 		default:
-			continue
+			return
 		}
 		out = append(out, fr)
-	}
+	})
+	return out, err
 }
 
 // Flags renders TCP flags the way tcpdump does: "S", "S.", "R.", "FP.".
