@@ -310,6 +310,16 @@ func (t *Tracker) Flush() {
 	t.release()
 }
 
+// lowerSide is the index in Sides of the flow key's lower endpoint (a),
+// which does not depend on who sent first: what outlives the connection
+// (goneTable) names its sides by it.
+func (c *conn) lowerSide() int {
+	if c.Sides[0].Addr == c.key.a && c.Sides[0].Port == c.key.pa {
+		return 0
+	}
+	return 1
+}
+
 func keyOf(p *decode.Packet) flowKey {
 	if lessEndpoint(p.Src, p.SrcPort, p.Dst, p.DstPort) {
 		return flowKey{a: p.Src, b: p.Dst, pa: p.SrcPort, pb: p.DstPort}
@@ -375,13 +385,9 @@ func (t *Tracker) open(h uint64, k flowKey, p *decode.Packet) *conn {
 		var rstLower bool
 		c.Forgotten, rstLower = t.gone.find(h)
 		if c.Forgotten.RSTFrame != 0 {
-			lower := int8(0)
-			if c.Sides[0].Addr != c.key.a || c.Sides[0].Port != c.key.pa {
-				lower = 1
-			}
-			c.Forgotten.RSTSide = lower
+			c.Forgotten.RSTSide = int8(c.lowerSide())
 			if !rstLower {
-				c.Forgotten.RSTSide = 1 - lower
+				c.Forgotten.RSTSide = 1 - c.Forgotten.RSTSide
 			}
 		}
 	}
@@ -422,8 +428,7 @@ func (t *Tracker) forget(c *conn) {
 	rstLower := false
 	for i := range c.Sides {
 		if rf := c.Sides[i].RSTFrame; rf != 0 && (f.RSTFrame == 0 || rf < f.RSTFrame) {
-			f.RSTFrame = rf
-			rstLower = c.Sides[i].Addr == c.key.a && c.Sides[i].Port == c.key.pa
+			f.RSTFrame, rstLower = rf, i == c.lowerSide()
 		}
 	}
 	t.gone.note(c.hash, f, rstLower)
