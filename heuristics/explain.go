@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rstwhy/rstwhy/appctx"
 	"github.com/rstwhy/rstwhy/decode"
 	"github.com/rstwhy/rstwhy/track"
 )
@@ -408,23 +409,9 @@ func (v *View) payloadSentence(tail string) string {
 }
 
 // Printable renders at most n bytes of b as text a terminal and a JSON
-// reader show safely: printable ASCII as it is, every other byte as
-// \xNN, and "..." when b was longer.
-func Printable(b []byte, n int) string {
-	var out strings.Builder
-	for i, c := range b {
-		if i == n {
-			out.WriteString("...")
-			break
-		}
-		if c >= 0x20 && c < 0x7f && c != '\\' {
-			out.WriteByte(c)
-		} else {
-			fmt.Fprintf(&out, "\\x%02x", c)
-		}
-	}
-	return out.String()
-}
+// reader show safely (appctx.Printable: printable ASCII as it is, every
+// other byte as \xNN, and "..." when b was longer).
+func Printable(b []byte, n int) string { return appctx.Printable(b, n) }
 
 // initialTTL is the standard initial TTL a packet seen with ttl was most
 // likely sent with: 64 (Linux, the BSDs, macOS), 128 (Windows) or 255
