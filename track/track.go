@@ -478,19 +478,17 @@ func (t *Tracker) unref(r *Reset) {
 		r.First = nil
 		t.unref(f)
 	}
-	if len(t.pool) < maxPool {
-		// Zeroed now, not when reused: a reset recycled while something
-		// still read it would show at once (TestRecycleSameAnswers).
-		later, payload, trailer, conn := r.Later[:0], r.payload[:0], r.trailer[:0], r.Conn
-		*conn = Conn{}
-		*r = Reset{Later: later, payload: payload, trailer: trailer, Conn: conn}
-		t.pool = append(t.pool, r)
-	}
+	// Every one goes back, however many: its Conn is a snapshot slot
+	// outside the heap that only the pool hands out again, so a reset
+	// dropped here would leak its slot, and the pool is never larger than
+	// the most resets held at once. Zeroed now, not when reused: a reset
+	// recycled while something still read it would show at once
+	// (TestRecycleSameAnswers).
+	later, payload, trailer, conn := r.Later[:0], r.payload[:0], r.trailer[:0], r.Conn
+	*conn = Conn{}
+	*r = Reset{Later: later, payload: payload, trailer: trailer, Conn: conn}
+	t.pool = append(t.pool, r)
 }
-
-// maxPool bounds the recycled resets kept: the most a capture held at
-// once is the pool's natural size, this only caps a burst.
-const maxPool = 1 << 14
 
 // newReset returns a zero Reset, from the pool when it has one; a
 // recycled one keeps its Later and payload arrays for reuse (unref

@@ -271,3 +271,24 @@ func TestResetKeepsTrailer(t *testing.T) {
 		}
 	}
 }
+
+// TestRecycleBurstsReuseSnapshots: resets come back to the pool however
+// many a burst held, so a second burst as large as the first takes no new
+// snapshot slot outside the heap.
+func TestRecycleBurstsReuseSnapshots(t *testing.T) {
+	tr := &Tracker{Recycle: true, Emit: func(*Reset) {}}
+	frame := int64(0)
+	burst := func(at time.Duration) {
+		for i := range 20000 {
+			frame++
+			tr.Add(seg(frame, at, uint16(1000+i), true, decode.RST|decode.ACK, 101, 501))
+		}
+		tr.Advance(int64(at + time.Minute))
+	}
+	burst(0)
+	after1 := tr.snaps.n
+	burst(2 * time.Minute)
+	if tr.snaps.n != after1 || after1 < 20000 {
+		t.Errorf("snapshot slots: %d after the first burst of 20000, %d after the second; want the second to take none", after1, tr.snaps.n)
+	}
+}
