@@ -232,6 +232,59 @@ func (v *View) match(out *Verdict, explain bool) {
 	v.oneWriter(out, explain)
 	v.networkGear(out, explain)
 	v.windowsHabit(out, explain)
+	v.captureGap(out, explain)
+}
+
+// captureGap: the capture missed packets of this connection near the
+// reset. A receiver acknowledges only bytes it received (RFC 9293 §3.4),
+// so a segment among the last before the RST (the ring of recent
+// packets), or the RST itself, that acknowledges bytes no captured packet
+// carried shows packets the capture never had: dropped by it (a busy
+// host's tcpdump, a SPAN port) or sent on a path it does not see. The
+// readings of a stack's close and abort paths rest as much on what is
+// absent (no FIN, no answer, nothing acknowledged) as on what is there,
+// and the missing packets may be exactly those: such a verdict is held
+// to 0.6. A refusal, a middlebox's reset and a segment no stack sends
+// are read from the RST and what answered it, and keep their
+// confidence.
+func (v *View) captureGap(out *Verdict, explain bool) {
+	if out.Confidence <= 0.6 {
+		return
+	}
+	switch out.Cause {
+	case ConnectionRefused, MiddleboxReset, InvalidSegment, Unknown:
+		return
+	}
+	frame, side := v.unseenNearRST()
+	if frame == 0 {
+		return
+	}
+	holdTo(out, 0.6, false, explain, func() string {
+		return fmt.Sprintf("frame %d acknowledges bytes of the %s that no captured packet carried: the capture missed packets near the reset (dropped by the capture, or sent on a path it does not see), and the reading above rests partly on what the wire does not show, so it is held to 0.6",
+			frame, side)
+	})
+}
+
+// unseenNearRST returns the latest frame at or after the oldest recent
+// packet that acknowledged bytes of a side beyond all the capture showed
+// it send (track.Side.UnseenFrame), or the RST when it does, and that
+// side's role; 0 when there is none.
+func (v *View) unseenNearRST() (int64, Role) {
+	if v.RST.Flags&decode.ACK != 0 && v.P.HasSeq && int32(v.RST.Ack-v.P.NextSeq) > 0 {
+		return v.RST.Frame, v.Peer
+	}
+	if len(v.Recent) == 0 {
+		return 0, ""
+	}
+	oldest := v.Recent[0].Frame
+	var frame int64
+	var side Role
+	for i := range v.C.Sides {
+		if f := v.C.Sides[i].UnseenFrame; f >= oldest && f > frame {
+			frame, side = f, v.nameOf(i)
+		}
+	}
+	return frame, side
 }
 
 // windowsHabit: the RST's TTL fits Windows' initial 128. Windows resets

@@ -121,6 +121,15 @@ type Side struct {
 	// AnsweredMsgs is how many of the peer's messages this side's latest
 	// run of data answered: one reply to six requests says something.
 	AnsweredMsgs int64
+
+	// Unseen counts the peer's segments that acknowledged bytes of this
+	// side beyond all the capture showed it send (Wireshark's "ACKed
+	// segment that wasn't captured"); UnseenFrame is the latest. A
+	// receiver acknowledges only what it received, so the capture missed
+	// this side's packets: dropped by the capture, or sent by a path it
+	// does not see.
+	Unseen      int64
+	UnseenFrame int64
 }
 
 // Conn is the tracker's view of one TCP connection. The tracker hands

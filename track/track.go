@@ -1077,6 +1077,10 @@ func (me *Side) countData(peer *Side, p *decode.Packet, fresh int64) {
 // peer's data and FIN, and the handshake's last ACK.
 func (c *conn) applyAck(dir uint8, p *decode.Packet, syn bool) {
 	me, peer := &c.Sides[dir], &c.Sides[1-dir]
+	if peer.HasSeq && seqGT(p.Ack, peer.NextSeq) {
+		peer.Unseen++
+		peer.UnseenFrame = p.Frame
+	}
 	if !me.HasAck || seqGT(p.Ack, me.AckHi) {
 		if me.HasAck {
 			peer.RetransRun, peer.RetransRunFrame = 0, 0
