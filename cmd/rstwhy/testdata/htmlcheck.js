@@ -28,6 +28,9 @@ async function check(context, arg) {
   // From the start of the navigation to the end of the load event: what
   // the reader waits for, without the browser's own start.
   out.loadMs = await page.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd);
+  // The elements the page holds once loaded: the work of laying it out,
+  // counted, where a time would count the machine's load too.
+  out.elements = await page.evaluate(() => document.getElementsByTagName("*").length);
 
   out.rows = await page.$$eval("table.resets tbody tr[data-frame]", (trs) =>
     trs.map((tr) => ({ frame: Number(tr.dataset.frame), cause: tr.dataset.cause, capture: tr.dataset.capture || "" })));
