@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"math/bits"
 	"slices"
 	"unicode/utf8"
@@ -80,6 +81,13 @@ type ReadStats struct {
 	// Links are the link types the file declares (the pcap header, the
 	// pcapng interfaces), in the order first declared.
 	Links []LinkType
+	// Dropped is what the capture itself says it lost: the sum, over the
+	// pcapng interfaces, of the latest interface statistics block's
+	// isb_ifdrop and isb_osdrop (packets the interface and the operating
+	// system dropped while capturing; dumpcap writes them when it stops).
+	// DropsKnown says some block gave either; pcap files never do.
+	Dropped    int64
+	DropsKnown bool
 }
 
 // maxLinks bounds ReadStats.Links: a file of interface blocks must not
@@ -178,6 +186,7 @@ type ngIface struct {
 	tsExp    uint8 // timestamp unit is 10^-tsExp s, or 2^-tsExp s when tsPow2
 	tsPow2   bool
 	tsOffset int64 // seconds added to every timestamp (if_tsoffset)
+	dropped  uint64 // from its latest statistics block (ISB)
 }
 
 // NewReader sniffs r's first bytes (never a file name): gzip and zstd
@@ -407,6 +416,9 @@ func (r *Reader) Stats() ReadStats {
 	s.Bytes = r.off
 	s.Skipped = maps.Clone(r.stats.Skipped)
 	s.Links = slices.Clone(r.stats.Links)
+	for i := range r.ifaces {
+		s.Dropped = satAdd(s.Dropped, r.ifaces[i].dropped)
+	}
 	return s
 }
 
@@ -531,7 +543,11 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 	}
 	switch typ {
 	case ngSHB, ngIDB, ngEPB, ngSPB, ngPB:
-	case ngNRB, ngISB, ngDSB:
+	case ngISB:
+		if blen > bufSize {
+			return Raw{}, false, r.skipBlock(typ, blen)
+		}
+	case ngNRB, ngDSB:
 		return Raw{}, false, r.skipBlock(typ, blen)
 	case ngJournal, ngCustom, ngCustom2:
 		// Wireshark shows these as frames (tshark 4.0 numbers custom
@@ -568,11 +584,13 @@ func (r *Reader) nextNg() (Raw, bool, error) {
 		raw, err = r.ngPacket(typ, body)
 	case ngSPB:
 		raw, err = r.ngSimplePacket(body)
+	case ngISB:
+		r.ngStatistics(body)
 	}
 	if err != nil {
 		return Raw{}, false, err
 	}
-	if typ == ngSHB || typ == ngIDB {
+	if typ == ngSHB || typ == ngIDB || typ == ngISB {
 		r.consume(n)
 		return Raw{}, false, nil
 	}
@@ -625,8 +643,65 @@ func (r *Reader) ngSection(body []byte) error {
 	if major := r.u16(body[4:]); major != 1 {
 		return r.damage(fmt.Errorf("pcapng version %d.%d", major, r.u16(body[6:])))
 	}
+	r.foldDrops()
 	r.ifaces = r.ifaces[:0]
 	return nil
+}
+
+// ngStatistics takes an interface statistics block (pcapng §4.6): its
+// isb_ifdrop (option 5) and isb_osdrop (7), counts since the capture
+// began, so the latest block of an interface holds its total. A block too
+// short, or naming no interface of the section, says nothing and is
+// passed over: statistics are no packets, and no damage to them stops a
+// read.
+func (r *Reader) ngStatistics(body []byte) {
+	if len(body) < 12 {
+		return
+	}
+	id := r.u32(body)
+	if id >= uint32(len(r.ifaces)) {
+		return
+	}
+	var drops uint64
+	known := false
+	opts := body[12:]
+	for len(opts) >= 4 {
+		code, n := r.u16(opts), int(r.u16(opts[2:]))
+		if code == 0 || 4+n > len(opts) {
+			break
+		}
+		if v := opts[4 : 4+n]; (code == 5 || code == 7) && n == 8 {
+			d := binary.LittleEndian.Uint64(v)
+			if r.big {
+				d = binary.BigEndian.Uint64(v)
+			}
+			if drops += d; drops < d {
+				drops = math.MaxUint64 // a count read from a file: saturate, never wrap
+			}
+			known = true
+		}
+		opts = opts[min(4+(n+3)&^3, len(opts)):]
+	}
+	if known {
+		r.ifaces[id].dropped = drops
+		r.stats.DropsKnown = true
+	}
+}
+
+// foldDrops adds the section's interfaces' drops to the file's, before a
+// new section's interfaces replace them.
+func (r *Reader) foldDrops() {
+	for i := range r.ifaces {
+		r.stats.Dropped = satAdd(r.stats.Dropped, r.ifaces[i].dropped)
+	}
+}
+
+// satAdd adds a count read from a file to a total without wrapping.
+func satAdd(total int64, n uint64) int64 {
+	if n > math.MaxInt64-uint64(max(total, 0)) {
+		return math.MaxInt64
+	}
+	return total + int64(n)
 }
 
 // ngInterface adds an interface to the section.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -611,6 +612,58 @@ func TestReaderPcapngBlocks(t *testing.T) {
 			}
 			if n := r.Stats().UnknownBlocks; n != 0 {
 				t.Errorf("%d unknown blocks", n)
+			}
+		})
+	}
+}
+
+// TestReaderDrops: the capture's own count of what it lost, from the
+// interface statistics blocks dumpcap writes as it stops (isb_ifdrop,
+// isb_osdrop): the latest block of each interface holds its total, and a
+// new section's interfaces add theirs. A block with neither option, or
+// naming no interface, says nothing; statistics take no frame number.
+func TestReaderDrops(t *testing.T) {
+	le := binary.LittleEndian
+	pkt := ether(t, layers.EthernetTypeIPv4, ip4TCP(t))
+	shb := ngBlock(le, ngSHB, ngSHBBody(le))
+	idb := ngBlock(le, ngIDB, append(ngIDBBody(le, layers.LinkTypeEthernet, 0, 0), 0, 0, 0, 0))
+	epb := ngBlock(le, ngEPB, ngEPBBody(le, 0, 1, pkt, len(pkt)))
+	isb := func(iface uint32, opts ...[2]uint64) []byte {
+		b := le.AppendUint32(nil, iface)
+		b = le.AppendUint64(b, 0)
+		for _, o := range opts {
+			b = le.AppendUint16(b, uint16(o[0]))
+			b = le.AppendUint16(b, 8)
+			b = le.AppendUint64(b, o[1])
+		}
+		b = le.AppendUint32(b, 0) // opt_endofopt
+		return ngBlock(le, ngISB, b)
+	}
+	tests := []struct {
+		name   string
+		data   []byte
+		frames int64
+		drops  int64
+		known  bool
+	}{
+		{"none", cat(shb, idb, epb), 1, 0, false},
+		{"ifdrop-osdrop", cat(shb, idb, epb, isb(0, [2]uint64{5, 7}, [2]uint64{7, 3}), epb), 2, 10, true},
+		{"latest-wins", cat(shb, idb, isb(0, [2]uint64{5, 4}), epb, isb(0, [2]uint64{5, 9})), 1, 9, true},
+		{"reported-zero", cat(shb, idb, epb, isb(0, [2]uint64{5, 0})), 1, 0, true},
+		{"other-options", cat(shb, idb, epb, isb(0, [2]uint64{4, 100}, [2]uint64{8, 100})), 1, 0, false},
+		{"no-such-interface", cat(shb, idb, epb, isb(3, [2]uint64{5, 8})), 1, 0, false},
+		{"two-sections", cat(shb, idb, isb(0, [2]uint64{5, 2}), epb, shb, idb, epb, isb(0, [2]uint64{7, 5})), 2, 7, true},
+		{"saturates", cat(shb, idb, isb(0, [2]uint64{5, 1 << 63}, [2]uint64{7, 1 << 63}), shb, idb, isb(0, [2]uint64{5, 1})), 0, math.MaxInt64, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, r, err := readRaws(tt.data)
+			if err != io.EOF {
+				t.Fatalf("read: %v", err)
+			}
+			s := r.Stats()
+			if s.Frames != tt.frames || s.Dropped != tt.drops || s.DropsKnown != tt.known {
+				t.Errorf("frames %d, dropped %d (known %v); want %d, %d (%v)", s.Frames, s.Dropped, s.DropsKnown, tt.frames, tt.drops, tt.known)
 			}
 		})
 	}

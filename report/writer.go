@@ -27,6 +27,13 @@ type Capture struct {
 	Skipped map[string]int64 `json:"skipped_frames,omitempty"`
 	Evicted int64            `json:"evicted_connections"`
 	Early   int64            `json:"resets_judged_early"`
+	// Dropped is what the capture itself says it lost while capturing
+	// (pcapng interface statistics: isb_ifdrop + isb_osdrop); absent when
+	// the file does not say (pcap files never do).
+	Dropped *int64 `json:"capture_dropped,omitempty"`
+	// Unseen counts segments that acknowledged bytes no captured packet
+	// carried: packets the capture missed, whatever it says of itself.
+	Unseen int64 `json:"segments_acking_unseen"`
 	// NotTCP counts the frames without a TCP segment by what they carried
 	// instead ("UDP", "ethertype 0x0806 (ARP)", "802.11 management").
 	NotTCP map[string]int64 `json:"not_tcp,omitempty"`

@@ -112,6 +112,9 @@ type Stats struct {
 	Copies      int64 // duplicate captures of one packet, ignored
 	Resets      int64
 	Early       int64 // resets judged before their window closed
+	// Unseen counts segments that acknowledged bytes no captured packet
+	// carried (Side.Unseen): the capture missed packets.
+	Unseen int64
 }
 
 // Tracker follows TCP connections packet by packet and hands every RST to
@@ -248,6 +251,7 @@ func (s *Stats) Add(o Stats) {
 	s.Copies += o.Copies
 	s.Resets += o.Resets
 	s.Early += o.Early
+	s.Unseen += o.Unseen
 }
 
 // Len returns the number of connections in the table.
@@ -665,7 +669,11 @@ func (t *Tracker) add(c *conn, dir uint8, p *decode.Packet) {
 	if p.Flags&decode.RST != 0 {
 		t.reset(c, int(dir), p, copyOf)
 	} else {
+		unseen := c.Sides[1-dir].Unseen
 		kind := c.apply(dir, p)
+		if c.Sides[1-dir].Unseen != unseen {
+			t.stats.Unseen++
+		}
 		c.touch(p, t.now)
 		s := summaryOf(p, dir, kind, &c.Sides[dir])
 		c.push(s)

@@ -326,6 +326,9 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		case len(r.hidden) > 0:
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: not decoded, may hold TCP: %s\n", name, strings.Join(r.hidden, ", "))
 		}
+		if w := gapWarning(r.Capture); w != "" {
+			fmt.Fprintf(stderr, "rstwhy: warning: %s: %s\n", name, w)
+		}
 		if r.Evicted > 0 {
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %d connections evicted at the --max-conns cap, %d resets judged early (raise --max-conns)\n", name, r.Evicted, r.Early)
 		} else if r.Early > 0 {
@@ -333,6 +336,23 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		}
 	}
 	return failed, notRead
+}
+
+// gapWarning says what a capture missed, by its own count (pcapng
+// interface statistics) and by what was acknowledged without being
+// captured; "" when neither shows a loss.
+func gapWarning(c report.Capture) string {
+	var parts []string
+	if c.Dropped != nil && *c.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("the capture says it dropped %d %s while capturing", *c.Dropped, plural(int(min(*c.Dropped, 2)), "packet", "packets")))
+	}
+	if c.Unseen > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s data the capture never showed (verdicts near them are held to 0.6)", c.Unseen, plural(int(min(c.Unseen, 2)), "segment acknowledges", "segments acknowledge")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + ": a verdict may rest on packets the capture does not have"
 }
 
 // analyzeAll runs the captures in parallel and writes their records in the
@@ -443,6 +463,10 @@ func analyzeInput(stop context.Context, name string, r captureReader, opt runOpt
 	cp.Frames, cp.TCP, cp.Conns, cp.Resets = ar.Read.Frames, ar.Track.Packets, ar.Track.Conns, ar.Track.Resets
 	cp.Undecodable, cp.UndecodableFrames = ar.Undecodable, ar.UndecodableFrames
 	cp.Evicted, cp.Early = ar.Track.EvictedCap, ar.Track.Early
+	cp.Unseen = ar.Track.Unseen
+	if ar.Read.DropsKnown {
+		cp.Dropped = &ar.Read.Dropped
+	}
 	res.skipped, res.notTCP, res.links = ar.Read.Skipped, ar.NotTCP, ar.Read.Links
 	for _, g := range corr.Flush() {
 		if g.Kind != "" {
