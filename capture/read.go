@@ -185,7 +185,7 @@ type ngIface struct {
 	snaplen  uint32
 	tsExp    uint8 // timestamp unit is 10^-tsExp s, or 2^-tsExp s when tsPow2
 	tsPow2   bool
-	tsOffset int64 // seconds added to every timestamp (if_tsoffset)
+	tsOffset int64  // seconds added to every timestamp (if_tsoffset)
 	dropped  uint64 // from its latest statistics block (ISB)
 }
 
