@@ -65,12 +65,12 @@ var captureTests = []struct {
 }{
 	{"lab 413", "../testdata/pcaps/unread_data_close-http413-v4-eth-server.pcap", 37, appctx.Context{
 		Protocol: "http", Kept: [2]int{251, 72}, FromStart: [2]bool{true, true},
-		Request: "POST /upload HTTP/1.1", Host: "lab", RequestLength: 1048576, RequestHead: 61,
+		Request: "POST /upload HTTP/1.1", Requests: 1, Host: "lab", RequestLength: 1048576, RequestHead: 61,
 		Response: "HTTP/1.1 413 Content Too Large", Status: 413, ResponseLength: 0, AnsweredAfter: 127605,
 	}, "the server answered 413 after 127605 bytes (frame 35 acks 127606) of a 1 MiB upload; snap length 256: the head and the 190 bytes captured of the body's first segment are kept, nothing after the cut"},
 	{"haproxy 503", "../testdata/pcaps-servers/haproxy-dead-v4-any-server.pcap", 45, appctx.Context{
 		Protocol: "http", Kept: [2]int{128, 128}, FromStart: [2]bool{true, true},
-		Request: "POST /dead HTTP/1.1", Host: "10.200.1.1:5000", RequestLength: -1, RequestHead: -1,
+		Request: "POST /dead HTTP/1.1", Requests: 1, Host: "10.200.1.1:5000", RequestLength: -1, RequestHead: -1,
 		Response: "HTTP/1.1 503 Service Unavailable", Status: 503, ResponseLength: 107, AnsweredAfter: 142485,
 	}, "snap length 128: the first segment's 128 bytes are kept, the Content-Length past them is not"},
 	{"refused, by port", "../testdata/pcaps-servers/haproxy-dead-v4-any-server.pcap", 17, appctx.Context{

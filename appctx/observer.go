@@ -106,6 +106,26 @@ type slot struct {
 	// slot's streams without their bytes, which says as much.
 	settled bool
 	matched bool // Grep was found in a searchOnly direction
+	// later follows an HTTP/1.x connection past its first request (the
+	// slot's mark has markFollow): made at its second.
+	later *later
+}
+
+// later is what an Observer follows of a kept-alive HTTP/1.x connection
+// after its first request: the latest request line that began a client
+// segment, and the status line that began a server segment after it. A
+// reset on such a connection most often cuts its latest exchange, not
+// its first.
+type later struct {
+	requests  int    // request lines seen, the first included
+	reqSeq    uint32 // the latest one's sequence number: a retransmission repeats it
+	reqFrame  int64
+	request   string
+	reqAt     int64 // the client's payload bytes before it
+	respSeq   uint32
+	respFrame int64 // 0: no status line since the latest request
+	response  string
+	status    int
 }
 
 // stream is one direction of a connection.
@@ -155,7 +175,10 @@ const (
 	// reads, and is not kept.
 	markDull0 = 1 << 30
 	markDull1 = 1 << 29
-	markSlot  = 1<<29 - 1
+	// markFollow: an HTTP/1.x connection, parsed: its later segments are
+	// looked at only for the start of a request or a status line (follow).
+	markFollow = 1 << 28
+	markSlot   = 1<<28 - 1
 )
 
 func (o *Observer) n() int {
@@ -179,6 +202,12 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 		return // parsed, and no TLS records to follow
 	}
 	i := int32(mark&markSlot) - 1
+	if mark&markFollow != 0 {
+		if len(p.Payload) > 0 {
+			o.follow(i, dir, p, c)
+		}
+		return
+	}
 	if len(p.Payload) == 0 {
 		if p.Flags&decode.FIN != 0 && i >= 0 && !o.slots[i].settled {
 			o.settle(i, c)
@@ -311,8 +340,45 @@ func (o *Observer) settle(i int32, c *track.Conn) {
 	in := o.input(i, c)
 	ctx := o.parse(&in, i)
 	o.keep(sl, &ctx)
-	if ctx.Protocol != "tls" {
+	switch {
+	case ctx.Request != "":
+		c.ObserverMark |= markFollow
+	case ctx.Protocol != "tls":
 		c.ObserverMark |= markDone
+	}
+}
+
+// follow looks at a segment of a parsed HTTP/1.x connection (slot i) for
+// the start of a later request, from the client, or of a status line
+// after it, from the server. Only a line at the start of a segment is
+// seen: requests pipelined into one segment count as one, and a body
+// that happens to start as a request line would count as one more.
+func (o *Observer) follow(i int32, dir int, p *decode.Packet, c *track.Conn) {
+	sl := &o.slots[i]
+	pl := p.Payload
+	if dir == c.Client&1 {
+		// The first request began at the stream's base, and a
+		// retransmission repeats the latest one's sequence number.
+		if p.Seq == sl.dir[dir].base || sl.later != nil && p.Seq == sl.later.reqSeq {
+			return
+		}
+		req, ok := requestLine(pl)
+		if !ok {
+			return
+		}
+		if sl.later == nil {
+			sl.later = &later{requests: 1}
+		}
+		*sl.later = later{requests: sl.later.requests + 1, reqSeq: p.Seq, reqFrame: p.Frame, request: req,
+			reqAt: max(0, c.Sides[dir].Bytes-int64(len(pl)))}
+		return
+	}
+	l := sl.later
+	if l == nil || l.respFrame != 0 || !bytes.HasPrefix(pl, []byte("HTTP/1.")) {
+		return
+	}
+	if st, code, ok := statusLine(pl); ok {
+		l.respSeq, l.respFrame, l.response, l.status = p.Seq, p.Frame, st, code
 	}
 }
 
@@ -463,10 +529,15 @@ func (o *Observer) reset(p *decode.Packet, c *track.Conn) {
 	var ctx Context
 	switch {
 	case i >= 0 && o.slots[i].parsed != nil:
-		// Parsed when it settled: only the last TLS records are newer.
+		// Parsed when it settled: only the last TLS records and the
+		// later HTTP requests are newer.
 		ctx = *o.slots[i].parsed
 		for k := range 2 {
 			ctx.TLS[k] = tlsTail(in.TLSTail[k])
+		}
+		if l := o.slots[i].later; l != nil {
+			ctx.Requests, ctx.LastRequest, ctx.LastRequestFrame, ctx.LastRequestAt = l.requests, l.request, l.reqFrame, l.reqAt
+			ctx.LastResponse, ctx.LastStatus, ctx.LastResponseFrame = l.response, l.status, l.respFrame
 		}
 	case i >= 0 && o.slots[i].settled:
 		// Settled on bytes that named nothing: the Context of none,

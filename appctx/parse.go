@@ -51,6 +51,20 @@ type Context struct {
 	// server's first byte came; -1 when the server sent nothing or spoke
 	// first.
 	AnsweredAfter int64
+	// Requests counts the request lines that began a client segment, the
+	// first included: on a kept-alive connection more than one (an
+	// Observer follows them; Parse alone sees the first). With more than
+	// one, LastRequest is the latest, at LastRequestFrame, after the
+	// client's first LastRequestAt bytes; LastResponse the status line
+	// that began a server segment after it, at LastResponseFrame (0 when
+	// none came before the RST).
+	Requests          int
+	LastRequest       string
+	LastRequestFrame  int64
+	LastRequestAt     int64
+	LastResponse      string
+	LastStatus        int
+	LastResponseFrame int64
 
 	// TLS: the ClientHello's server name and ALPN protocols, and each
 	// side's last record type seen ("handshake", "application_data",
@@ -90,7 +104,7 @@ func Parse(in *Input) Context {
 		ctx.Protocol = "http2"
 	} else if req, ok := requestLine(cb); ok {
 		ctx.Protocol = "http"
-		ctx.Request = req
+		ctx.Request, ctx.Requests = req, 1
 		ctx.Host, ctx.RequestLength, ctx.RequestHead = headers(cb)
 	}
 	if st, code, ok := statusLine(sb); ok {

@@ -83,6 +83,9 @@ func cutWords(s string, n int) string {
 }
 
 func httpParts(a *appctx.Context, sent [2]int64) []string {
+	if a.Requests > 1 && a.LastRequest != "" {
+		return keptAliveParts(a, sent)
+	}
 	var parts []string
 	body := int64(-1) // request body bytes the client sent before the RST
 	if a.RequestHead >= 0 && sent[0] >= a.RequestHead {
@@ -137,4 +140,26 @@ func tlsParts(a *appctx.Context) []string {
 		}
 	}
 	return parts
+}
+
+// keptAliveParts names the latest exchange of a kept-alive connection, which
+// a reset most often cuts, and the first only after it: the first
+// request's body and answer say nothing of the reset.
+func keptAliveParts(a *appctx.Context, sent [2]int64) []string {
+	parts := []string{fmt.Sprintf("the client sent %d requests on this kept-alive connection, the latest %s (frame %d)",
+		a.Requests, a.LastRequest, a.LastRequestFrame)}
+	if a.LastResponseFrame != 0 {
+		parts = append(parts, fmt.Sprintf("the server answered it %s (frame %d)", a.LastResponse, a.LastResponseFrame))
+	} else {
+		s := "the server had not answered it"
+		if d := sent[0] - a.LastRequestAt; d > 0 {
+			s += fmt.Sprintf(" when the RST came; the client had sent %s from it on", byteCount(d))
+		}
+		parts = append(parts, s)
+	}
+	first := "the first was " + a.Request
+	if a.Host != "" {
+		first += " (Host " + a.Host + ")"
+	}
+	return append(parts, first)
 }

@@ -45,12 +45,23 @@ type App struct {
 	// SSH identification lines.
 	ClientBanner string `json:"client_banner,omitempty"`
 	ServerBanner string `json:"server_banner,omitempty"`
+	// HTTP/1.x on a kept-alive connection: the requests seen (the first
+	// included; absent when only one), the latest request line, its frame
+	// and the client's bytes before it, and the status line that answered
+	// it, with its frame (absent when none came before the RST).
+	Requests          int    `json:"requests,omitempty"`
+	LastRequest       string `json:"last_request,omitempty"`
+	LastRequestFrame  int64  `json:"last_request_frame,omitempty"`
+	LastRequestAt     int64  `json:"last_request_at,omitempty"`
+	LastResponse      string `json:"last_response,omitempty"`
+	LastStatus        int    `json:"last_status,omitempty"`
+	LastResponseFrame int64  `json:"last_response_frame,omitempty"`
 }
 
 // NewApp turns a parsed context into the record's field.
 func NewApp(a *appctx.Context) *App {
 	pos := func(n int64) int64 { return max(n, 0) }
-	return &App{
+	app := &App{
 		Protocol: a.Protocol, ByPort: a.ByPort,
 		ClientKept: a.Kept[0], ServerKept: a.Kept[1],
 		ClientFromStart: a.FromStart[0], ServerFromStart: a.FromStart[1],
@@ -60,6 +71,11 @@ func NewApp(a *appctx.Context) *App {
 		SNI:           a.SNI, ALPN: a.ALPN, ClientTLSLast: a.TLS[0], ServerTLSLast: a.TLS[1],
 		ClientBanner: a.Banner[0], ServerBanner: a.Banner[1],
 	}
+	if a.Requests > 1 {
+		app.Requests, app.LastRequest, app.LastRequestFrame, app.LastRequestAt = a.Requests, a.LastRequest, a.LastRequestFrame, pos(a.LastRequestAt)
+		app.LastResponse, app.LastStatus, app.LastResponseFrame = a.LastResponse, a.LastStatus, a.LastResponseFrame
+	}
+	return app
 }
 
 func appendApp(b []byte, a *App) []byte {
@@ -106,5 +122,12 @@ func appendApp(b []byte, a *App) []byte {
 	str("server_tls_last", a.ServerTLSLast)
 	str("client_banner", a.ClientBanner)
 	str("server_banner", a.ServerBanner)
+	num("requests", int64(a.Requests))
+	str("last_request", a.LastRequest)
+	num("last_request_frame", a.LastRequestFrame)
+	num("last_request_at", a.LastRequestAt)
+	str("last_response", a.LastResponse)
+	num("last_status", int64(a.LastStatus))
+	num("last_response_frame", a.LastResponseFrame)
 	return append(b, '}')
 }

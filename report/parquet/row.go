@@ -86,26 +86,33 @@ type row struct {
 	// The app object, flat; app_protocol is NULL when the record has
 	// none (application context off, or nothing to say), "" when it has
 	// one that names no protocol.
-	AppProtocol        *string `parquet:"app_protocol,optional"`
-	AppByPort          bool    `parquet:"app_by_port,optional"`
-	AppClientKept      int32   `parquet:"app_client_bytes_kept,optional"`
-	AppServerKept      int32   `parquet:"app_server_bytes_kept,optional"`
-	AppClientFromStart bool    `parquet:"app_client_from_start,optional"`
-	AppServerFromStart bool    `parquet:"app_server_from_start,optional"`
-	AppRequest         string  `parquet:"app_request,optional"`
-	AppHost            string  `parquet:"app_host,optional"`
-	AppRequestLength   int64   `parquet:"app_request_length,optional"`
-	AppRequestHead     int64   `parquet:"app_request_head,optional"`
-	AppResponse        string  `parquet:"app_response,optional"`
-	AppStatus          int32   `parquet:"app_status,optional"`
-	AppResponseLength  int64   `parquet:"app_response_length,optional"`
-	AppAnsweredAfter   int64   `parquet:"app_answered_after,optional"`
-	AppSNI             string  `parquet:"app_sni,optional"`
-	AppALPN            string  `parquet:"app_alpn,optional"`
-	AppClientTLSLast   string  `parquet:"app_client_tls_last,dict,optional"`
-	AppServerTLSLast   string  `parquet:"app_server_tls_last,dict,optional"`
-	AppClientBanner    string  `parquet:"app_client_banner,optional"`
-	AppServerBanner    string  `parquet:"app_server_banner,optional"`
+	AppProtocol          *string `parquet:"app_protocol,optional"`
+	AppByPort            bool    `parquet:"app_by_port,optional"`
+	AppClientKept        int32   `parquet:"app_client_bytes_kept,optional"`
+	AppServerKept        int32   `parquet:"app_server_bytes_kept,optional"`
+	AppClientFromStart   bool    `parquet:"app_client_from_start,optional"`
+	AppServerFromStart   bool    `parquet:"app_server_from_start,optional"`
+	AppRequest           string  `parquet:"app_request,optional"`
+	AppHost              string  `parquet:"app_host,optional"`
+	AppRequestLength     int64   `parquet:"app_request_length,optional"`
+	AppRequestHead       int64   `parquet:"app_request_head,optional"`
+	AppResponse          string  `parquet:"app_response,optional"`
+	AppStatus            int32   `parquet:"app_status,optional"`
+	AppResponseLength    int64   `parquet:"app_response_length,optional"`
+	AppAnsweredAfter     int64   `parquet:"app_answered_after,optional"`
+	AppSNI               string  `parquet:"app_sni,optional"`
+	AppALPN              string  `parquet:"app_alpn,optional"`
+	AppClientTLSLast     string  `parquet:"app_client_tls_last,dict,optional"`
+	AppServerTLSLast     string  `parquet:"app_server_tls_last,dict,optional"`
+	AppClientBanner      string  `parquet:"app_client_banner,optional"`
+	AppServerBanner      string  `parquet:"app_server_banner,optional"`
+	AppRequests          int32   `parquet:"app_requests,optional"`
+	AppLastRequest       string  `parquet:"app_last_request,optional"`
+	AppLastRequestFrame  int64   `parquet:"app_last_request_frame,optional"`
+	AppLastRequestAt     int64   `parquet:"app_last_request_at,optional"`
+	AppLastResponse      string  `parquet:"app_last_response,optional"`
+	AppLastStatus        int32   `parquet:"app_last_status,optional"`
+	AppLastResponseFrame int64   `parquet:"app_last_response_frame,optional"`
 }
 
 // newRow converts r, whose time t is, into its row. The optional columns
@@ -196,6 +203,8 @@ func newRow(r *report.Record, t time.Time) row {
 		out.AppAnsweredAfter, out.AppSNI, out.AppALPN = a.AnsweredAfter, a.SNI, a.ALPN
 		out.AppClientTLSLast, out.AppServerTLSLast = a.ClientTLSLast, a.ServerTLSLast
 		out.AppClientBanner, out.AppServerBanner = a.ClientBanner, a.ServerBanner
+		out.AppRequests, out.AppLastRequest, out.AppLastRequestFrame, out.AppLastRequestAt = int32(a.Requests), a.LastRequest, a.LastRequestFrame, a.LastRequestAt
+		out.AppLastResponse, out.AppLastStatus, out.AppLastResponseFrame = a.LastResponse, int32(a.LastStatus), a.LastResponseFrame
 	}
 	if v := r.VendorReason; v != nil {
 		out.VendorDevice, out.VendorCode, out.VendorText = v.Device, int32(v.Code), v.Text
