@@ -21,6 +21,13 @@
 // bytes come and keep only a match flag (a Grep of more than 64 bytes
 // keeps every direction).
 //
+// Past the first bytes: on a connection whose first bytes are HTTP/1.x,
+// later segments are looked at only for a request line beginning a client
+// segment and a status line beginning a server segment after it, so that
+// a reset on a kept-alive connection names its latest exchange
+// (Context.Requests, LastRequest, LastResponse), a few hundred bytes on
+// the heap for a connection that carried a second request.
+//
 // Memory: a buffer of 2×Bytes a connection while it is filling, outside
 // the Go heap (internal/offheap: bytes hold no pointers, and on the heap
 // they would raise the collector's goal by half as much again). Once each
