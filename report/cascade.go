@@ -25,7 +25,7 @@ func causedBy(r *track.Reset, followup bool) (*CausedBy, string) {
 	p, c := &r.Packet, r.Conn
 	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
 	l, ok := correlate.Cascade(correlate.Downstream{Frame: p.Frame, TS: p.TS, ByServer: r.Sender != c.Client,
-		Followup: followup, RequestFrame: cl.FirstDataFrame,
+		Followup: followup, AcceptFrame: c.AckedFrame, AcceptTS: c.AckedTS, RequestFrame: cl.FirstDataFrame,
 		ServerDataFrame: sv.LastDataFrame, ServerDataTS: sv.LastDataTS, ServerFINFrame: sv.FINFrame, ServerFINTS: sv.FINTS}, p.Upstream)
 	if !ok {
 		return nil, ""
