@@ -87,7 +87,7 @@ func cascade() *scenario {
 			"goproxy-rst-v4-any-router", "goproxy-pyclient-refused-v4-any-router", "goproxy-timeout-v4-any-router", "goproxy-fin-v4-any-router",
 			"haproxy-rst-v4-any-router", "haproxy-refused-v6-any-router", "haproxy-timeout-v4-any-router", "haproxy-fin-v4-any-router",
 			"haproxytcp-rst-v4-any-router", "goproxy-rst-v6-sll-router", "haproxy-timeout-v6-sll-router-ng",
-			"nginxstream-fin-v4-any-router", "nginxstream-late-fin-v6-any-router", "nginxstream-late-rst-v4-any-router",
+			"nginxstream-fin-v4-any-router", "nginxstream-late-fin-v6-any-router", "nginxstream-late-rst-v4-any-router", "nginxstream-refused-v4-any-router",
 		},
 		notes: map[string]string{
 			"TCP_ABORT_ON_CLOSE": "closed with unread data: the upstream mid-request (rst), or the proxy with the client's upload unread after the upstream failed",
