@@ -53,6 +53,7 @@ func scenarios() []*scenario {
 		halfClosedLinger2(),
 		synScan(),
 		cascade(),
+		reuse(),
 	}
 }
 
