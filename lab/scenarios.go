@@ -54,6 +54,7 @@ func scenarios() []*scenario {
 		synScan(),
 		cascade(),
 		reuse(),
+		reuseDelayed(),
 	}
 }
 

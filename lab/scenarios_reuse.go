@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,12 +39,24 @@ import (
 //     on its way: the request does not acknowledge the FIN and meets the
 //     server's FIN_WAIT1 socket: TCP_ABORT_ON_DATA, a bare RST at the
 //     FIN's own sequence number (the request's ack).
+//   - delayed (reuseDelayed): a path 100 ms long from the server to the
+//     client (a relay in the router namespace holds each of the server's
+//     packets); the client sends its next request 250 ms after its first
+//     answer arrived, after the server closed (300 ms after it answered)
+//     and before the FIN arrives (400 ms): request and FIN cross on the
+//     wire, the client sees the FIN, then the RST.
 
 // reuseIdle is the servers' idle timeout; reuseWait the client's pause
-// after its first answer, well past it.
+// after its first answer, well past it. reuseDelay is the delayed
+// variants' one-way delay from the server to the client, and reuseCross
+// their client's pause: the server has closed (reuseIdle after its answer
+// left) and its FIN is still on the way (reuseDelay more), 50 ms either
+// side.
 const (
-	reuseIdle = 300 * time.Millisecond
-	reuseWait = 600 * time.Millisecond
+	reuseIdle  = 300 * time.Millisecond
+	reuseWait  = 600 * time.Millisecond
+	reuseDelay = 100 * time.Millisecond
+	reuseCross = 250 * time.Millisecond
 )
 
 func reuse() *scenario {
@@ -68,6 +82,19 @@ func reuse() *scenario {
 		client: reuseClient,
 		drive:  driveReuse,
 	}
+}
+
+// reuseDelayed is reuse on a path whose server-to-client direction is
+// 100 ms long, so that the client's next request crosses the server's FIN
+// on the wire. The client's capture shows the request, the FIN, the
+// client's ACK of it, then the RST.
+func reuseDelayed() *scenario {
+	s := reuse()
+	s.desc = "HTTP keep-alive reuse race on a path 100 ms long from the server to the client (a relay in the router namespace holds the server's packets): the server closes the idle connection 300 ms after its answer; the client sends its next GET 250 ms after the answer arrived, crossing the FIN on the wire"
+	s.variants = []variant{"gohttp-delayed-v4-eth-client", "nginx-delayed-v4-eth-client", "pyhttp-delayed-v4-eth-client"}
+	s.expect = []string{"TCP_ABORT_ON_DATA"}
+	s.injector = delayRelay
+	return s
 }
 
 // reuseServer runs the variant's HTTP server with its idle timeout.
@@ -176,10 +203,18 @@ func reuseClient(a *agent) error {
 	if _, err := io.WriteString(c, get); err != nil {
 		return err
 	}
-	if err := readResponse(c); err != nil {
+	first, err := readResponse(c)
+	if err != nil {
 		return fmt.Errorf("first answer: %w", err)
 	}
-	time.Sleep(reuseWait)
+	if a.tags["delayed"] {
+		// From the answer's first byte: Python's http.server writes
+		// its head and body apart, and Nagle holds the body back for
+		// a round trip after the server's idle timer started.
+		time.Sleep(time.Until(first.Add(reuseCross)))
+	} else {
+		time.Sleep(reuseWait)
+	}
 	if _, err := io.WriteString(c, get); err != nil {
 		return fmt.Errorf("second request: %w", err)
 	}
@@ -194,35 +229,123 @@ func reuseClient(a *agent) error {
 }
 
 // readResponse reads an HTTP response head and its Content-Length body,
-// one byte at a time, leaving whatever follows in the kernel.
-func readResponse(c net.Conn) error {
+// one byte at a time, leaving whatever follows in the kernel. It returns
+// when the status line had come.
+func readResponse(c net.Conn) (time.Time, error) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	defer c.SetReadDeadline(time.Time{})
 	n := 0
+	var first time.Time
 	for {
 		l, err := readLine(c)
 		if err != nil {
-			return err
+			return first, err
+		}
+		if first.IsZero() {
+			first = time.Now()
 		}
 		if l == "\r\n" {
 			break
 		}
 		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, "Content-Length") {
 			if n, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
-				return err
+				return first, err
 			}
 		}
 	}
 	_, err := io.ReadFull(c, make([]byte, n))
-	return err
+	return first, err
 }
 
-// driveReuse drops the server's FINs at the router for crossed.
+// driveReuse drops the server's FINs at the router for crossed; for
+// delayed it drops everything the server sends on the port and starts the
+// relay that sends it on late.
 func driveReuse(ctx context.Context, r *runner) error {
-	if r.j.v.has("crossed") {
+	switch {
+	case r.j.v.has("crossed"):
 		if err := r.fw(ctx, nsRouter, "-A", "FORWARD", "-p", "tcp", "--sport", fmt.Sprint(port), "--tcp-flags", "FIN", "FIN", "-j", "DROP"); err != nil {
+			return err
+		}
+	case r.j.v.has("delayed"):
+		if err := r.fw(ctx, nsRouter, "-A", "FORWARD", "-p", "tcp", "-s", r.t.server(), "--sport", fmt.Sprint(port), "-j", "DROP"); err != nil {
+			return err
+		}
+		relay, err := startAgent(nsRouter, "injector", "-job", r.self, "-role", "injector", "-server", r.t.server(), "-client", r.t.client())
+		if err != nil {
+			return err
+		}
+		defer relay.kill()
+		if err := relay.expect("ready", 5*time.Second); err != nil {
 			return err
 		}
 	}
 	return standard(ctx, r)
+}
+
+// delayRelay runs in the router namespace as the injector role: it reads
+// each IPv4 packet the server sends from the port as it arrives (AF_PACKET;
+// the FORWARD chain drops the original) and sends it on to the client
+// reuseDelay later, in order, through an IPPROTO_RAW socket, its TTL one
+// lower as forwarding leaves it: a path with a delay, which the kernel's
+// netem would give where it is built.
+func delayRelay(a *agent) error {
+	cl, err := netip.ParseAddr(a.clientAddr)
+	if err != nil || !cl.Is4() {
+		return fmt.Errorf("delay relay: IPv4 client address wanted, got %q", a.clientAddr)
+	}
+	rx, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		return fmt.Errorf("AF_PACKET: %w", err)
+	}
+	defer unix.Close(rx)
+	tx, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+	if err != nil {
+		return fmt.Errorf("IPPROTO_RAW: %w", err)
+	}
+	defer unix.Close(tx)
+	type held struct {
+		at  time.Time
+		pkt []byte
+	}
+	queue := make(chan held, 4096)
+	go func() {
+		to := &unix.SockaddrInet4{Addr: cl.As4()}
+		for h := range queue {
+			time.Sleep(time.Until(h.at))
+			if err := unix.Sendto(tx, h.pkt, 0, to); err != nil {
+				fmt.Fprintf(os.Stderr, "delay relay: %v\n", err)
+			}
+		}
+	}()
+	a.mark("ready")
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := unix.Recvfrom(rx, buf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return err
+		}
+		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+			continue // forwarded, or sent by the relay itself
+		}
+		s, ok := parseSeg(buf[:n])
+		if !ok || s.src.Port() != port || s.dst.Addr() != cl || s.ttl < 2 {
+			continue
+		}
+		total := int(binary.BigEndian.Uint16(buf[2:]))
+		pkt := append([]byte(nil), buf[:total]...)
+		ihl := int(pkt[0]&0xf) * 4
+		pkt[8]--
+		pkt[10], pkt[11] = 0, 0
+		binary.BigEndian.PutUint16(pkt[10:], ipChecksum(pkt[:ihl]))
+		// A packet from a local socket crosses a veth with its TCP
+		// checksum left to the hardware (CHECKSUM_PARTIAL): AF_PACKET
+		// hands it over unfinished, so it is computed afresh.
+		t := pkt[ihl:]
+		t[16], t[17] = 0, 0
+		binary.BigEndian.PutUint16(t[16:], tcpChecksum(pkt[12:16], pkt[16:20], t))
+		queue <- held{time.Now().Add(reuseDelay), pkt}
+	}
 }
