@@ -55,6 +55,7 @@ func scenarios() []*scenario {
 		cascade(),
 		reuse(),
 		reuseDelayed(),
+		reject(),
 	}
 }
 
