@@ -67,7 +67,7 @@ func reuse() *scenario {
 		routed:  true,
 		desc:    "HTTP keep-alive reuse race: Go net/http (IdleTimeout 300 ms), nginx (keepalive_timeout 300ms) or Python http.server (timeout 0.3 s) closes an idle kept-alive connection with a FIN; the client, not having read, sends its next GET 600 ms after its first answer; after: the FIN had arrived and was acked; crossed: the router drops the server's FINs, so the request does not ack it",
 		variants: []variant{
-			"gohttp-after-v4-eth-client", "gohttp-after-v6-eth-server", "nginx-after-v4-any-server-ng", "pyhttp-after-v4-eth-server",
+			"gohttp-after-v4-eth-client", "gohttp-after-v6-eth-server", "nginx-after-v4-any-server-ng", "nginx-reset-after-v4-eth-server", "pyhttp-after-v4-eth-server",
 			"gohttp-crossed-v4-any-router", "gohttp-crossed-v4-eth-client", "nginx-crossed-v6-eth-server", "pyhttp-crossed-v4-eth-server",
 		},
 		expect: []string{"TCP_TIMEWAIT_SOCKET", "TCP_ABORT_ON_DATA"},
@@ -115,7 +115,7 @@ func reuseServer(a *agent) error {
 			return err
 		}
 		conf := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(nginxReuseConf(dir, a.server)), 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(nginxReuseConf(dir, a.server, a.tags["reset"])), 0o644); err != nil {
 			return err
 		}
 		if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
@@ -137,11 +137,17 @@ func reuseServer(a *agent) error {
 }
 
 // nginxReuseConf answers every request with "ok" and closes a kept-alive
-// connection after 300 ms idle.
-func nginxReuseConf(dir, addr string) string {
+// connection after 300 ms idle; reset turns reset_timedout_connection on,
+// which nginx does not apply to a keep-alive timeout (its keepalive
+// handler closes plainly).
+func nginxReuseConf(dir, addr string, reset bool) string {
 	listen := addr
 	if strings.Contains(addr, ":") {
 		listen = "[" + addr + "]"
+	}
+	rst := "off"
+	if reset {
+		rst = "on"
 	}
 	return fmt.Sprintf(`daemon off;
 master_process off;
@@ -156,6 +162,7 @@ http {
 	uwsgi_temp_path %[1]s/uwsgi;
 	scgi_temp_path %[1]s/scgi;
 	keepalive_timeout 300ms;
+	reset_timedout_connection %[4]s;
 	server {
 		listen %[2]s:%[3]d;
 		location / {
@@ -163,7 +170,7 @@ http {
 		}
 	}
 }
-`, dir, listen, port)
+`, dir, listen, port, rst)
 }
 
 // pyReuseServer is http.server with HTTP/1.1 keep-alive and a handler
