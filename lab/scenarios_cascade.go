@@ -87,13 +87,18 @@ func cascade() *scenario {
 			"goproxy-rst-v4-any-router", "goproxy-pyclient-refused-v4-any-router", "goproxy-timeout-v4-any-router", "goproxy-fin-v4-any-router",
 			"haproxy-rst-v4-any-router", "haproxy-refused-v6-any-router", "haproxy-timeout-v4-any-router", "haproxy-fin-v4-any-router",
 			"haproxytcp-rst-v4-any-router", "goproxy-rst-v6-sll-router", "haproxy-timeout-v6-sll-router-ng",
-			"nginxstream-fin-v4-any-router", "nginxstream-late-fin-v6-any-router", "nginxstream-late-rst-v4-any-router", "nginxstream-refused-v4-any-router",
+			"nginxstream-fin-v4-any-router", "nginxstream-late-fin-v6-any-router", "nginxstream-late-rst-v4-any-router", "nginxstream-refused-v4-any-router", "nginxstream-late-refused-v6-any-router",
 		},
 		notes: map[string]string{
-			"TCP_ABORT_ON_CLOSE": "closed with unread data: the upstream mid-request (rst), or the proxy with the client's upload unread after the upstream failed",
-			"NO_SOCKET":          "the upstream port has no listener: the proxy's connection is refused",
-			"TCP_STATE":          "haproxy option nolinger: SO_LINGER {on, 0} on the client's connection, closed after the upstream ended",
+			"TCP_ABORT_ON_CLOSE":  "closed with unread data: the upstream mid-request (rst), or the proxy with the client's upload unread after the upstream failed",
+			"NO_SOCKET":           "the upstream port has no listener: the proxy's connection is refused",
+			"TCP_STATE":           "haproxy option nolinger: SO_LINGER {on, 0} on the client's connection, closed after the upstream ended",
+			"TCP_ABORT_ON_DATA":   "the proxy had closed the client's connection (FIN) at once when the upstream failed, before the client's data arrived",
+			"TCP_TIMEWAIT_SOCKET": "the proxy had closed the client's connection (FIN, acked by the client) at once when the upstream failed; the client's request, sent later, meets its FIN_WAIT2 remnant",
 		},
+		// The client never closed: data after the proxy's close, as in
+		// timewait_rst.
+		causes: map[string]string{"TCP_TIMEWAIT_SOCKET": "data_after_close"},
 		server: upstream,
 		proxy:  reverseProxy,
 		// curl stops its upload at an early answer: refused at once,
@@ -251,7 +256,8 @@ const nginxStreamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
 // nginxStreamConf proxies TCP from addr to up with nginx's stream module:
 // the upstream connection is opened when the client's is accepted, and
 // proxy_half_close is off (its default), so the end of either connection
-// ends both. The error log (info) says which side closed.
+// ends both. The error log (info, to stderr: the lab prints what the proxy
+// said) says which side closed.
 func nginxStreamConf(dir, addr, up string) string {
 	listen := addr
 	if strings.Contains(addr, ":") {
@@ -260,7 +266,7 @@ func nginxStreamConf(dir, addr, up string) string {
 	return fmt.Sprintf(`daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
+error_log stderr info;
 load_module %[5]s;
 events { worker_connections 64; }
 stream {
