@@ -290,13 +290,19 @@ func (a *agent) latePost(path string, wait time.Duration) error {
 	}
 	defer c.Close()
 	time.Sleep(wait)
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	wrote := make(chan struct{})
 	go func() {
+		defer close(wrote)
 		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: lab\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", path, bodySize)
 		_, err := c.Write(make([]byte, bodySize))
 		fmt.Fprintf(os.Stderr, "late client: write: %v\n", err)
 	}()
 	err = drain(c, 5*time.Second)
 	fmt.Fprintf(os.Stderr, "late client: read: %v\n", err)
+	// A proxy that closed at once (refused) gives EOF before the
+	// request is out: the writer must have sent before the close.
+	<-wrote
 	return nil
 }
 
