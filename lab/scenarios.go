@@ -56,6 +56,7 @@ func scenarios() []*scenario {
 		reuse(),
 		reuseDelayed(),
 		reject(),
+		slowReader(),
 	}
 }
 

@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The scenarios of this file are servers told to turn a client away
@@ -132,4 +136,90 @@ frontend fe
 backend dead
 	server gone %[1]s:%[3]d
 `, bind, port, port+1, rule)
+}
+
+// slowReader is nginx with `send_timeout 1s` and
+// `reset_timedout_connection on` serving a 4 MiB file to a client that
+// asks for it and stops reading (SO_RCVBUF 4096): its window closes, nginx
+// cannot send for a second and resets the connection with the rest of the
+// file queued, as it does to stalled downloads in production.
+func slowReader() *scenario {
+	return &scenario{
+		name:     "slowreader",
+		dir:      serversDir,
+		snaplen:  200,
+		desc:     "nginx 1.22 with send_timeout 1s and reset_timedout_connection on serves a 4 MiB file to a client (SO_RCVBUF 4096) that stops reading: the window is zero, nginx's send times out and it resets with data queued",
+		variants: []variant{"nginx-v4-eth-server", "nginx-v6-eth-client", "nginx-v4-any-server-ng"},
+		expect:   []string{"TCP_STATE", "TCP_DISCONNECT_WITH_DATA"},
+		// As zero_window-sender: the blocked sender aborts.
+		causes: map[string]string{
+			"TCP_STATE":                "zero_window_abort",
+			"TCP_DISCONNECT_WITH_DATA": "zero_window_abort",
+		},
+		notes: map[string]string{
+			"TCP_STATE": "nginx send_timeout with reset_timedout_connection: SO_LINGER {on, 0} and close() with the file's rest queued behind the client's zero window",
+		},
+		server: func(a *agent) error {
+			dir, err := a.workdir()
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "big"), make([]byte, 4<<20), 0o644); err != nil {
+				return err
+			}
+			conf := filepath.Join(dir, "nginx.conf")
+			if err := os.WriteFile(conf, []byte(nginxSlowConf(dir, a.server)), 0o644); err != nil {
+				return err
+			}
+			if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
+				return err
+			}
+			a.mark("ready")
+			return nil
+		},
+		client: func(a *agent) error {
+			c, err := a.dial(intOpt(unix.SOL_SOCKET, unix.SO_RCVBUF, 4096))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: lab\r\n\r\n"); err != nil {
+				return err
+			}
+			// Read nothing until nginx gives up, then read to the
+			// reset.
+			time.Sleep(2500 * time.Millisecond)
+			return expectReset(drain(c, 5*time.Second))
+		},
+	}
+}
+
+// nginxSlowConf serves dir's files with a 1 s send timeout and resets
+// timed-out connections.
+func nginxSlowConf(dir, addr string) string {
+	listen := addr
+	if strings.Contains(addr, ":") {
+		listen = "[" + addr + "]"
+	}
+	return fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log stderr info;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body;
+	proxy_temp_path %[1]s/proxy;
+	fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	sendfile on;
+	send_timeout 1s;
+	reset_timedout_connection on;
+	server {
+		listen %[2]s:%[3]d;
+		root %[1]s;
+	}
+}
+`, dir, listen, port)
 }
