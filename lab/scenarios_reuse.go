@@ -65,7 +65,7 @@ func reuse() *scenario {
 		dir:     serversDir,
 		snaplen: 200,
 		routed:  true,
-		desc:    "HTTP keep-alive reuse race: Go net/http (IdleTimeout 300 ms), nginx (keepalive_timeout 300ms) or Python http.server (timeout 0.3 s) closes an idle kept-alive connection with a FIN; the client, not having read, sends its next GET 600 ms after its first answer; after: the FIN had arrived and was acked; crossed: the router drops the server's FINs, so the request does not ack it",
+		desc:    "HTTP keep-alive reuse race: Go net/http (IdleTimeout 300 ms), nginx (keepalive_timeout 300ms; nginx-reset: with reset_timedout_connection on, which does not apply to it) or Python http.server (timeout 0.3 s) closes an idle kept-alive connection with a FIN; the client, not having read, sends its next GET 600 ms after its first answer; after: the FIN had arrived and was acked; crossed: the router drops the server's FINs, so the request does not ack it",
 		variants: []variant{
 			"gohttp-after-v4-eth-client", "gohttp-after-v6-eth-server", "nginx-after-v4-any-server-ng", "nginx-reset-after-v4-eth-server", "pyhttp-after-v4-eth-server",
 			"gohttp-crossed-v4-any-router", "gohttp-crossed-v4-eth-client", "nginx-crossed-v6-eth-server", "pyhttp-crossed-v4-eth-server",
