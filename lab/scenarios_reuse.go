@@ -42,7 +42,7 @@ import (
 //   - delayed (reuseDelayed): a path 100 ms long from the server to the
 //     client (a relay in the router namespace holds each of the server's
 //     packets); the client sends its next request 250 ms after its first
-//     answer arrived, after the server closed (300 ms after it answered)
+//     answer's first byte arrived, after the server closed (300 ms after it answered)
 //     and before the FIN arrives (400 ms): request and FIN cross on the
 //     wire, the client sees the FIN, then the RST.
 
@@ -84,6 +84,9 @@ func reuse() *scenario {
 	}
 }
 
+// delayedNote is the delayed variants' note on the server's reset.
+const delayedNote = "the next request on a kept-alive connection the server had closed when idle, sent before the server's FIN arrived (100 ms on the way): it crossed the FIN and met the FIN_WAIT1 socket, data after shutdown (tcp_rcv_state_process)"
+
 // reuseDelayed is reuse on a path whose server-to-client direction is
 // 100 ms long, so that the client's next request crosses the server's FIN
 // on the wire. The client's capture shows the request, the FIN, the
@@ -94,6 +97,7 @@ func reuseDelayed() *scenario {
 	s.variants = []variant{"gohttp-delayed-v4-eth-client", "nginx-delayed-v4-eth-client", "pyhttp-delayed-v4-eth-client"}
 	s.expect = []string{"TCP_ABORT_ON_DATA"}
 	s.injector = delayRelay
+	s.notes = map[string]string{"TCP_ABORT_ON_DATA": delayedNote}
 	return s
 }
 
