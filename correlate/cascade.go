@@ -38,6 +38,10 @@ type Downstream struct {
 	ByServer bool
 	// Followup: a later RST of the connection, or a copy of one.
 	Followup bool
+	// AcceptFrame and AcceptTS are the client's ACK completing the
+	// handshake, from which on the proxy could accept the connection; 0
+	// when the handshake was not captured.
+	AcceptFrame, AcceptTS int64
 	// RequestFrame is the client's first data segment on the connection;
 	// 0 when it sent none.
 	RequestFrame int64
@@ -54,15 +58,24 @@ type Downstream struct {
 // meet an unrelated health check's failure only by chance.
 const React = 100 * time.Millisecond
 
+// AtAccept is how soon after the client's handshake a TCP proxy opens its
+// upstream connection: nginx's stream module and HAProxy in tcp mode
+// connect as they accept, before the client has sent anything (nginx
+// 1.22 here 0.3 ms after the client's ACK). An accept waits for the
+// proxy's event loop, not for the network: 100 ms is generous.
+const AtAccept = 100 * time.Millisecond
+
 // Cascade reports whether a reset follows an upstream failure: the
 // pipeline's candidate (decode.Packet.Upstream: the latest failure of a
 // connection that the resetting host opened as a client, on the same
 // address or, on a capture of that host with tcpdump -i any, any address
 // of its own; an upstream RST, refusal or FIN at most 1 s before the reset,
 // or a SYN unanswered for 250 ms to 30 s) is linked when the reset is the
-// server's, is the connection's first, the client had sent its request
-// before the upstream connection was opened (the proxy opened it for that
-// request), the proxy had not answered on the client's connection before
+// server's, is the connection's first, the client sent data on it, the
+// upstream connection was opened for that client (after the client's
+// first data, as an HTTP proxy opens it for a request, or within AtAccept
+// after the client's handshake, as a TCP proxy opens it when it accepts),
+// the proxy had not answered on the client's connection before
 // the upstream event (it sent nothing at all, or its last data came after
 // the event: its 502 or 503), and, but for a timeout, whose moment the
 // wire does not show, it acted within React of the event. A proxy that answered first (a
@@ -75,7 +88,7 @@ const React = 100 * time.Millisecond
 // request it carried.
 func Cascade(d Downstream, up *decode.Upstream) (Link, bool) {
 	if up == nil || !d.ByServer || d.Followup || d.RequestFrame == 0 ||
-		up.OpenFrame <= d.RequestFrame || up.Frame >= d.Frame || up.TS > d.TS ||
+		!openedFor(d, up) || up.Frame >= d.Frame || up.TS > d.TS ||
 		d.ServerDataFrame != 0 && d.ServerDataFrame <= up.Frame {
 		return Link{}, false
 	}
@@ -105,4 +118,15 @@ func Cascade(d Downstream, up *decode.Upstream) (Link, bool) {
 		return Link{}, false
 	}
 	return l, true
+}
+
+// openedFor reports whether the upstream connection was opened for d's
+// client: after its first data (an HTTP proxy connects for a request), or
+// after its handshake, within AtAccept (a TCP proxy connects as it
+// accepts, whether or not the client has spoken).
+func openedFor(d Downstream, up *decode.Upstream) bool {
+	if up.OpenFrame > d.RequestFrame {
+		return true
+	}
+	return d.AcceptFrame != 0 && up.OpenFrame > d.AcceptFrame && time.Duration(up.OpenTS-d.AcceptTS) <= AtAccept
 }

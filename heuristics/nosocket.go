@@ -74,9 +74,26 @@ var noSocketRule = Rule{Cause: NoSocket, Kernel: "NO_SOCKET", Match: func(v *Vie
 		// two packets a round trip apart: the socket was closed by its
 		// application (or the process ended) in between, and a segment
 		// it could not take found none left, or an orphan answered it.
+		// On Linux a closed socket outlives close() as an orphan
+		// (FIN_WAIT1, FIN_WAIT2, TIME_WAIT) for tcp_fin_timeout and
+		// answers data with TCP_ABORT_ON_DATA or TCP_TIMEWAIT_SOCKET:
+		// from a side whose FIN was lost on the way that is
+		// data_after_close with no FIN on the wire, while a socket the
+		// kernel ended without a FIN (TCP_USER_TIMEOUT, tcp_retries2)
+		// or whose RST was lost leaves NO_SOCKET. Both are named, but
+		// where the side's last segments were retransmissions nobody
+		// acknowledged: a socket closed by its application would have
+		// sent its FIN behind that data, and the kernel giving up on
+		// it (tcp_write_timeout) ends it without FIN or RST.
 		if explain {
-			ev = append(ev, fmt.Sprintf("the %s's previous packet was frame %d, only %s before: its socket went away in between (closed or its process gone), not a lost connection",
-				v.Me, v.M.LastFrame, since(v.M.LastTS, v.RST.TS)))
+			s := fmt.Sprintf("the %s's previous packet was frame %d, only %s before: its socket went away in between (closed or its process gone), not a lost connection",
+				v.Me, v.M.LastFrame, since(v.M.LastTS, v.RST.TS))
+			if v.M.RetransRun > 0 {
+				s += fmt.Sprintf("; it had retransmitted data %d times unacknowledged, with no FIN: the kernel gave up on the connection (TCP_USER_TIMEOUT or tcp_retries2), which ends it without a FIN or RST", v.M.RetransRun)
+			} else {
+				s += "; closed by its application with its FIN (and any retransmission of it) lost on the way, what is left of it would answer the same (data_after_close, TCP_ABORT_ON_DATA): the wire cannot tell"
+			}
+			ev = append(ev, s)
 		}
 		return Finding{Confidence: 0.5, Evidence: ev}
 	}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the scenario lab needs, then runs it: sudo lab/run.sh [-run REGEXP]
 # The servers scenarios run real server software from Debian's packages:
-# nginx (nginx-light would do) and haproxy; python3 for http.server.
+# nginx (nginx-light would do) with its stream module (TCP proxying) and
+# haproxy; python3 for http.server.
 set -eu
 need=""
 command -v tcpdump >/dev/null 2>&1 || need="$need tcpdump"
@@ -10,6 +11,7 @@ command -v iptables >/dev/null 2>&1 || need="$need iptables"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need="$need nginx"
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || need="$need libnginx-mod-stream"
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need="$need haproxy"
 if [ -n "$need" ]; then
 	apt-get update

@@ -53,6 +53,10 @@ func scenarios() []*scenario {
 		halfClosedLinger2(),
 		synScan(),
 		cascade(),
+		reuse(),
+		reuseDelayed(),
+		reject(),
+		slowReader(),
 	}
 }
 

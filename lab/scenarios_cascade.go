@@ -32,7 +32,13 @@ import (
 // in one file; the truth's caused_by names the upstream event.
 //
 // Proxies: Go's net/http/httputil.ReverseProxy (goproxy), HAProxy 2.6 in
-// http mode (haproxy) and in tcp mode with `option nolinger` (haproxytcp).
+// http mode (haproxy) and in tcp mode with `option nolinger` (haproxytcp),
+// and nginx 1.22's stream module (nginxstream), a TCP proxy that connects
+// upstream as soon as it accepts the client, before any data, and, with
+// `proxy_half_close off` (the default), closes both connections when
+// either side ends: an upstream FIN becomes a reset of a client still
+// uploading. The late tag's client connects, waits 100 ms and then sends
+// its request, as a pooled connection opened ahead of its use.
 // Upstream failures, one tag each:
 //
 //   - rst: the upstream reads the headers and part of the body and closes
@@ -76,17 +82,23 @@ func cascade() *scenario {
 		dir:     serversDir,
 		snaplen: 200,
 		routed:  true,
-		desc:    "a reverse proxy in the router namespace (goproxy: Go's httputil.ReverseProxy; haproxy: HAProxy 2.6 mode http; haproxytcp: mode tcp with option nolinger) forwards a 1 MiB upload to an upstream that resets mid-request (rst), refuses (refused), drops the SYN while the proxy's connect timeout is 1 s (timeout) or half-closes with no answer (fin); the proxy closes the client's connection with the upload unread; captured on the proxy with -i any",
+		desc:    "a reverse proxy in the router namespace (goproxy: Go's httputil.ReverseProxy; haproxy: HAProxy 2.6 mode http; haproxytcp: mode tcp with option nolinger; nginxstream: nginx 1.22's stream module, proxy_half_close off, connecting upstream at accept; late: the client waits 100 ms after connecting before it sends) forwards a 1 MiB upload to an upstream that resets mid-request (rst), refuses (refused), drops the SYN while the proxy's connect timeout is 1 s (timeout) or half-closes with no answer (fin); the proxy closes the client's connection with the upload unread; captured on the proxy with -i any",
 		variants: []variant{
 			"goproxy-rst-v4-any-router", "goproxy-pyclient-refused-v4-any-router", "goproxy-timeout-v4-any-router", "goproxy-fin-v4-any-router",
 			"haproxy-rst-v4-any-router", "haproxy-refused-v6-any-router", "haproxy-timeout-v4-any-router", "haproxy-fin-v4-any-router",
 			"haproxytcp-rst-v4-any-router", "goproxy-rst-v6-sll-router", "haproxy-timeout-v6-sll-router-ng",
+			"nginxstream-fin-v4-any-router", "nginxstream-late-fin-v6-any-router", "nginxstream-late-rst-v4-any-router", "nginxstream-refused-v4-any-router", "nginxstream-late-refused-v6-any-router",
 		},
 		notes: map[string]string{
-			"TCP_ABORT_ON_CLOSE": "closed with unread data: the upstream mid-request (rst), or the proxy with the client's upload unread after the upstream failed",
-			"NO_SOCKET":          "the upstream port has no listener: the proxy's connection is refused",
-			"TCP_STATE":          "haproxy option nolinger: SO_LINGER {on, 0} on the client's connection, closed after the upstream ended",
+			"TCP_ABORT_ON_CLOSE":  "closed with unread data: the upstream mid-request (rst), or the proxy with the client's upload unread after the upstream failed",
+			"NO_SOCKET":           "the upstream port has no listener: the proxy's connection is refused",
+			"TCP_STATE":           "haproxy option nolinger: SO_LINGER {on, 0} on the client's connection, closed after the upstream ended",
+			"TCP_ABORT_ON_DATA":   "the proxy had closed the client's connection (FIN) at once when the upstream failed, before the client's data arrived",
+			"TCP_TIMEWAIT_SOCKET": "the proxy had closed the client's connection (FIN, acked by the client) at once when the upstream failed; the client's request, sent later, meets its FIN_WAIT2 remnant",
 		},
+		// The client never closed: data after the proxy's close, as in
+		// timewait_rst.
+		causes: map[string]string{"TCP_TIMEWAIT_SOCKET": "data_after_close"},
 		server: upstream,
 		proxy:  reverseProxy,
 		// curl stops its upload at an early answer: refused at once,
@@ -95,6 +107,9 @@ func cascade() *scenario {
 		client: func(a *agent) error {
 			if a.tags["pyclient"] {
 				return a.pyPost("/upload")
+			}
+			if a.tags["late"] {
+				return a.latePost("/upload", 100*time.Millisecond)
 			}
 			_, err := a.curlPost("/upload")
 			return err
@@ -153,6 +168,21 @@ func upstream(a *agent) error {
 // client-side address.
 func reverseProxy(a *agent) error {
 	up := net.JoinHostPort(topo{routed: true, v6: a.tags["v6"]}.server(), fmt.Sprint(port))
+	if a.tags["nginxstream"] {
+		dir, err := a.workdir()
+		if err != nil {
+			return err
+		}
+		conf := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(conf, []byte(nginxStreamConf(dir, a.server, up)), 0o644); err != nil {
+			return err
+		}
+		if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
+			return err
+		}
+		a.mark("ready")
+		return nil
+	}
 	if !a.tags["goproxy"] {
 		dir, err := a.workdir()
 		if err != nil {
@@ -218,6 +248,62 @@ frontend fe
 backend up
 	server up %[3]s
 `, bind, port, up, mode, opts)
+}
+
+// nginxStreamModule is where Debian's libnginx-mod-stream puts the module.
+const nginxStreamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+// nginxStreamConf proxies TCP from addr to up with nginx's stream module:
+// the upstream connection is opened when the client's is accepted, and
+// proxy_half_close is off (its default), so the end of either connection
+// ends both. The error log (info, to stderr: the lab prints what the proxy
+// said) says which side closed.
+func nginxStreamConf(dir, addr, up string) string {
+	listen := addr
+	if strings.Contains(addr, ":") {
+		listen = "[" + addr + "]"
+	}
+	return fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log stderr info;
+load_module %[5]s;
+events { worker_connections 64; }
+stream {
+	server {
+		listen %[2]s:%[3]d;
+		proxy_pass %[4]s;
+		proxy_connect_timeout 1s;
+		proxy_timeout 5s;
+	}
+}
+`, dir, listen, port, up, nginxStreamModule)
+}
+
+// latePost connects, waits, then uploads 1 MiB in an HTTP POST and reads
+// until the connection ends: a client whose connection was opened before
+// its request (a pool), so that a TCP proxy connects upstream first.
+func (a *agent) latePost(path string, wait time.Duration) error {
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	time.Sleep(wait)
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: lab\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", path, bodySize)
+		_, err := c.Write(make([]byte, bodySize))
+		fmt.Fprintf(os.Stderr, "late client: write: %v\n", err)
+	}()
+	err = drain(c, 5*time.Second)
+	fmt.Fprintf(os.Stderr, "late client: read: %v\n", err)
+	// A proxy that closed at once (refused) gives EOF before the
+	// request is out: the writer must have sent before the close.
+	<-wrote
+	return nil
 }
 
 // driveCascade starts the upstream, the proxy in the router namespace and

@@ -25,7 +25,7 @@ func causedBy(r *track.Reset, followup bool) (*CausedBy, string) {
 	p, c := &r.Packet, r.Conn
 	cl, sv := &c.Sides[c.Client], &c.Sides[1-c.Client]
 	l, ok := correlate.Cascade(correlate.Downstream{Frame: p.Frame, TS: p.TS, ByServer: r.Sender != c.Client,
-		Followup: followup, RequestFrame: cl.FirstDataFrame,
+		Followup: followup, AcceptFrame: c.AckedFrame, AcceptTS: c.AckedTS, RequestFrame: cl.FirstDataFrame,
 		ServerDataFrame: sv.LastDataFrame, ServerDataTS: sv.LastDataTS, ServerFINFrame: sv.FINFrame, ServerFINTS: sv.FINTS}, p.Upstream)
 	if !ok {
 		return nil, ""
@@ -38,20 +38,20 @@ func causedBy(r *track.Reset, followup bool) (*CausedBy, string) {
 	switch l.Event {
 	case correlate.UpstreamRST:
 		s = "the reset of client " + client + " follows the upstream reset from " + up + " (frame " + itoa64(l.Frame) + ") by " + by +
-			": a proxy passing its upstream's failure on (Envoy's UR, upstream remote reset; HAProxy's SD, or SH before the response headers)"
+			": a proxy passing its upstream's failure on (Envoy's UR, upstream remote reset; HAProxy's SD, or SH before the response headers; nginx's \"(104: Connection reset by peer)\" from upstream)"
 	case correlate.UpstreamRefused:
 		s = "the reset of client " + client + " follows the upstream " + up + " refusing the proxy's connection from " + proxy + " (frame " + itoa64(l.Frame) + ") by " + by +
-			": a proxy passing its upstream's failure on (Envoy's UF, upstream connection failure; HAProxy's SC)"
+			": a proxy passing its upstream's failure on (Envoy's UF, upstream connection failure; HAProxy's SC; nginx's \"connect() failed (111: Connection refused) while connecting to upstream\")"
 	case correlate.UpstreamTimeout:
 		tries := "never answered"
 		if l.SYNs > 1 {
 			tries = "sent " + strconv.Itoa(l.SYNs) + " times, never answered"
 		}
 		s = "the reset of client " + client + " follows the proxy's connection attempt from " + proxy + " to " + up + " by " + by +
-			", its SYN (frame " + itoa64(l.Frame) + ") " + tries + ": a proxy passing its connect timeout on (Envoy's UF, upstream connection failure; HAProxy's sC)"
+			", its SYN (frame " + itoa64(l.Frame) + ") " + tries + ": a proxy passing its connect timeout on (Envoy's UF, upstream connection failure; HAProxy's sC; nginx's \"upstream timed out (110: Connection timed out) while connecting to upstream\")"
 	case correlate.UpstreamFIN:
 		s = "the reset of client " + client + " follows the upstream " + up + " closing the proxy's connection with a FIN (frame " + itoa64(l.Frame) + ") by " + by +
-			", with no answer: a proxy passing its upstream's failure on (Envoy's UC, upstream connection termination; HAProxy's SH, or SD during the data)"
+			", with no answer: a proxy passing its upstream's failure on (Envoy's UC, upstream connection termination; HAProxy's SH, or SD during the data; nginx's \"upstream prematurely closed connection\", its stream module's \"upstream disconnected\")"
 	}
 	if n := cl.Bytes; n > 0 {
 		s += "; the client had sent " + bytesText(n)

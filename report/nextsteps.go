@@ -25,11 +25,12 @@ var nextSteps = map[string][]string{
 		"A server or proxy that answers before reading the request body: Go's `net/http` and Python's `http.server` answer 413 (or 400, 401) and close with the body unread; check the request size limits (`MaxBytesReader`, `client_max_body_size`) and the status codes logged at the RST's time.",
 		"nginx: `lingering_close` (`on` by default, `always` reads what the client still sends after an early answer), `lingering_time`, `lingering_timeout`.",
 		"Proxies: Envoy's access-log response flags `UC` (upstream connection termination), `UR` (upstream remote reset) and `DC` (downstream connection termination); HAProxy's termination states `SD` (the server aborted during the data phase) and `CD` (the client did). Captured on the proxy with both legs (`tcpdump -i any`), the evidence names the upstream event a reset of the proxy's client follows (`caused_by`): `UF`/`SC` a refusal, `UF`/`sC` a connect timeout, `UR`/`SD` an upstream reset, `UC`/`SH` an upstream close.",
+		"TCP proxies: nginx's `stream` module with `proxy_half_close off` (the default) closes both connections when either side closes, so a client still sending when the upstream closes is reset with its data unread (`caused_by` `upstream_fin`); HAProxy's `mode tcp` passes the FIN on instead.",
 		"Pipelined or batched requests: a parser that stops at the first bad message and closes leaves the rest unread (a server that writes `ERROR` after the first bad line and closes).",
 	},
 	"linger_abort": {
 		"An abortive close: `SO_LINGER` set to `{on, 0}` before `close()` discards unsent data and sends a RST (Go `SetLinger(0)`, Java `setSoLinger(true, 0)`, .NET `LingerState(true, 0)`); search the resetter's code and libraries for it.",
-		"nginx `reset_timedout_connection on` resets connections that timed out (`client_body_timeout`, `send_timeout`, `keepalive_timeout`); HAProxy `option nolinger` does the same on every close.",
+		"nginx `reset_timedout_connection on` resets connections that timed out (`client_header_timeout`, `client_body_timeout`, `send_timeout`) and those it ends with `return 444`, but not a kept-alive connection at `keepalive_timeout` (a FIN); HAProxy `option nolinger` does the same on every close, and `tcp-request connection reject` resets at once.",
 		"A RST a whole number of seconds after the peer's last packet is a timeout giving up: the server's read or header timeout (`client_header_timeout`, Go `ReadTimeout`/`ReadHeaderTimeout`), a proxy's `timeout client`/`timeout server`.",
 		"Connection pools and load generators abort connections on shutdown or on their own timeouts; Windows hosts often acknowledge the peer's FIN and reset instead of closing with a FIN.",
 	},

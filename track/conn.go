@@ -141,6 +141,7 @@ type Conn struct {
 	ClientGuessed bool // no SYN seen: the client was guessed from the ports
 	SYNACKFrame   int64
 	AckedFrame    int64 // the client's ACK completing the handshake
+	AckedTS       int64 // and its time: the server could accept from then on
 
 	FirstFrame, LastFrame int64
 	FirstTS, LastTS       int64

@@ -1100,7 +1100,7 @@ func (c *conn) applyAck(dir uint8, p *decode.Packet, syn bool) {
 	}
 	if c.SYNACKFrame != 0 && c.AckedFrame == 0 && !syn && int(dir) == c.Client &&
 		peer.SYNFrame != 0 && p.Ack == peer.ISN+1 {
-		c.AckedFrame = p.Frame
+		c.AckedFrame, c.AckedTS = p.Frame, p.TS
 	}
 }
 
