@@ -38,6 +38,8 @@ func scenarios() []*scenario {
 		forgeTTL(),
 		forgeIdle(),
 		forgeIgnored(),
+		forgeAcks(),
+		forgeClock(),
 		payloadRST(),
 		winAbort(),
 		// testdata/pcaps-servers

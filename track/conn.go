@@ -33,6 +33,18 @@ type Summary struct {
 	Kind   Kind
 }
 
+// TSSample is one packet's TSval and its capture time.
+type TSSample struct {
+	Frame int64
+	TS    int64 // capture time, Unix ns
+	Val   uint32
+}
+
+// IPIDStep is the largest step between two packets of one side that
+// still counts as its IP ID counter running on (Side.IPIDRun): a few of
+// its packets may have missed the capture.
+const IPIDStep = 8
+
 // Stall is a zero-window period advertised by one side.
 type Stall struct {
 	StartFrame int64 // first zero-window advertisement
@@ -104,6 +116,24 @@ type Side struct {
 	LastIPID          uint16
 	IPIDs             int64 // non-RST IPv4 packets, for LastIPID's meaning
 	ZeroIPIDs         int64
+	// IPIDRun counts the steps of the latest run of this side's non-RST
+	// IPv4 packets whose IP IDs went up as a counter does, each 1 to
+	// IPIDStep past the one before (IDs 0 left out: Linux sends its
+	// SYN-ACKs so); CounterIPID is the run's last ID, IPIDRunFrame its
+	// first packet. A per-connection counter (Linux, inet_id) or a quiet
+	// host's global one runs so; random IDs (BSD, macOS) do not.
+	IPIDRun      int64
+	IPIDRunFrame int64
+	CounterIPID  uint16
+
+	// TSFirst and TSLast are this side's first and latest non-RST
+	// packets with the timestamp option (RFC 7323), TSPackets how many
+	// carried it: its timestamp clock as seen. TSBack is set when a
+	// TSval ran backward: no single clock, so no baseline (a scanner's
+	// hand-crafted packets).
+	TSFirst, TSLast TSSample
+	TSPackets       int64
+	TSBack          bool
 
 	FirstDataFrame int64
 	LastDataFrame  int64

@@ -1129,7 +1129,24 @@ func (me *Side) countSender(p *decode.Packet) {
 		me.IPIDs++
 		if p.IPID == 0 {
 			me.ZeroIPIDs++
+		} else {
+			if d := p.IPID - me.CounterIPID; me.CounterIPID != 0 && d >= 1 && d <= IPIDStep {
+				me.IPIDRun++
+			} else {
+				me.IPIDRun, me.IPIDRunFrame = 0, p.Frame
+			}
+			me.CounterIPID = p.IPID
 		}
+	}
+	if p.HasTS {
+		t := TSSample{Frame: p.Frame, TS: p.TS, Val: p.TSVal}
+		if me.TSPackets == 0 {
+			me.TSFirst = t
+		} else if int32(p.TSVal-me.TSLast.Val) < 0 {
+			me.TSBack = true
+		}
+		me.TSLast = t
+		me.TSPackets++
 	}
 	me.Packets++
 	me.LastFrame, me.LastTS = p.Frame, p.TS
