@@ -100,7 +100,7 @@ func TestForgerySignsPrecision(t *testing.T) {
 		t.Logf("%s fired on %d forged resets: %s", s, len(fired[s]), strings.Join(fired[s], " "))
 	}
 	// Each sign on the variant made for it.
-	for sign, variant := range map[string]string{"ack_burst": "forge_acks-", "ts_clock": "forge_clock-"} {
+	for sign, variant := range map[string]string{"ack_burst": "forge_acks-", "ts_clock": "forge_clock-", "ipid_off": "forge_ipid-"} {
 		hit := false
 		for _, f := range fired[sign] {
 			hit = hit || strings.HasPrefix(f, variant)

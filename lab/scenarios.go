@@ -40,6 +40,7 @@ func scenarios() []*scenario {
 		forgeIgnored(),
 		forgeAcks(),
 		forgeClock(),
+		forgeIPID(),
 		payloadRST(),
 		winAbort(),
 		// testdata/pcaps-servers

@@ -1253,3 +1253,52 @@ func forgeClock() *scenario {
 	}
 	return s
 }
+
+// forgeIPID: after a request and an answer in four segments (the server's
+// IP IDs run as its connection's counter), an injector resets the client
+// in the server's name, exact, with the server's TTL but the IP ID of the
+// server's last packet, as a forger that copies the header it last saw:
+// the server's own reset would carry the next ID. The router then drops
+// what the server sends.
+func forgeIPID() *scenario {
+	s := &scenario{
+		name:     "forge_ipid",
+		desc:     "after a request and an answer in four segments an injector resets the client in the server's name, exact, with the server's TTL but the IP ID of the server's last packet (copied, not the next); nothing else follows",
+		routed:   true,
+		variants: []variant{"copy-v4-eth-client", "copy-v4-eth-router"},
+		injector: func(a *agent) error {
+			in, err := newInjector(a)
+			if err != nil {
+				return err
+			}
+			defer in.close()
+			a.mark("ready")
+			if err := in.afterAnswer(); err != nil {
+				return err
+			}
+			ttl, _ := in.mimic(true)
+			id := in.last[1].id
+			return in.send(rst{toClient: true, seq: in.nxt[1], ack: in.nxt[0], ackFlag: true, ttl: ttl, id: id,
+				note: "exact, with the server's TTL and the IP ID of its last packet, copied"})
+		},
+	}
+	quietReset(s)
+	s.server = func(a *agent) error {
+		c, err := a.accept()
+		if err != nil {
+			return err
+		}
+		if _, err := readLine(c); err != nil {
+			return err
+		}
+		for i := range 4 {
+			if _, err := fmt.Fprintf(c, "REPLY %d\n", i); err != nil {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		held = append(held, c) // open until the agent exits
+		return nil
+	}
+	return s
+}
