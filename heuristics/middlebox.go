@@ -263,14 +263,14 @@ func (v *View) peerEnded(ack uint32) bool {
 // other segment did.
 func (v *View) tsClock(explain bool, ev *[]string) float64 {
 	m := v.M
-	if !v.RST.HasTS || m.TSPackets < 2 || m.TSBack {
+	if !v.RST.HasTS || m.TSPackets < 2 || m.TSBack || !m.TSOnLast {
 		return 0
 	}
-	first, last := m.TSFirst, m.TSLast
-	d := int32(v.RST.TSVal - last.Val)
-	clock := fmt.Sprintf("frames %d and %d", first.Frame, last.Frame)
+	lastVal, lastFrame, lastTS := m.TSLastVal, m.LastFrame, m.LastTS
+	d := int32(v.RST.TSVal - lastVal)
+	clock := fmt.Sprintf("frames %d and %d", m.TSFirstFrame, lastFrame)
 	if m.TSPackets > 2 {
-		clock = fmt.Sprintf("frames %d to %d (%d packets)", first.Frame, last.Frame, m.TSPackets)
+		clock = fmt.Sprintf("frames %d to %d, %d packets", m.TSFirstFrame, lastFrame, m.TSPackets)
 	}
 	conf := 0.8
 	thin := ""
@@ -280,15 +280,15 @@ func (v *View) tsClock(explain bool, ev *[]string) float64 {
 	if d < 0 {
 		if explain {
 			*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %d ticks behind the %s's timestamp clock, which had shown %d at frame %d (its TSvals at %s never ran backward)%s: a stack stamps its RSTs from the connection's one clock, which never runs backward (RFC 7323), so another device wrote it%s",
-				v.RST.Frame, v.RST.TSVal, -int64(d), v.Me, last.Val, last.Frame, clock, thin, v.hops()))
+				v.RST.Frame, v.RST.TSVal, -int64(d), v.Me, lastVal, lastFrame, clock, thin, v.hops()))
 		}
 		return conf
 	}
 	// The clock's rate, from the sender's own packets over at least
 	// 100 ms: within RFC 7323's 1 tick/ms to 1 tick/s, or Linux's
 	// microsecond option.
-	span := float64(last.TS-first.TS) / 1e9
-	ticks := float64(last.Val - first.Val)
+	span := float64(lastTS-m.TSFirstTS) / 1e9
+	ticks := float64(lastVal - m.TSFirstVal)
 	if span < 0.1 || ticks <= 0 {
 		return 0
 	}
@@ -296,7 +296,7 @@ func (v *View) tsClock(explain bool, ev *[]string) float64 {
 	if rate < 0.5 || rate > 2e6 {
 		return 0
 	}
-	dt := max(float64(v.RST.TS-last.TS)/1e9, 0)
+	dt := max(float64(v.RST.TS-lastTS)/1e9, 0)
 	want := rate * dt
 	// Slack for a rate measured over a short span and for queues between
 	// the sender and the capture point: twice the expected advance and
@@ -312,8 +312,8 @@ func (v *View) tsClock(explain bool, ev *[]string) float64 {
 		return 0
 	}
 	if explain {
-		*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %s the %s's timestamp clock, which ran %s ticks/s over %s (TSval %d at frame %d) and should show about %.0f, %s later%s: a stack stamps its RSTs from the connection's one clock, so another device wrote it%s",
-			v.RST.Frame, v.RST.TSVal, off, v.Me, rateString(rate), clock, last.Val, last.Frame, float64(last.Val)+want, since(last.TS, v.RST.TS), thin, v.hops()))
+		*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %s the %s's timestamp clock, which ran %s ticks/s over %s (TSval %d at frame %d), and should show about %.0f, %s later%s: a stack stamps its RSTs from the connection's one clock, so another device wrote it%s",
+			v.RST.Frame, v.RST.TSVal, off, v.Me, rateString(rate), clock, lastVal, lastFrame, float64(lastVal)+want, since(lastTS, v.RST.TS), thin, v.hops()))
 	}
 	return conf
 }
@@ -340,7 +340,7 @@ func rateString(r float64) string {
 // pcpp_one_tcp_stream_fin_rst_close_packet).
 func (v *View) ipidOff(explain bool, ev *[]string) float64 {
 	m := v.M
-	if v.RST.IPv6 || v.RST.IPID == 0 || v.RST.Flags&decode.ACK == 0 || m.IPIDRun < 3 || m.MaxTTL == 0 || v.RST.TTL < m.MinTTL || v.RST.TTL > m.MaxTTL {
+	if v.RST.IPv6 || v.RST.IPID == 0 || v.RST.Flags&decode.ACK == 0 || m.IPIDRun < 3 || m.LastIPID != m.CounterIPID || m.MaxTTL == 0 || v.RST.TTL < m.MinTTL || v.RST.TTL > m.MaxTTL {
 		return 0
 	}
 	// A counter wraps after 65536 packets: only a RST soon after the
@@ -357,8 +357,8 @@ func (v *View) ipidOff(explain bool, ev *[]string) float64 {
 		if back == 0 {
 			how = "the same as"
 		}
-		*ev = append(*ev, fmt.Sprintf("frame %d: the RST's IP ID %d is %s the last of the %s's IP IDs, which ran as a counter on this connection (%d packets from frame %d, each 1 to %d past the one before, to %d); a stack takes its RST's ID from that counter, the next one, so another device sent it with the same TTL %d%s",
-			v.RST.Frame, v.RST.IPID, how, v.Me, m.IPIDRun+1, m.IPIDRunFrame, track.IPIDStep, m.CounterIPID, v.RST.TTL, v.hops()))
+		*ev = append(*ev, fmt.Sprintf("frame %d: the RST's IP ID %d is %s the last of the %s's IP IDs, which ran as a counter on this connection (its %d packets to frame %d, each 1 to %d past the one before, to %d); a stack takes its RST's ID from that counter, the next one, so another device sent it with the same TTL %d%s",
+			v.RST.Frame, v.RST.IPID, how, v.Me, int(m.IPIDRun)+1, m.LastFrame, track.IPIDStep, m.CounterIPID, v.RST.TTL, v.hops()))
 	}
 	return 0.6
 }

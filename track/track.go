@@ -1,6 +1,7 @@
 package track
 
 import (
+	"math"
 	"time"
 
 	"github.com/rstwhy/rstwhy/decode"
@@ -1131,22 +1132,22 @@ func (me *Side) countSender(p *decode.Packet) {
 			me.ZeroIPIDs++
 		} else {
 			if d := p.IPID - me.CounterIPID; me.CounterIPID != 0 && d >= 1 && d <= IPIDStep {
-				me.IPIDRun++
+				me.IPIDRun = min(me.IPIDRun+1, math.MaxUint16)
 			} else {
-				me.IPIDRun, me.IPIDRunFrame = 0, p.Frame
+				me.IPIDRun = 0
 			}
 			me.CounterIPID = p.IPID
 		}
 	}
+	me.TSOnLast = p.HasTS
 	if p.HasTS {
-		t := TSSample{Frame: p.Frame, TS: p.TS, Val: p.TSVal}
 		if me.TSPackets == 0 {
-			me.TSFirst = t
-		} else if int32(p.TSVal-me.TSLast.Val) < 0 {
+			me.TSFirstFrame, me.TSFirstTS, me.TSFirstVal = p.Frame, p.TS, p.TSVal
+		} else if int32(p.TSVal-me.TSLastVal) < 0 {
 			me.TSBack = true
 		}
-		me.TSLast = t
-		me.TSPackets++
+		me.TSLastVal = p.TSVal
+		me.TSPackets = min(me.TSPackets+1, math.MaxUint16)
 	}
 	me.Packets++
 	me.LastFrame, me.LastTS = p.Frame, p.TS
