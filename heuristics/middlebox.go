@@ -268,9 +268,9 @@ func (v *View) tsClock(explain bool, ev *[]string) float64 {
 	}
 	lastVal, lastFrame, lastTS := m.TSLastVal, m.LastFrame, m.LastTS
 	d := int32(v.RST.TSVal - lastVal)
-	clock := fmt.Sprintf("frames %d and %d", m.TSFirstFrame, lastFrame)
+	clock := fmt.Sprintf("its packets at frames %d and %d", m.TSFirstFrame, lastFrame)
 	if m.TSPackets > 2 {
-		clock = fmt.Sprintf("frames %d to %d, %d packets", m.TSFirstFrame, lastFrame, m.TSPackets)
+		clock = fmt.Sprintf("its %d packets at frames %d to %d", m.TSPackets, m.TSFirstFrame, lastFrame)
 	}
 	conf := 0.8
 	thin := ""
@@ -279,7 +279,7 @@ func (v *View) tsClock(explain bool, ev *[]string) float64 {
 	}
 	if d < 0 {
 		if explain {
-			*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %d ticks behind the %s's timestamp clock, which had shown %d at frame %d (its TSvals at %s never ran backward)%s: a stack stamps its RSTs from the connection's one clock, which never runs backward (RFC 7323), so another device wrote it%s",
+			*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %d ticks behind the %s's timestamp clock, which had shown %d at frame %d (the TSvals of %s never ran backward)%s: a stack stamps its RSTs from the connection's one clock, which never runs backward (RFC 7323), so another device wrote it%s",
 				v.RST.Frame, v.RST.TSVal, -int64(d), v.Me, lastVal, lastFrame, clock, thin, v.hops()))
 		}
 		return conf
