@@ -67,7 +67,7 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 	if hi == 0 {
 		lo, hi, where, thin = v.RST.SrcTTLMin, v.RST.SrcTTLMax, "on its other connections", false
 	}
-	if c, s := ttlMismatch(v.RST.TTL, lo, hi, thin); c > 0 {
+	if c, s := ttlMismatch(v.RST.TTL, lo, hi, thin, string(v.Me)); c > 0 {
 		if explain {
 			ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's packets %s (TTL %s): %s",
 				v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi), s))
@@ -99,8 +99,9 @@ const idleGap = 1e9 // 1 s in nanoseconds
 
 // ttlMismatch judges a RST's TTL against the TTL range [lo, hi] of its
 // claimed sender's other packets: a confidence that another device sent
-// it (0 when the TTL says nothing) and the reason, for the evidence.
-func ttlMismatch(ttl, lo, hi uint8, thin bool) (float64, string) {
+// it (0 when the TTL says nothing) and the reason, for the evidence; who
+// names the sender in it.
+func ttlMismatch(ttl, lo, hi uint8, thin bool, who string) (float64, string) {
 	if hi == 0 || ttl >= lo && ttl <= hi {
 		return 0, ""
 	}
@@ -113,8 +114,8 @@ func ttlMismatch(ttl, lo, hi uint8, thin bool) (float64, string) {
 		return 0.45, fmt.Sprintf("it started at another initial TTL (%d against %d) but comes from the same distance (%d hops): maybe the host's own stack sending its RSTs another way, maybe a device beside it",
 			init, base, hops)
 	}
-	s := fmt.Sprintf("the RST's TTL puts its sender %d hop%s from the capture point; the sender's packets are %s hop%s away, so a device at another distance sent it",
-		hops, plural(hops), hopRange(baseLo, baseHi), plural(baseHi))
+	s := fmt.Sprintf("the RST's TTL puts its sender %d hop%s from the capture point; the %s's packets are %s hop%s away, so a device at another distance sent it",
+		hops, plural(hops), who, hopRange(baseLo, baseHi), plural(baseHi))
 	if thin {
 		return 0.6, s + " (a thin baseline: the sender sent fewer than three other packets)"
 	}
