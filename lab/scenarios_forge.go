@@ -1142,7 +1142,7 @@ func forgeAcks() *scenario {
 		name:     "forge_acks",
 		desc:     "an injector resets the client with three RST+ACKs back to back at the server's next sequence number, acknowledging base, base+1460 and base+2920 (base: the end of the client's request); the first is accepted; the server's answer 100 ms later draws the client's NO_SOCKET RST (silent: the router drops it)",
 		routed:   true,
-		variants: []variant{"v4-eth-client", "silent-v4-eth-client", "silent-v4-eth-router", "v6-eth-client"},
+		variants: []variant{"v4-eth-client", "v4-any-router", "silent-v4-eth-client", "silent-v4-eth-router", "v6-eth-client"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
@@ -1211,7 +1211,7 @@ func forgeClock() *scenario {
 		name:     "forge_clock",
 		desc:     "after a request and an answer 300 ms later an injector resets the client in the server's name, exact, with the server's TTL and next IP ID and a timestamp option whose TSval is the server's SYN-ACK's (stale) or an hour ahead of its clock at 1 kHz (ahead); nothing else follows",
 		routed:   true,
-		variants: []variant{"stale-v4-eth-client", "stale-v4-eth-router", "ahead-v4-eth-client", "stale-v6-eth-client"},
+		variants: []variant{"stale-v4-eth-client", "stale-v4-eth-router", "stale-v4-any-router", "ahead-v4-eth-client", "stale-v6-eth-client"},
 		injector: func(a *agent) error {
 			in, err := newInjector(a)
 			if err != nil {
