@@ -22,6 +22,9 @@ import (
 // TCP stack that sends RSTs from a raw socket) than a device at the same
 // distance. Packets whose TTLs jump around (a scanner's hand-crafted
 // ones) are no baseline, and a baseline of one or two packets is thin.
+// An injector that copies TTL and IP ID may still miss what only the
+// sender knows: the ACK it would send (ackBurst), its timestamp clock
+// (tsClock), the next ID of its counter (ipidOff).
 // Linux: none; a firewall (iptables REJECT --reject-with tcp-reset), an
 // IPS or a censor forged it. No tcp_send_reset event exists for it.
 var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View, explain bool) Finding {
