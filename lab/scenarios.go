@@ -41,6 +41,7 @@ func scenarios() []*scenario {
 		forgeAcks(),
 		forgeClock(),
 		forgeIPID(),
+		finScan(),
 		payloadRST(),
 		winAbort(),
 		// testdata/pcaps-servers

@@ -1302,3 +1302,51 @@ func forgeIPID() *scenario {
 	}
 	return s
 }
+
+// finScan: the negative of forge_acks, from the kernel. A FIN scanner
+// (nmap -sF) sends two FINs without ACK from a raw socket, back to back
+// and from one source port, to a port with no listener, at sequence
+// numbers 1000 apart: the server's kernel answers each with RST+ACK, seq
+// 0, acknowledging the FIN it answers. Two RST+ACKs in one sender's name
+// back to back at different ACKs, each explained by a segment of the peer.
+func finScan() *scenario {
+	return &scenario{
+		name:     "no_socket",
+		dir:      serversDir,
+		expect:   []string{"NO_SOCKET"},
+		desc:     "finscan: a FIN scanner sends two FINs without ACK from a raw socket, back to back from one port, 1000 apart in sequence, to a port with no listener; the server's kernel answers each with RST+ACK acknowledging it",
+		variants: []variant{"finscan-v4-eth-client", "finscan-v4-eth-server"},
+		// No SYN: nothing was refused; the segments met no socket.
+		causes: map[string]string{"NO_SOCKET": "no_socket"},
+		notes: map[string]string{
+			"NO_SOCKET": "a FIN without ACK to a port with no listener: RST+ACK, seq 0, acknowledging the FIN",
+		},
+		client: func(a *agent) error {
+			src, err1 := netip.ParseAddr(a.clientAddr)
+			dst, err2 := netip.ParseAddr(a.server)
+			if err := errors.Join(err1, err2); err != nil {
+				return err
+			}
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			for i := range 2 {
+				seg := make([]byte, 20)
+				binary.BigEndian.PutUint16(seg[0:], 45100)
+				binary.BigEndian.PutUint16(seg[2:], port+1)
+				binary.BigEndian.PutUint32(seg[4:], 0x7f1a0000+uint32(i)*1000)
+				seg[12] = 5 << 4
+				seg[13] = tcpFIN
+				binary.BigEndian.PutUint16(seg[14:], 1024)
+				binary.BigEndian.PutUint16(seg[16:], tcpChecksum(src.AsSlice(), dst.AsSlice(), seg))
+				if err := unix.Sendto(fd, seg, 0, &unix.SockaddrInet4{Addr: dst.As4()}); err != nil {
+					return err
+				}
+			}
+			time.Sleep(300 * time.Millisecond)
+			return nil
+		},
+	}
+}
