@@ -2,8 +2,10 @@ package heuristics
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rstwhy/rstwhy/decode"
+	"github.com/rstwhy/rstwhy/track"
 )
 
 // middleboxRule: a reset the claimed sender did not send.
@@ -20,6 +22,9 @@ import (
 // TCP stack that sends RSTs from a raw socket) than a device at the same
 // distance. Packets whose TTLs jump around (a scanner's hand-crafted
 // ones) are no baseline, and a baseline of one or two packets is thin.
+// An injector that copies TTL and IP ID may still miss what only the
+// sender knows: the ACK it would send (ackBurst), its timestamp clock
+// (tsClock), the next ID of its counter (ipidOff).
 // Linux: none; a firewall (iptables REJECT --reject-with tcp-reset), an
 // IPS or a censor forged it. No tcp_send_reset event exists for it.
 var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View, explain bool) Finding {
@@ -32,7 +37,7 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 		}
 		conf = 0.9
 	}
-	for _, sign := range []func(bool, *[]string) float64{v.staleSeq, v.burst} {
+	for _, sign := range []func(bool, *[]string) float64{v.staleSeq, v.burst, v.ackBurst, v.tsClock, v.ipidOff} {
 		if c := sign(explain, &ev); c > 0 {
 			conf = max(conf, c)
 			if later != 0 {
@@ -65,7 +70,7 @@ var middleboxRule = Rule{Cause: MiddleboxReset, Kernel: "", Match: func(v *View,
 	if hi == 0 {
 		lo, hi, where, thin = v.RST.SrcTTLMin, v.RST.SrcTTLMax, "on its other connections", false
 	}
-	if c, s := ttlMismatch(v.RST.TTL, lo, hi, thin); c > 0 {
+	if c, s := ttlMismatch(v.RST.TTL, lo, hi, thin, string(v.Me)); c > 0 {
 		if explain {
 			ev = append(ev, fmt.Sprintf("frame %d: the RST's TTL %d does not fit the %s's packets %s (TTL %s): %s",
 				v.RST.Frame, v.RST.TTL, v.Me, where, ttlRange(lo, hi), s))
@@ -97,8 +102,9 @@ const idleGap = 1e9 // 1 s in nanoseconds
 
 // ttlMismatch judges a RST's TTL against the TTL range [lo, hi] of its
 // claimed sender's other packets: a confidence that another device sent
-// it (0 when the TTL says nothing) and the reason, for the evidence.
-func ttlMismatch(ttl, lo, hi uint8, thin bool) (float64, string) {
+// it (0 when the TTL says nothing) and the reason, for the evidence; who
+// names the sender in it.
+func ttlMismatch(ttl, lo, hi uint8, thin bool, who string) (float64, string) {
 	if hi == 0 || ttl >= lo && ttl <= hi {
 		return 0, ""
 	}
@@ -111,7 +117,8 @@ func ttlMismatch(ttl, lo, hi uint8, thin bool) (float64, string) {
 		return 0.45, fmt.Sprintf("it started at another initial TTL (%d against %d) but comes from the same distance (%d hops): maybe the host's own stack sending its RSTs another way, maybe a device beside it",
 			init, base, hops)
 	}
-	s := fmt.Sprintf("it comes from %d hops away, they from %s, so a device at another distance sent it", hops, hopRange(baseLo, baseHi))
+	s := fmt.Sprintf("the RST's TTL puts its sender %d hop%s from the capture point; the %s's packets are %s hop%s away, so a device at another distance sent it",
+		hops, plural(hops), who, hopRange(baseLo, baseHi), plural(baseHi))
 	if thin {
 		return 0.6, s + " (a thin baseline: the sender sent fewer than three other packets)"
 	}
@@ -178,4 +185,212 @@ func (v *View) burst(explain bool, ev *[]string) float64 {
 			v.RST.Frame, n, v.Me, since(v.RST.TS, a.NextRSTTS), int32(a.NextRSTSeq-v.RST.Seq), v.Me, v.Peer))
 	}
 	return 0.8
+}
+
+// ackBurst: RST+ACKs in the sender's name back to back (within burstGap)
+// whose ACK numbers differ, with nothing from the peer between, one of
+// them acknowledging where no segment of the peer ended. A stack's RST+ACK
+// acknowledges what it received (rcv_nxt), or answers one segment at its
+// end (seq + length, Linux tcp_v4_send_reset): its repeated RSTs carry
+// one ACK, or ACKs the peer's segments explain. An injector guessing the
+// receiver's window steps through the ACK numbers as through the
+// sequence numbers (Weaver, Sommer and Paxson, NDSS 2009).
+func (v *View) ackBurst(explain bool, ev *[]string) float64 {
+	if v.RST.Flags&decode.ACK == 0 {
+		return 0
+	}
+	for i := range v.R.Later {
+		n := &v.R.Later[i]
+		if int(n.Dir) != v.R.Sender {
+			return 0 // the peer spoke: the next RST may answer it
+		}
+		if n.Flags&decode.RST == 0 || n.Flags&decode.ACK == 0 || n.Ack == v.RST.Ack {
+			continue // a copy, or the same ACK again
+		}
+		if n.TS-v.RST.TS > burstGap {
+			return 0
+		}
+		odd, oddFrame := n.Ack, n.Frame
+		if v.peerEnded(odd) {
+			if v.peerEnded(v.RST.Ack) {
+				return 0
+			}
+			odd, oddFrame = v.RST.Ack, v.RST.Frame
+		}
+		if explain {
+			where := "where none of the " + string(v.Peer) + "'s segments ended"
+			if v.P.HasSeq {
+				if past := int32(odd - v.P.NextSeq); past > 0 {
+					where = fmt.Sprintf("%d bytes past all the %s had sent", past, v.Peer)
+				}
+			}
+			*ev = append(*ev, fmt.Sprintf("frames %d and %d: RST+ACKs in the %s's name %s apart acknowledging different numbers (%d bytes apart), with nothing from the %s between; frame %d acknowledges %s: a stack acknowledges what it received, or answers one segment at its end, and cannot move its ACK without a new segment; an injector guessing the window sends a burst",
+				v.RST.Frame, n.Frame, v.Me, since(v.RST.TS, n.TS), int32(n.Ack-v.RST.Ack), v.Peer, oddFrame, where))
+		}
+		return 0.8
+	}
+	return 0
+}
+
+// peerEnded reports whether ack is where one of the peer's segments
+// before the RST ended (or began: a bare ACK answered), or all it sent.
+func (v *View) peerEnded(ack uint32) bool {
+	if v.P.HasSeq && ack == v.P.NextSeq {
+		return true
+	}
+	for i := range v.Recent {
+		s := &v.Recent[i]
+		if int(s.Dir) == v.R.Sender {
+			continue
+		}
+		end := s.Seq + s.Len
+		if s.Flags&(decode.SYN|decode.FIN) != 0 {
+			end++
+		}
+		if ack == end || ack == s.Seq {
+			return true
+		}
+	}
+	return false
+}
+
+// tsClock: the RST carries a TSval that the claimed sender's timestamp
+// clock cannot have shown. A stack stamps every segment of a connection,
+// its RSTs included (Linux tcp_send_active_reset, through
+// tcp_established_options), from one clock that never runs backward (RFC
+// 7323 5.4) and ticks at one rate (1 ms on Linux): learned from the
+// sender's own packets on this connection, a RST behind the clock's
+// latest value, or far ahead of where the clock had got to at the RST's
+// capture time, was written by another device. Absence of the option says
+// nothing: Linux's RSTs without a socket (tcp_v4_send_reset: no socket,
+// TIME_WAIT, data after close) carry none, on connections whose every
+// other segment did.
+func (v *View) tsClock(explain bool, ev *[]string) float64 {
+	m := v.M
+	if !v.RST.HasTS || m.TSPackets < 2 || m.TSBack || !m.TSOnLast {
+		return 0
+	}
+	lastVal, lastFrame, lastTS := m.TSLastVal, m.LastFrame, m.LastTS
+	d := int32(v.RST.TSVal - lastVal)
+	clock := fmt.Sprintf("its packets at frames %d and %d", m.TSFirstFrame, lastFrame)
+	if m.TSPackets > 2 {
+		clock = fmt.Sprintf("its %d packets at frames %d to %d", m.TSPackets, m.TSFirstFrame, lastFrame)
+	}
+	conf := 0.8
+	thin := ""
+	if m.TSPackets < 3 {
+		conf, thin = 0.6, " (a thin baseline: two packets)"
+	}
+	if d < 0 {
+		if explain {
+			*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %d ticks behind the %s's timestamp clock, which had shown %d at frame %d (the TSvals of %s never ran backward)%s: a stack stamps its RSTs from the connection's one clock, which never runs backward (RFC 7323), so another device wrote it%s",
+				v.RST.Frame, v.RST.TSVal, -int64(d), v.Me, lastVal, lastFrame, clock, thin, v.hops()))
+		}
+		return conf
+	}
+	// The clock's rate, from the sender's own packets over at least
+	// 100 ms: within RFC 7323's 1 tick/ms to 1 tick/s, or Linux's
+	// microsecond option.
+	span := float64(lastTS-m.TSFirstTS) / 1e9
+	ticks := float64(lastVal - m.TSFirstVal)
+	if span < 0.1 || ticks <= 0 {
+		return 0
+	}
+	rate := ticks / span
+	if rate < 0.5 || rate > 2e6 {
+		return 0
+	}
+	dt := max(float64(v.RST.TS-lastTS)/1e9, 0)
+	want := rate * dt
+	// Slack for a rate measured over a short span and for queues between
+	// the sender and the capture point: twice the expected advance and
+	// ten seconds of the clock ahead; half the advance and a second of it
+	// behind.
+	var off string
+	switch got := float64(d); {
+	case got > 2*want+10*rate:
+		off = fmt.Sprintf("%.0f ticks ahead of", got-want)
+	case got < want/2-rate:
+		off = fmt.Sprintf("%.0f ticks behind", want-got)
+	default:
+		return 0
+	}
+	if explain {
+		*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %s the %s's timestamp clock, which ran %s ticks/s over %s (TSval %d at frame %d), and should show about %.0f, %s later%s: a stack stamps its RSTs from the connection's one clock, so another device wrote it%s",
+			v.RST.Frame, v.RST.TSVal, off, v.Me, rateString(rate), clock, lastVal, lastFrame, float64(lastVal)+want, since(lastTS, v.RST.TS), thin, v.hops()))
+	}
+	return conf
+}
+
+func rateString(r float64) string {
+	if r >= 100 {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.2g", r)
+}
+
+// ipidOff: the RST's IP ID does not fit the counter the claimed sender's
+// IP IDs ran as on this connection, at the same TTL. A stack's own reset
+// on a connection comes from the connection's counter (Linux inet_id,
+// tcp_send_active_reset) or its host's, the next ID; IDs behind the
+// counter, or the same, come from another counter. Linux sends its RSTs
+// without a socket with IP ID 0 (and DF), and its SYN-ACKs: those say
+// nothing. Only IDs behind count: a host's global counter (Windows) may
+// run far ahead, between two packets of one connection, on the host's
+// other traffic. Only RST+ACKs count: a bare RST answers a segment that
+// found no socket, and stacks take its ID from elsewhere (in the public
+// corpus, bare RSTs right after a RST+ACK that had the counter's next ID
+// carry IDs thousands away, DF set, same TTL: zeek_ssh_ssh, zeek_tls_*,
+// pcpp_one_tcp_stream_fin_rst_close_packet).
+func (v *View) ipidOff(explain bool, ev *[]string) float64 {
+	m := v.M
+	if v.RST.IPv6 || v.RST.IPID == 0 || v.RST.Flags&decode.ACK == 0 || m.IPIDRun < 3 || m.LastIPID != m.CounterIPID || m.MaxTTL == 0 || v.RST.TTL < m.MinTTL || v.RST.TTL > m.MaxTTL {
+		return 0
+	}
+	// A counter wraps after 65536 packets: only a RST soon after the
+	// run's last packet is judged.
+	if v.RST.TS-m.LastTS > int64(time.Second) {
+		return 0
+	}
+	back := -int32(int16(v.RST.IPID - m.CounterIPID))
+	if back < 0 {
+		return 0 // ahead: maybe the next ID
+	}
+	if explain {
+		how := fmt.Sprintf("%d behind", back)
+		if back == 0 {
+			how = "the same as"
+		}
+		*ev = append(*ev, fmt.Sprintf("frame %d: the RST's IP ID %d is %s the last of the %s's IP IDs, which ran as a counter on this connection (its %d packets to frame %d, each 1 to %d past the one before, to %d); a stack takes its RST's ID from that counter, the next one, so another device sent it with the same TTL %d%s",
+			v.RST.Frame, v.RST.IPID, how, v.Me, int(m.IPIDRun)+1, m.LastFrame, track.IPIDStep, m.CounterIPID, v.RST.TTL, v.hops()))
+	}
+	return 0.6
+}
+
+// hops says how far the RST's TTL puts its sender from the capture point
+// and how far the claimed sender's packets are.
+func (v *View) hops() string {
+	lo, hi := v.M.MinTTL, v.M.MaxTTL
+	if hi == 0 {
+		lo, hi = v.RST.SrcTTLMin, v.RST.SrcTTLMax
+	}
+	init := initialTTL(v.RST.TTL)
+	h := init - int(v.RST.TTL)
+	s := fmt.Sprintf(": the RST's TTL puts its sender %d hop%s from the capture point", h, plural(h))
+	if hi == 0 || initialTTL(lo) != initialTTL(hi) {
+		return s
+	}
+	base := initialTTL(hi)
+	bl, bh := base-int(hi), base-int(lo)
+	if base == init && bl <= h && h <= bh {
+		return fmt.Sprintf("%s, as the %s's packets: a device there copies the TTL, or sits as far away", s, v.Me)
+	}
+	return fmt.Sprintf("%s; the %s's packets are %s hop%s away", s, v.Me, hopRange(bl, bh), plural(bh))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

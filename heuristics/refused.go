@@ -66,6 +66,6 @@ var refusedRule = Rule{Cause: ConnectionRefused, Kernel: "NO_SOCKET", Match: fun
 // ttlOff: a TTL another device's, by ttlMismatch's measure (another
 // distance, against a baseline that holds still).
 func ttlOff(ttl, lo, hi uint8) bool {
-	c, _ := ttlMismatch(ttl, lo, hi, false)
+	c, _ := ttlMismatch(ttl, lo, hi, false, "")
 	return c >= 0.6
 }

@@ -38,6 +38,10 @@ func scenarios() []*scenario {
 		forgeTTL(),
 		forgeIdle(),
 		forgeIgnored(),
+		forgeAcks(),
+		forgeClock(),
+		forgeIPID(),
+		finScan(),
 		payloadRST(),
 		winAbort(),
 		// testdata/pcaps-servers

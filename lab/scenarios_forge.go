@@ -97,6 +97,9 @@ type seg struct {
 	len        int
 	ttl        uint8
 	id         uint16
+	// The timestamp option (RFC 7323), when present.
+	hasTS     bool
+	tsv, tsec uint32
 }
 
 const (
@@ -127,6 +130,9 @@ type injector struct {
 	seen [2]bool
 	nxt  [2]uint32
 	id   uint16 // the device's own IP ID counter
+	// firstTS is the first TSval seen from each side (hasFirstTS).
+	firstTS    [2]uint32
+	hasFirstTS [2]bool
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -190,6 +196,9 @@ func (in *injector) next(timeout time.Duration) (s seg, ok bool, err error) {
 			in.nxt[i] = s.end()
 		}
 		in.last[i], in.seen[i] = s, true
+		if s.hasTS && !in.hasFirstTS[i] {
+			in.firstTS[i], in.hasFirstTS[i] = s.tsv, true
+		}
 		return s, true, nil
 	}
 	return seg{}, false, nil
@@ -265,10 +274,34 @@ func parseTCP(t []byte) (seg, bool) {
 	if off < 20 || off > len(t) {
 		return seg{}, false
 	}
-	return seg{
+	s := seg{
 		src: netip.AddrPortFrom(netip.Addr{}, binary.BigEndian.Uint16(t[0:])), dst: netip.AddrPortFrom(netip.Addr{}, binary.BigEndian.Uint16(t[2:])),
 		seq: binary.BigEndian.Uint32(t[4:]), ack: binary.BigEndian.Uint32(t[8:]), flags: t[13], len: len(t) - off,
-	}, true
+	}
+	for o := t[20:off]; len(o) > 0; {
+		switch kind := o[0]; {
+		case kind == 0:
+			return s, true
+		case kind == 1:
+			o = o[1:]
+			continue
+		case len(o) < 2 || int(o[1]) < 2 || int(o[1]) > len(o):
+			return s, true
+		case kind == 8 && o[1] == 10:
+			s.hasTS, s.tsv, s.tsec = true, binary.BigEndian.Uint32(o[2:]), binary.BigEndian.Uint32(o[6:])
+		}
+		o = o[o[1]:]
+	}
+	return s, true
+}
+
+// tsOption is NOP, NOP and the timestamp option: what Linux writes on a
+// segment of an established connection.
+func tsOption(tsv, tsec uint32) []byte {
+	o := []byte{1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(o[4:], tsv)
+	binary.BigEndian.PutUint32(o[8:], tsec)
+	return o
 }
 
 // rst is a RST to write.
@@ -278,6 +311,7 @@ type rst struct {
 	ackFlag        bool
 	ttl            uint8
 	id             uint16
+	opts           []byte // TCP options, a multiple of 4 bytes long
 	payload        []byte
 	burst, ignored bool
 	note           string
@@ -315,7 +349,8 @@ func (in *injector) send(r rst) error {
 	if !r.toClient {
 		src, dst = dst, src
 	}
-	t := make([]byte, 20+len(r.payload))
+	hl := 20 + len(r.opts)
+	t := make([]byte, hl+len(r.payload))
 	binary.BigEndian.PutUint16(t[0:], src.Port())
 	binary.BigEndian.PutUint16(t[2:], dst.Port())
 	binary.BigEndian.PutUint32(t[4:], r.seq)
@@ -324,9 +359,10 @@ func (in *injector) send(r rst) error {
 		binary.BigEndian.PutUint32(t[8:], r.ack)
 		flags, fl = tcpRST|tcpACK, "R."
 	}
-	t[12] = 5 << 4
+	t[12] = byte(hl/4) << 4
 	t[13] = flags
-	copy(t[20:], r.payload)
+	copy(t[20:], r.opts)
+	copy(t[hl:], r.payload)
 	// The pseudo-header sums alike for IPv6 (RFC 8200 8.1): the two
 	// addresses, the length and the next header.
 	binary.BigEndian.PutUint16(t[16:], tcpChecksum(src.Addr().AsSlice(), dst.Addr().AsSlice(), t))
@@ -1089,6 +1125,228 @@ func winAbort() *scenario {
 				}
 			}
 			return standard(ctx, r)
+		},
+	}
+}
+
+// forgeAcks: an injector that guesses where the client's data ends sends
+// three RST+ACKs back to back in the server's name, all at the server's
+// next sequence number, acknowledging base, base+1460 and base+2920 (base:
+// the end of the client's request). The first resets the client; the
+// others reach no socket. A stack's repeated RSTs carry one ACK, or ACKs
+// the peer's segments explain (the race rule of Weaver, Sommer and Paxson,
+// NDSS 2009, on the ACK numbers). The server's answer 100 ms later draws
+// the client's NO_SOCKET RST (silent: the router drops it).
+func forgeAcks() *scenario {
+	return &scenario{
+		name:     "forge_acks",
+		desc:     "an injector resets the client with three RST+ACKs back to back at the server's next sequence number, acknowledging base, base+1460 and base+2920 (base: the end of the client's request); the first is accepted; the server's answer 100 ms later draws the client's NO_SOCKET RST (silent: the router drops it)",
+		routed:   true,
+		variants: []variant{"v4-eth-client", "v4-any-router", "silent-v4-eth-client", "silent-v4-eth-router", "v6-eth-client"},
+		injector: func(a *agent) error {
+			in, err := newInjector(a)
+			if err != nil {
+				return err
+			}
+			defer in.close()
+			a.mark("ready")
+			req, err := in.await(10*time.Second, isData(true))
+			if err != nil {
+				return err
+			}
+			ttl, id := in.mimic(true)
+			for i, off := range []uint32{0, 1460, 2920} {
+				note := fmt.Sprintf("RST+ACK %d of 3 stepping the ACK through the client's data at base+%d", i+1, off)
+				if err := in.send(rst{toClient: true, seq: req.ack, ack: req.end() + off, ackFlag: true, ttl: ttl, id: id + uint16(i), burst: i > 0, note: note}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		server: func(a *agent) error {
+			c, err := a.accept()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if _, err := readLine(c); err != nil {
+				return err
+			}
+			time.Sleep(100 * time.Millisecond)
+			if _, err := c.Write([]byte("REPLY\n")); err != nil {
+				return err
+			}
+			if a.tags["silent"] {
+				held = append(held, c)
+				return nil
+			}
+			return expectReset(drain(c, 3*time.Second))
+		},
+		client: func(a *agent) error {
+			c, err := a.dial()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			reset, err := request(c)
+			if err == nil && !reset {
+				err = errors.New("not reset")
+			}
+			return err
+		},
+		drive: forgeDrive(nil, silenceIf("silent"), nil),
+	}
+}
+
+// forgeClock: after a request and an answer 300 ms later (the server's
+// timestamp clock shows on its SYN-ACK, its ACK and its answer), an
+// injector resets the client in the server's name, exact, with the
+// server's TTL and next IP ID, and the timestamp option as Linux writes it
+// on an active reset, but a TSval the server's clock cannot show: the
+// SYN-ACK's, 300 ms old (stale), or an hour ahead at 1 kHz (ahead). Only
+// the clock tells it from the server's own abortive close. The router
+// then drops what the server sends.
+func forgeClock() *scenario {
+	s := &scenario{
+		name:     "forge_clock",
+		desc:     "after a request and an answer 300 ms later an injector resets the client in the server's name, exact, with the server's TTL and next IP ID and a timestamp option whose TSval is the server's SYN-ACK's (stale) or an hour ahead of its clock at 1 kHz (ahead); nothing else follows",
+		routed:   true,
+		variants: []variant{"stale-v4-eth-client", "stale-v4-eth-router", "stale-v4-any-router", "ahead-v4-eth-client", "stale-v6-eth-client"},
+		injector: func(a *agent) error {
+			in, err := newInjector(a)
+			if err != nil {
+				return err
+			}
+			defer in.close()
+			a.mark("ready")
+			if err := in.afterAnswer(); err != nil {
+				return err
+			}
+			srv, cli := in.last[1], in.last[0]
+			if !srv.hasTS || !cli.hasTS || !in.hasFirstTS[1] {
+				return errors.New("no timestamp option on the connection")
+			}
+			tsv, note := in.firstTS[1], "the TSval of the server's SYN-ACK, behind its clock"
+			if a.tags["ahead"] {
+				tsv, note = srv.tsv+3600*1000, "a TSval an hour ahead of the server's clock at 1 kHz"
+			}
+			ttl, id := in.mimic(true)
+			return in.send(rst{toClient: true, seq: in.nxt[1], ack: in.nxt[0], ackFlag: true, ttl: ttl, id: id, opts: tsOption(tsv, cli.tsv),
+				note: fmt.Sprintf("exact, with the server's TTL and next IP ID, TSval %d (the server's last %d): %s", tsv, srv.tsv, note)})
+		},
+	}
+	quietReset(s)
+	s.server = func(a *agent) error {
+		c, err := a.accept()
+		if err != nil {
+			return err
+		}
+		if _, err := readLine(c); err != nil {
+			return err
+		}
+		time.Sleep(300 * time.Millisecond)
+		if _, err := c.Write([]byte("REPLY\n")); err != nil {
+			return err
+		}
+		held = append(held, c) // open until the agent exits
+		return nil
+	}
+	return s
+}
+
+// forgeIPID: after a request and an answer in four segments (the server's
+// IP IDs run as its connection's counter), an injector resets the client
+// in the server's name, exact, with the server's TTL but the IP ID of the
+// server's last packet, as a forger that copies the header it last saw:
+// the server's own reset would carry the next ID. The router then drops
+// what the server sends.
+func forgeIPID() *scenario {
+	s := &scenario{
+		name:     "forge_ipid",
+		desc:     "after a request and an answer in four segments an injector resets the client in the server's name, exact, with the server's TTL but the IP ID of the server's last packet (copied, not the next); nothing else follows",
+		routed:   true,
+		variants: []variant{"copy-v4-eth-client", "copy-v4-eth-router"},
+		injector: func(a *agent) error {
+			in, err := newInjector(a)
+			if err != nil {
+				return err
+			}
+			defer in.close()
+			a.mark("ready")
+			if err := in.afterAnswer(); err != nil {
+				return err
+			}
+			ttl, _ := in.mimic(true)
+			id := in.last[1].id
+			return in.send(rst{toClient: true, seq: in.nxt[1], ack: in.nxt[0], ackFlag: true, ttl: ttl, id: id,
+				note: "exact, with the server's TTL and the IP ID of its last packet, copied"})
+		},
+	}
+	quietReset(s)
+	s.server = func(a *agent) error {
+		c, err := a.accept()
+		if err != nil {
+			return err
+		}
+		if _, err := readLine(c); err != nil {
+			return err
+		}
+		for i := range 4 {
+			if _, err := fmt.Fprintf(c, "REPLY %d\n", i); err != nil {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		held = append(held, c) // open until the agent exits
+		return nil
+	}
+	return s
+}
+
+// finScan: the negative of forge_acks, from the kernel. A FIN scanner
+// (nmap -sF) sends two FINs without ACK from a raw socket, back to back
+// and from one source port, to a port with no listener, at sequence
+// numbers 1000 apart: the server's kernel answers each with RST+ACK, seq
+// 0, acknowledging the FIN it answers. Two RST+ACKs in one sender's name
+// back to back at different ACKs, each explained by a segment of the peer.
+func finScan() *scenario {
+	return &scenario{
+		name:     "no_socket",
+		dir:      serversDir,
+		expect:   []string{"NO_SOCKET"},
+		desc:     "finscan: a FIN scanner sends two FINs without ACK from a raw socket, back to back from one port, 1000 apart in sequence, to a port with no listener; the server's kernel answers each with RST+ACK acknowledging it",
+		variants: []variant{"finscan-v4-eth-client", "finscan-v4-eth-server"},
+		// No SYN: nothing was refused; the segments met no socket.
+		causes: map[string]string{"NO_SOCKET": "no_socket"},
+		notes: map[string]string{
+			"NO_SOCKET": "a FIN without ACK to a port with no listener: RST+ACK, seq 0, acknowledging the FIN",
+		},
+		client: func(a *agent) error {
+			src, err1 := netip.ParseAddr(a.clientAddr)
+			dst, err2 := netip.ParseAddr(a.server)
+			if err := errors.Join(err1, err2); err != nil {
+				return err
+			}
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_TCP)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			for i := range 2 {
+				seg := make([]byte, 20)
+				binary.BigEndian.PutUint16(seg[0:], 45100)
+				binary.BigEndian.PutUint16(seg[2:], port+1)
+				binary.BigEndian.PutUint32(seg[4:], 0x7f1a0000+uint32(i)*1000)
+				seg[12] = 5 << 4
+				seg[13] = tcpFIN
+				binary.BigEndian.PutUint16(seg[14:], 1024)
+				binary.BigEndian.PutUint16(seg[16:], tcpChecksum(src.AsSlice(), dst.AsSlice(), seg))
+				if err := unix.Sendto(fd, seg, 0, &unix.SockaddrInet4{Addr: dst.As4()}); err != nil {
+					return err
+				}
+			}
+			time.Sleep(300 * time.Millisecond)
+			return nil
 		},
 	}
 }

@@ -33,6 +33,11 @@ type Summary struct {
 	Kind   Kind
 }
 
+// IPIDStep is the largest step between two packets of one side that
+// still counts as its IP ID counter running on (Side.IPIDRun): a few of
+// its packets may have missed the capture.
+const IPIDStep = 8
+
 // Stall is a zero-window period advertised by one side.
 type Stall struct {
 	StartFrame int64 // first zero-window advertisement
@@ -50,27 +55,39 @@ func (s Stall) Active() bool { return s.StartFrame != 0 && s.EndFrame == 0 }
 type Side struct {
 	Addr [16]byte
 	Port uint16
+	// IPIDRun counts the steps of the latest run of this side's non-RST
+	// IPv4 packets whose IP IDs went up as a counter does, each 1 to
+	// IPIDStep past the one before (IDs 0 left out: Linux sends its
+	// SYN-ACKs so), up to 65535; CounterIPID (below) is the run's last
+	// ID. A per-connection counter (Linux's inet_id) or a quiet host's
+	// global one runs so; random IDs (BSD, macOS) do not.
+	IPIDRun   uint16
+	TSPackets uint16
 
 	Packets     int64
 	DataPackets int64
 	Bytes       int64 // new payload bytes; retransmissions not counted again
 
-	SYNFrame int64 // first SYN; 0 when none was seen
-	ISN      uint32
-	WScale   int8 // announced in the SYN; -1 when unknown
-	MSS      uint16
-	SACKPerm bool
-	TSOpt    bool
-	Layout   uint64 // the SYN's option kinds in order (decode.Packet.Layout)
+	SYNFrame   int64 // first SYN; 0 when none was seen
+	ISN        uint32
+	WScale     int8 // announced in the SYN; -1 when unknown
+	MSS        uint16
+	SACKPerm   bool
+	TSOpt      bool
+	TSBack     bool
+	TSFirstVal uint32
+	Layout     uint64 // the SYN's option kinds in order (decode.Packet.Layout)
 
-	HasSeq  bool
-	NextSeq uint32 // highest seq+len (with SYN and FIN) sent: snd_nxt as seen
-	HasAck  bool
-	AckHi   uint32 // highest ACK sent: the peer's bytes below it were received
+	HasSeq   bool
+	TSOnLast bool
+	NextSeq  uint32 // highest seq+len (with SYN and FIN) sent: snd_nxt as seen
+	HasAck   bool
+	AckHi    uint32 // highest ACK sent: the peer's bytes below it were received
 
 	Window    uint32 // last advertised window
 	MaxWindow uint32
 	Scaled    bool // Window is scaled (both SYNs carried the option)
+	TSLastVal uint32
 
 	FINFrame int64
 	FINTS    int64
@@ -102,8 +119,20 @@ type Side struct {
 	FirstTTL, LastTTL uint8 // of packets other than RSTs
 	MinTTL, MaxTTL    uint8
 	LastIPID          uint16
+	CounterIPID       uint16
 	IPIDs             int64 // non-RST IPv4 packets, for LastIPID's meaning
 	ZeroIPIDs         int64
+
+	// The timestamp clock (RFC 7323) as this side's non-RST packets
+	// show it: the first that carried the option (TSFirstFrame, at
+	// capture time TSFirstTS, TSval TSFirstVal) and the latest
+	// (TSLastVal; it is the side's last packet, LastFrame at LastTS,
+	// when TSOnLast), and how many carried it (TSPackets, up to 65535).
+	// TSBack is set when a TSval ran backward: no single clock, so no
+	// baseline (a scanner's hand-crafted packets). The small fields sit
+	// in the struct's padding, beside fields of their size.
+	TSFirstFrame int64
+	TSFirstTS    int64
 
 	FirstDataFrame int64
 	LastDataFrame  int64

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"math"
 	"time"
 
 	"github.com/rstwhy/rstwhy/decode"
@@ -1141,7 +1142,24 @@ func (me *Side) countSender(p *decode.Packet) {
 		me.IPIDs++
 		if p.IPID == 0 {
 			me.ZeroIPIDs++
+		} else {
+			if d := p.IPID - me.CounterIPID; me.CounterIPID != 0 && d >= 1 && d <= IPIDStep {
+				me.IPIDRun = min(me.IPIDRun+1, math.MaxUint16)
+			} else {
+				me.IPIDRun = 0
+			}
+			me.CounterIPID = p.IPID
 		}
+	}
+	me.TSOnLast = p.HasTS
+	if p.HasTS {
+		if me.TSPackets == 0 {
+			me.TSFirstFrame, me.TSFirstTS, me.TSFirstVal = p.Frame, p.TS, p.TSVal
+		} else if int32(p.TSVal-me.TSLastVal) < 0 {
+			me.TSBack = true
+		}
+		me.TSLastVal = p.TSVal
+		me.TSPackets = min(me.TSPackets+1, math.MaxUint16)
 	}
 	me.Packets++
 	me.LastFrame, me.LastTS = p.Frame, p.TS
