@@ -29,6 +29,13 @@ type judged struct {
 // worker, as the command does, and returns the Context of every reset.
 func contexts(tb testing.TB, path string, workers int, grep string) map[int64]judged {
 	tb.Helper()
+	return contextsKeeping(tb, path, workers, grep, 0)
+}
+
+// contextsKeeping is contexts with an Observer keeping n bytes a
+// direction (0: DefaultBytes).
+func contextsKeeping(tb testing.TB, path string, workers int, grep string, n int) map[int64]judged {
+	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -36,7 +43,7 @@ func contexts(tb testing.TB, path string, workers int, grep string) map[int64]ju
 	defer f.Close()
 	out := map[int64]judged{}
 	newJudge := func() (track.Observer, func(*track.Reset) judged) {
-		o := &appctx.Observer{Grep: []byte(grep)}
+		o := &appctx.Observer{Grep: []byte(grep), Bytes: n}
 		return o, func(r *track.Reset) judged {
 			a, ok := o.Take(r.Packet.Frame)
 			return judged{r.Packet.Frame, a, ok}
@@ -73,9 +80,40 @@ var captureTests = []struct {
 		Request: "POST /dead HTTP/1.1", Requests: 1, Host: "10.200.1.1:5000", RequestLength: -1, RequestHead: -1,
 		Response: "HTTP/1.1 503 Service Unavailable", Status: 503, ResponseLength: 107, AnsweredAfter: 142485,
 	}, "snap length 128: the first segment's 128 bytes are kept, the Content-Length past them is not"},
+	{"keep-alive reuse", "../testdata/pcaps-servers/reuse-gohttp-after-v4-eth-client.pcap", 21, appctx.Context{
+		Protocol: "http", Kept: [2]int{58, 119}, FromStart: [2]bool{true, true},
+		Request: "GET / HTTP/1.1", Requests: 2, Host: "lab", RequestLength: -1, RequestHead: 29,
+		Response: "HTTP/1.1 200 OK", Status: 200, ResponseLength: 3, AnsweredAfter: 29,
+		LastRequest: "GET / HTTP/1.1", LastRequestFrame: 20, LastRequestAt: 29,
+	}, "Go's net/http closed the kept-alive connection idle (frame 18), the client's second GET (frame 20, 29 bytes, as the first at frame 14) met the closed socket: the reset cut the second request, unanswered; both are in the 2048 bytes kept"},
 	{"refused, by port", "../testdata/pcaps-servers/haproxy-dead-v4-any-server.pcap", 17, appctx.Context{
 		RequestLength: -1, RequestHead: -1, ResponseLength: -1, AnsweredAfter: -1,
 	}, "a SYN refused carries no bytes, and 5001 is no well-known port"},
+}
+
+// TestLatestRequest: on a kept-alive connection the Context names the
+// latest request, whether the later requests come while the first bytes
+// are still being kept (the default 2048: here a snap length of 200 cut
+// the first request's 3039 bytes, so they never fill) or after they were
+// kept and parsed (64 bytes a direction: both sides fill with the first
+// exchange, and the later segments are only followed).
+func TestLatestRequest(t *testing.T) {
+	const pcap = "../testdata/pcaps-servers/reuse-gohttp-many-after-v4-eth-server.pcap"
+	for _, n := range []int{0, 64} {
+		got, ok := contextsKeeping(t, pcap, 1, "", n)[26]
+		if !ok || !got.ok {
+			t.Fatalf("bytes %d: frame 26: no reset with a Context", n)
+		}
+		c := got.ctx
+		// tshark: GET /a (frame 14), /b (18), /c (20), each answered
+		// 200, then the server's FIN (23) and GET /d (25), 3039 + 30 +
+		// 30 bytes after the client's first, met by the RST (26).
+		if c.Request != "GET /a HTTP/1.1" || c.Requests != 4 || c.LastRequest != "GET /d HTTP/1.1" ||
+			c.LastRequestFrame != 25 || c.LastRequestAt != 3099 || c.LastResponse != "" || c.LastResponseFrame != 0 {
+			t.Errorf("bytes %d: request %q, %d requests, latest %q at frame %d after %d bytes, answered %q at %d; want GET /a, 4, GET /d at 25 after 3099, unanswered",
+				n, c.Request, c.Requests, c.LastRequest, c.LastRequestFrame, c.LastRequestAt, c.LastResponse, c.LastResponseFrame)
+		}
+	}
 }
 
 func TestCaptures(t *testing.T) {

@@ -257,6 +257,11 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 	if pl := p.Payload; len(pl) >= 5 && isRecordType(pl[0]) && pl[1] == 3 {
 		st.tlsLen = uint8(copy(st.tls[:], pl))
 	}
+	if !st.searchOnly && !st.tailOnly {
+		// A later request may come before the first bytes are all
+		// kept (a small request and answer, then the next request).
+		o.follow(i, dir, p, c)
+	}
 	n := uint32(o.n())
 	if sl.settled || st.kept >= n || st.tailOnly {
 		return
@@ -535,10 +540,7 @@ func (o *Observer) reset(p *decode.Packet, c *track.Conn) {
 		for k := range 2 {
 			ctx.TLS[k] = tlsTail(in.TLSTail[k])
 		}
-		if l := o.slots[i].later; l != nil {
-			ctx.Requests, ctx.LastRequest, ctx.LastRequestFrame, ctx.LastRequestAt = l.requests, l.request, l.reqFrame, l.reqAt
-			ctx.LastResponse, ctx.LastStatus, ctx.LastResponseFrame = l.response, l.status, l.respFrame
-		}
+
 	case i >= 0 && o.slots[i].settled:
 		// Settled on bytes that named nothing: the Context of none,
 		// with the counts.
@@ -554,6 +556,12 @@ func (o *Observer) reset(p *decode.Packet, c *track.Conn) {
 			// A reset connection sends nothing more that counts: keep
 			// the Context for its later resets, give the buffer back.
 			o.keep(&o.slots[i], &ctx)
+		}
+	}
+	if i >= 0 && ctx.Request != "" {
+		if l := o.slots[i].later; l != nil {
+			ctx.Requests, ctx.LastRequest, ctx.LastRequestFrame, ctx.LastRequestAt = l.requests, l.request, l.reqFrame, l.reqAt
+			ctx.LastResponse, ctx.LastStatus, ctx.LastResponseFrame = l.response, l.status, l.respFrame
 		}
 	}
 	o.queue = append(o.queue, pending{p.Frame, ctx})

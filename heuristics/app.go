@@ -153,7 +153,7 @@ func keptAliveParts(a *appctx.Context, sent [2]int64) []string {
 	} else {
 		s := "the server had not answered it"
 		if d := sent[0] - a.LastRequestAt; d > 0 {
-			s += fmt.Sprintf(" when the RST came; the client had sent %s from it on", byteCount(d))
+			s += fmt.Sprintf(" (the client had sent %s since it began)", byteCount(d))
 		}
 		parts = append(parts, s)
 	}

@@ -65,10 +65,11 @@ func reuse() *scenario {
 		dir:     serversDir,
 		snaplen: 200,
 		routed:  true,
-		desc:    "HTTP keep-alive reuse race: Go net/http (IdleTimeout 300 ms), nginx (keepalive_timeout 300ms; nginx-reset: with reset_timedout_connection on, which does not apply to it) or Python http.server (timeout 0.3 s) closes an idle kept-alive connection with a FIN; the client, not having read, sends its next GET 600 ms after its first answer; after: the FIN had arrived and was acked; crossed: the router drops the server's FINs, so the request does not ack it",
+		desc:    "HTTP keep-alive reuse race: Go net/http (IdleTimeout 300 ms), nginx (keepalive_timeout 300ms; nginx-reset: with reset_timedout_connection on, which does not apply to it) or Python http.server (timeout 0.3 s) closes an idle kept-alive connection with a FIN; the client, not having read, sends its next GET 600 ms after its first answer (many: after three answered requests, the first with a 3000-byte head); after: the FIN had arrived and was acked; crossed: the router drops the server's FINs, so the request does not ack it",
 		variants: []variant{
 			"gohttp-after-v4-eth-client", "gohttp-after-v6-eth-server", "nginx-after-v4-any-server-ng", "nginx-reset-after-v4-eth-server", "pyhttp-after-v4-eth-server",
 			"gohttp-crossed-v4-any-router", "gohttp-crossed-v4-eth-client", "nginx-crossed-v6-eth-server", "pyhttp-crossed-v4-eth-server",
+			"gohttp-many-after-v4-eth-server", "nginx-many-after-v6-eth-client",
 		},
 		expect: []string{"TCP_TIMEWAIT_SOCKET", "TCP_ABORT_ON_DATA"},
 		// The client never closed: data after the server's close. See
@@ -211,12 +212,32 @@ func reuseClient(a *agent) error {
 	}
 	defer c.Close()
 	get := "GET / HTTP/1.1\r\nHost: lab\r\n\r\n"
+	if a.tags["many"] {
+		// Three answered requests before the idle one, the first with a
+		// head of 3000 bytes (cookies, say): the first bytes kept of
+		// the client fill before the later requests come.
+		for i, req := range []string{
+			"GET /a HTTP/1.1\r\nHost: lab\r\nX-Pad: " + strings.Repeat("p", 3000) + "\r\n\r\n",
+			"GET /b HTTP/1.1\r\nHost: lab\r\n\r\n",
+		} {
+			if _, err := io.WriteString(c, req); err != nil {
+				return err
+			}
+			if _, err := readResponse(c); err != nil {
+				return fmt.Errorf("answer %d: %w", i+1, err)
+			}
+		}
+		get = "GET /c HTTP/1.1\r\nHost: lab\r\n\r\n"
+	}
 	if _, err := io.WriteString(c, get); err != nil {
 		return err
 	}
 	first, err := readResponse(c)
 	if err != nil {
 		return fmt.Errorf("first answer: %w", err)
+	}
+	if a.tags["many"] {
+		get = "GET /d HTTP/1.1\r\nHost: lab\r\n\r\n"
 	}
 	if a.tags["delayed"] {
 		// From the answer's first byte: Python's http.server writes
