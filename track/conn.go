@@ -53,6 +53,10 @@ func (s Stall) Active() bool { return s.StartFrame != 0 && s.EndFrame == 0 }
 
 // Side is one endpoint of a connection, as seen in its own packets.
 type Side struct {
+	// The small fields come first, packed without padding: a connection
+	// lives in a table of tens of thousands (its size is the flow
+	// table's), and most of what a packet reads and writes is here, in
+	// the side's first two cache lines.
 	Addr [16]byte
 	Port uint16
 	// IPIDRun counts the steps of the latest run of this side's non-RST
@@ -63,35 +67,40 @@ type Side struct {
 	// global one runs so; random IDs (BSD, macOS) do not.
 	IPIDRun   uint16
 	TSPackets uint16
+	MSS       uint16
+
+	WScale   int8 // announced in the SYN; -1 when unknown
+	SACKPerm bool
+	TSOpt    bool
+	TSBack   bool
+	HasSeq   bool
+	TSOnLast bool
+	HasAck   bool
+	Scaled   bool // Window is scaled (both SYNs carried the option)
+
+	FirstTTL, LastTTL uint8 // of packets other than RSTs
+	MinTTL, MaxTTL    uint8
+	LastIPID          uint16
+	CounterIPID       uint16
+
+	ISN        uint32
+	TSFirstVal uint32
+	NextSeq    uint32 // highest seq+len (with SYN and FIN) sent: snd_nxt as seen
+	AckHi      uint32 // highest ACK sent: the peer's bytes below it were received
+	Window     uint32 // last advertised window
+	MaxWindow  uint32
+	TSLastVal  uint32
+	FINSeq     uint32
 
 	Packets     int64
 	DataPackets int64
 	Bytes       int64 // new payload bytes; retransmissions not counted again
 
-	SYNFrame   int64 // first SYN; 0 when none was seen
-	ISN        uint32
-	WScale     int8 // announced in the SYN; -1 when unknown
-	MSS        uint16
-	SACKPerm   bool
-	TSOpt      bool
-	TSBack     bool
-	TSFirstVal uint32
-	Layout     uint64 // the SYN's option kinds in order (decode.Packet.Layout)
-
-	HasSeq   bool
-	TSOnLast bool
-	NextSeq  uint32 // highest seq+len (with SYN and FIN) sent: snd_nxt as seen
-	HasAck   bool
-	AckHi    uint32 // highest ACK sent: the peer's bytes below it were received
-
-	Window    uint32 // last advertised window
-	MaxWindow uint32
-	Scaled    bool // Window is scaled (both SYNs carried the option)
-	TSLastVal uint32
+	SYNFrame int64  // first SYN; 0 when none was seen
+	Layout   uint64 // the SYN's option kinds in order (decode.Packet.Layout)
 
 	FINFrame int64
 	FINTS    int64
-	FINSeq   uint32
 	// FINAckedFrame is the peer's first packet that acknowledged this
 	// side's FIN.
 	FINAckedFrame int64
@@ -116,12 +125,8 @@ type Side struct {
 	KeepaliveFrame   int64 // first probe of that run
 	KeepaliveAnswers int64
 
-	FirstTTL, LastTTL uint8 // of packets other than RSTs
-	MinTTL, MaxTTL    uint8
-	LastIPID          uint16
-	CounterIPID       uint16
-	IPIDs             int64 // non-RST IPv4 packets, for LastIPID's meaning
-	ZeroIPIDs         int64
+	IPIDs     int64 // non-RST IPv4 packets, for LastIPID's meaning
+	ZeroIPIDs int64
 
 	// The timestamp clock (RFC 7323) as this side's non-RST packets
 	// show it: the first that carried the option (TSFirstFrame, at
@@ -129,8 +134,7 @@ type Side struct {
 	// (TSLastVal; it is the side's last packet, LastFrame at LastTS,
 	// when TSOnLast), and how many carried it (TSPackets, up to 65535).
 	// TSBack is set when a TSval ran backward: no single clock, so no
-	// baseline (a scanner's hand-crafted packets). The small fields sit
-	// in the struct's padding, beside fields of their size.
+	// baseline (a scanner's hand-crafted packets).
 	TSFirstFrame int64
 	TSFirstTS    int64
 
@@ -151,26 +155,23 @@ type Side struct {
 	// run of data answered: one reply to six requests says something.
 	AnsweredMsgs int64
 
-	// Unseen counts the peer's segments that acknowledged bytes of this
-	// side beyond all the capture showed it send (Wireshark's "ACKed
-	// segment that wasn't captured"); UnseenFrame is the latest. A
+	// UnseenFrame is the latest of the peer's segments that acknowledged
+	// bytes of this side beyond all the capture showed it send
+	// (Wireshark's "ACKed segment that wasn't captured"), or 0. A
 	// receiver acknowledges only what it received, so the capture missed
 	// this side's packets: dropped by the capture, or sent by a path it
-	// does not see.
-	Unseen      int64
+	// does not see. (Tracker.Stats counts them.)
 	UnseenFrame int64
 }
 
 // Conn is the tracker's view of one TCP connection. The tracker hands
 // heuristics a copy taken at a reset, never the live value.
 type Conn struct {
-	Sides         [2]Side // Sides[0] sent the first packet seen
-	IPv6          bool
-	Client        int  // index of the client in Sides
-	ClientGuessed bool // no SYN seen: the client was guessed from the ports
-	SYNACKFrame   int64
-	AckedFrame    int64 // the client's ACK completing the handshake
-	AckedTS       int64 // and its time: the server could accept from then on
+	Sides       [2]Side // Sides[0] sent the first packet seen
+	Client      int     // index of the client in Sides
+	SYNACKFrame int64
+	AckedFrame  int64 // the client's ACK completing the handshake
+	AckedTS     int64 // and its time: the server could accept from then on
 
 	FirstFrame, LastFrame int64
 	FirstTS, LastTS       int64
@@ -181,24 +182,26 @@ type Conn struct {
 	// a four-tuple the tracker had let go of: the earlier packets were
 	// there, only no longer tracked.
 	Forgotten Forgotten
+
+	ring [RingSize]Summary
+
 	// ObserverMark is the Observer's (Tracker.Observer), for its own
 	// index of the connection, so that a packet costs it no lookup: zero
 	// when the connection begins, never read by the tracker.
 	ObserverMark uint32
-
-	ring    [RingSize]Summary
-	ringLen int
-	ringPos int // next slot to write
-	// lastAt is, for each side, 1 + the slot of its latest summary in
-	// the ring, or 0 when the ring holds none of its packets.
-	lastAt [2]int8
-
 	// hist is the connection's history in Zeek's letters (see History),
 	// each lower case with the sender's side in the high bit; histSeen
 	// has a bit per letter and side already written.
+	histSeen [2]uint16
 	hist     [historyMax]byte
 	histLen  uint8
-	histSeen [2]uint16
+	// lastAt is, for each side, 1 + the slot of its latest summary in
+	// the ring, or 0 when the ring holds none of its packets.
+	lastAt        [2]int8
+	ringLen       int8
+	ringPos       int8 // next slot to write
+	IPv6          bool
+	ClientGuessed bool // no SYN seen: the client was guessed from the ports
 }
 
 // historyMax bounds the history: eight letters once a side, and the
@@ -292,15 +295,15 @@ func (c *Conn) Handshake() bool { return c.Sides[c.Client].SYNFrame != 0 }
 func (c *Conn) Recent() []Summary { return c.AppendRecent(make([]Summary, 0, c.ringLen)) }
 
 // RingLen is how many packets Recent returns.
-func (c *Conn) RingLen() int { return c.ringLen }
+func (c *Conn) RingLen() int { return int(c.ringLen) }
 
 // AppendRecent appends what Recent returns to out.
 func (c *Conn) AppendRecent(out []Summary) []Summary {
-	start := c.ringPos - c.ringLen
+	start := int(c.ringPos) - int(c.ringLen)
 	if start < 0 {
 		start += RingSize
 	}
-	for i := 0; i < c.ringLen; i++ {
+	for i := 0; i < int(c.ringLen); i++ {
 		out = append(out, c.ring[(start+i)%RingSize])
 	}
 	return out
@@ -320,13 +323,13 @@ func (c *Conn) push(s Summary) {
 		// holds nothing newer of that side: everything after it is the
 		// other side's.
 		for d := range c.lastAt {
-			if int(c.lastAt[d]) == c.ringPos+1 {
+			if int(c.lastAt[d]) == int(c.ringPos)+1 {
 				c.lastAt[d] = 0
 			}
 		}
 	}
 	c.ring[c.ringPos] = s
-	c.lastAt[s.Dir&1] = int8(c.ringPos + 1)
+	c.lastAt[s.Dir&1] = c.ringPos + 1
 	c.ringPos = (c.ringPos + 1) % RingSize
 	if c.ringLen < RingSize {
 		c.ringLen++

@@ -67,16 +67,16 @@ func (s *schedule) top() *conn { return s.h[0] }
 func (s *schedule) set(c *conn, at int64) {
 	c.at = at
 	if c.heapIdx < 0 {
-		c.heapIdx = len(s.h)
+		c.heapIdx = int32(len(s.h))
 		s.h = append(s.h, c)
 	}
-	s.up(c.heapIdx)
-	s.down(c.heapIdx)
+	s.up(int(c.heapIdx))
+	s.down(int(c.heapIdx))
 }
 
 // remove takes c out of the heap if it is there.
 func (s *schedule) remove(c *conn) {
-	i := c.heapIdx
+	i := int(c.heapIdx)
 	if i < 0 {
 		return
 	}
@@ -93,7 +93,7 @@ func (s *schedule) remove(c *conn) {
 
 func (s *schedule) swap(i, j int) {
 	s.h[i], s.h[j] = s.h[j], s.h[i]
-	s.h[i].heapIdx, s.h[j].heapIdx = i, j
+	s.h[i].heapIdx, s.h[j].heapIdx = int32(i), int32(j)
 }
 
 func (s *schedule) up(i int) {

@@ -84,3 +84,16 @@ func TestTrackerDiscard(t *testing.T) {
 	}
 	tr.Close()
 }
+
+// TestConnLines: a connection is a whole number of 64-byte cache lines, so
+// that in a slab (which starts on a page) each starts on a line and a
+// lookup's key check reads one. Adding or removing a field changes the
+// size: adjust conn's padding.
+func TestConnLines(t *testing.T) {
+	if connSize%64 != 0 {
+		t.Errorf("conn is %d bytes, %d past a whole number of cache lines: adjust its padding", connSize, connSize%64)
+	}
+	if off := unsafe.Offsetof(conn{}.hash) + 8; off > 64 {
+		t.Errorf("conn's key and hash end at byte %d, past its first cache line", off)
+	}
+}

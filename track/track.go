@@ -114,7 +114,7 @@ type Stats struct {
 	Resets      int64
 	Early       int64 // resets judged before their window closed
 	// Unseen counts segments that acknowledged bytes no captured packet
-	// carried (Side.Unseen): the capture missed packets.
+	// carried (Side.UnseenFrame): the capture missed packets.
 	Unseen int64
 }
 
@@ -206,9 +206,13 @@ type conn struct {
 	// firstSender is 1 + the side that sent the connection's first reset
 	// while that reset matters (Tracker.ext[id].first), else 0.
 	firstSender uint8
-	nOpen       int32 // len(Tracker.ext[id].open)
-	key         flowKey
-	hash        uint64
+	// firstSenderOn: the first RST's sender sent on the connection after
+	// it, which a host that reset cannot do.
+	firstSenderOn bool
+	evictedAtCap  bool  // chosen as the cap's victim
+	nOpen         int32 // len(Tracker.ext[id].open)
+	key           flowKey
+	hash          uint64
 	// seen is the tracker's clock at the connection's last packet. Expiry
 	// goes by it, not by packet times: in a capture whose timestamps jump
 	// back, a packet's own time may lie far behind the clock.
@@ -218,11 +222,6 @@ type conn struct {
 	moved     int64
 	openSince int64
 	at        int64 // when the open resets' window closes, while in the schedule
-	heapIdx   int   // index in the schedule, -1 when not in it
-	// firstSenderOn: the first RST's sender sent on the connection after
-	// it, which a host that reset cannot do.
-	firstSenderOn bool
-	evictedAtCap  bool // chosen as the cap's victim
 	// Aftermath bookkeeping while resets are open: the tally so far, the
 	// latest packet time counted, and how many of the open resets have
 	// had their first packet from each side and their sender's first
@@ -236,7 +235,12 @@ type conn struct {
 	// packets. Each open reset got every packet after it, so the full
 	// ones come first, and at most LaterSize of the others are open.
 	laterFull int32
+	heapIdx   int32 // index in the schedule, -1 when not in it
 	Conn
+	// A whole number of cache lines (TestConnLines): the slabs start on
+	// a page, so every connection starts on a line, and its first line
+	// holds what a lookup reads (key and hash).
+	_ [24]byte
 }
 
 // Stats returns the counts so far.
@@ -670,9 +674,9 @@ func (t *Tracker) add(c *conn, dir uint8, p *decode.Packet) {
 	if p.Flags&decode.RST != 0 {
 		t.reset(c, int(dir), p, copyOf)
 	} else {
-		unseen := c.Sides[1-dir].Unseen
+		unseen := c.Sides[1-dir].UnseenFrame
 		kind := c.apply(dir, p)
-		if c.Sides[1-dir].Unseen != unseen {
+		if c.Sides[1-dir].UnseenFrame != unseen {
 			t.stats.Unseen++
 		}
 		c.touch(p, t.now)
@@ -1087,7 +1091,6 @@ func (me *Side) countData(peer *Side, p *decode.Packet, fresh int64) {
 func (c *conn) applyAck(dir uint8, p *decode.Packet, syn bool) {
 	me, peer := &c.Sides[dir], &c.Sides[1-dir]
 	if peer.HasSeq && seqGT(p.Ack, peer.NextSeq) {
-		peer.Unseen++
 		peer.UnseenFrame = p.Frame
 	}
 	if !me.HasAck || seqGT(p.Ack, me.AckHi) {
