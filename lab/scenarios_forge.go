@@ -692,38 +692,50 @@ func forgeWindow() *scenario {
 			}
 			return nil
 		},
-		server: func(a *agent) error {
-			c, err := a.accept()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if _, err := readLine(c); err != nil {
-				return err
-			}
-			time.Sleep(100 * time.Millisecond)
-			if _, err := c.Write(make([]byte, 3000)); err != nil {
-				return err
-			}
-			if a.tags["silent"] {
-				held = append(held, c)
-				return nil
-			}
-			return expectReset(drain(c, 3*time.Second))
-		},
-		client: func(a *agent) error {
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			reset, err := request(c)
-			if err == nil && !reset {
-				err = errors.New("not reset")
-			}
+		server: answerLate(make([]byte, 3000)),
+		client: requestReset,
+		drive:  forgeDrive(nil, silenceIf("silent"), nil),
+	}
+}
+
+// requestReset is the client of the scenarios whose injector resets it: it
+// sends its request and must be reset.
+func requestReset(a *agent) error {
+	c, err := a.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	reset, err := request(c)
+	if err == nil && !reset {
+		err = errors.New("not reset")
+	}
+	return err
+}
+
+// answerLate is the server of the scenarios whose injector resets the
+// client before the answer: it reads the request and writes reply 100 ms
+// later, then waits for the client's reset (silent: the router drops what
+// it sends from then on, and the connection is held open).
+func answerLate(reply []byte) func(a *agent) error {
+	return func(a *agent) error {
+		c, err := a.accept()
+		if err != nil {
 			return err
-		},
-		drive: forgeDrive(nil, silenceIf("silent"), nil),
+		}
+		defer c.Close()
+		if _, err := readLine(c); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+		if _, err := c.Write(reply); err != nil {
+			return err
+		}
+		if a.tags["silent"] {
+			held = append(held, c)
+			return nil
+		}
+		return expectReset(drain(c, 3*time.Second))
 	}
 }
 
@@ -1163,38 +1175,9 @@ func forgeAcks() *scenario {
 			}
 			return nil
 		},
-		server: func(a *agent) error {
-			c, err := a.accept()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if _, err := readLine(c); err != nil {
-				return err
-			}
-			time.Sleep(100 * time.Millisecond)
-			if _, err := c.Write([]byte("REPLY\n")); err != nil {
-				return err
-			}
-			if a.tags["silent"] {
-				held = append(held, c)
-				return nil
-			}
-			return expectReset(drain(c, 3*time.Second))
-		},
-		client: func(a *agent) error {
-			c, err := a.dial()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			reset, err := request(c)
-			if err == nil && !reset {
-				err = errors.New("not reset")
-			}
-			return err
-		},
-		drive: forgeDrive(nil, silenceIf("silent"), nil),
+		server: answerLate([]byte("REPLY\n")),
+		client: requestReset,
+		drive:  forgeDrive(nil, silenceIf("silent"), nil),
 	}
 }
 
