@@ -98,6 +98,12 @@ type Packet struct {
 	// there is none; Run fills it in.
 	IPIDKin int64
 
+	// Accepting is, for a RST, the frame of the latest SYN-ACK its source
+	// (address and port) sent to another peer (address and port) before
+	// it: the sender had a listener on that port, still accepting then.
+	// 0 when none was seen; Run fills it in.
+	Accepting int64
+
 	// Upstream is, for a RST, the latest failure of a connection that the
 	// RST's sender had opened as a client shortly before: what a proxy's
 	// reset of its own client may follow. nil for most packets; Run fills

@@ -216,6 +216,7 @@ func (v *View) match(out *Verdict, explain bool) {
 	} else if f.Kernel != "" {
 		out.KernelReason = f.Kernel
 	}
+	v.listenerReason(out, explain)
 	v.notLinux(out, explain)
 	if bsd {
 		out.KernelReason = ""
@@ -556,7 +557,37 @@ func (v *View) followup(out *Verdict, explain bool) {
 				"it answers the %s's segment at frame %d: a reset connection has no socket left, so each later segment draws a RST",
 				v.Peer, v.LastPeer.Frame))
 		}
+		v.listenerReason(out, explain)
 		v.notLinux(out, explain)
+	}
+}
+
+// listenerReason: a reset from a port that was still accepting. Linux
+// answers a segment for no connection (an ACK, a FIN, data) with
+// NO_SOCKET when no socket at all has its port, but where a listener has
+// it the segment reaches the listener, which resets it with TCP_FLAGS
+// (tcp_rcv_state_process in TCP_LISTEN: an ACK). A server whose program
+// closed one connection goes on listening; one that exited does not. The
+// wire shows a listener only by its SYN-ACKs: one sent from the RST's
+// port to another peer after this connection's own handshake
+// (decode.Packet.Accepting) says the port was still accepting then. A
+// refusal answers a SYN and is left alone.
+func (v *View) listenerReason(out *Verdict, explain bool) {
+	if out.KernelReason != "NO_SOCKET" || out.Cause == ConnectionRefused {
+		return
+	}
+	after := v.C.SYNACKFrame
+	if after == 0 {
+		after = v.C.FirstFrame
+	}
+	if v.RST.Accepting <= after {
+		return
+	}
+	out.KernelReason = "TCP_FLAGS"
+	if explain {
+		out.Evidence = append(out.Evidence, fmt.Sprintf(
+			"frame %d: the %s's SYN-ACK from port %d to another peer, after this connection's handshake: its listener was still accepting, and a segment for no connection that reaches a listener is reset with TCP_FLAGS on Linux, NO_SOCKET only where no listener is left",
+			v.RST.Accepting, v.Me, v.RST.SrcPort))
 	}
 }
 

@@ -94,8 +94,9 @@ const delayedNote = "the next request on a kept-alive connection the server had 
 // client's ACK of it, then the RST.
 func reuseDelayed() *scenario {
 	s := reuse()
-	s.desc = "HTTP keep-alive reuse race on a path 100 ms long from the server to the client (a relay in the router namespace holds the server's packets): the server closes the idle connection 300 ms after its answer; the client sends its next GET 250 ms after the answer arrived, crossing the FIN on the wire"
-	s.variants = []variant{"gohttp-delayed-v4-eth-client", "nginx-delayed-v4-eth-client", "pyhttp-delayed-v4-eth-client"}
+	s.desc = "HTTP keep-alive reuse race on a path 100 ms long from the server to the client (a relay in the router namespace holds the server's packets): the server closes the idle connection 300 ms after its answer; the client sends its next GET 250 ms after the answer arrived, crossing the FIN on the wire (busy: a second connection opened after the first answer, so the server's listener shows it still accepts)"
+	s.variants = []variant{"gohttp-delayed-v4-eth-client", "nginx-delayed-v4-eth-client", "pyhttp-delayed-v4-eth-client",
+		"gohttp-busy-delayed-v4-eth-client", "nginx-busy-delayed-v4-eth-client"}
 	s.expect = []string{"TCP_ABORT_ON_DATA"}
 	s.injector = delayRelay
 	s.notes = map[string]string{"TCP_ABORT_ON_DATA": delayedNote}
@@ -238,6 +239,16 @@ func reuseClient(a *agent) error {
 	}
 	if a.tags["many"] {
 		get = "GET /d HTTP/1.1\r\nHost: lab\r\n\r\n"
+	}
+	if a.tags["busy"] {
+		// Another client's connection, opened after this one's answer:
+		// the server's SYN-ACK to it shows its listener still accepting
+		// when the follow-up RST comes from it (TCP_FLAGS).
+		other, err := a.dial()
+		if err != nil {
+			return fmt.Errorf("second connection: %w", err)
+		}
+		defer other.Close()
 	}
 	if a.tags["delayed"] {
 		// From the answer's first byte: Python's http.server writes

@@ -156,6 +156,7 @@ type ordered struct {
 	waiting map[int64]*chunk
 	hosts   hostTTLs
 	up      upstreams
+	accept  listeners
 	clock   int64
 }
 
@@ -175,6 +176,7 @@ func (o *ordered) decoded(c *chunk) {
 		}
 		for _, i := range c.edges {
 			o.up.see(&c.pkts[i], c.hashes[i])
+			o.accept.see(&c.pkts[i])
 		}
 		c.base = o.clock
 		o.clock = max(o.clock, c.maxTS)
