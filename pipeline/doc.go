@@ -16,8 +16,9 @@
 // tracking, once per chunk (the capture clock, the host TTL table the
 // middlebox rule reads, and the connections each host opened as a client
 // with how they failed, offered to a RST of that host as
-// decode.Packet.Upstream for correlate.Cascade: upstream.go); see run.go
-// for the data flow.
+// decode.Packet.Upstream for correlate.Cascade: upstream.go; each
+// endpoint's latest SYN-ACKs, offered to its RSTs as decode.Packet.Accepting:
+// listeners.go); see run.go for the data flow.
 //
 // Not a goal: judging or rendering. The judge is the caller's function
 // (heuristics.Explain, then report.NewRecord, in the command), and so is
