@@ -116,6 +116,22 @@ func TestLatestRequest(t *testing.T) {
 	}
 }
 
+// TestGrepLater: --grep finds a marker in a later request of a kept-alive
+// connection (GET /d, frame 25), not only in its first bytes, whether or
+// not those were kept and parsed before it came; a marker nowhere in the
+// capture matches nothing.
+func TestGrepLater(t *testing.T) {
+	const pcap = "../testdata/pcaps-servers/reuse-gohttp-many-after-v4-eth-server.pcap"
+	for _, n := range []int{0, 64} {
+		for grep, want := range map[string]bool{"GET /d ": true, "GET /zz": false} {
+			got, ok := contextsKeeping(t, pcap, 1, grep, n)[26]
+			if !ok || !got.ok || got.ctx.Match != want {
+				t.Errorf("bytes %d, grep %q: frame 26 match %v (context %v), want %v", n, grep, got.ctx.Match, got.ok, want)
+			}
+		}
+	}
+}
+
 func TestCaptures(t *testing.T) {
 	for _, tc := range captureTests {
 		t.Run(tc.name, func(t *testing.T) {

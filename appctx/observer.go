@@ -371,6 +371,7 @@ func (o *Observer) follow(i int32, dir int, p *decode.Packet, c *track.Conn) {
 		if !ok {
 			return
 		}
+		o.grepLater(sl, pl)
 		if sl.later == nil {
 			sl.later = &later{requests: 1}
 		}
@@ -384,6 +385,16 @@ func (o *Observer) follow(i int32, dir int, p *decode.Packet, c *track.Conn) {
 	}
 	if st, code, ok := statusLine(pl); ok {
 		l.respSeq, l.respFrame, l.response, l.status = p.Seq, p.Frame, st, code
+		o.grepLater(sl, pl)
+	}
+}
+
+// grepLater looks for Grep in a segment that began a later request or
+// its answer: the request line and the headers that came with it, where
+// a request id or a URL stands, not the bodies between.
+func (o *Observer) grepLater(sl *slot, pl []byte) {
+	if len(o.Grep) > 0 && !sl.matched && bytes.Contains(pl, o.Grep) {
+		sl.matched = true
 	}
 }
 
@@ -557,6 +568,9 @@ func (o *Observer) reset(p *decode.Packet, c *track.Conn) {
 			// the Context for its later resets, give the buffer back.
 			o.keep(&o.slots[i], &ctx)
 		}
+	}
+	if i >= 0 && o.slots[i].matched {
+		ctx.Match = true // in a later request, after the Context was parsed
 	}
 	if i >= 0 && ctx.Request != "" {
 		if l := o.slots[i].later; l != nil {
