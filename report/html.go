@@ -522,6 +522,9 @@ func newHTMLLadder(ex *Record, l *Ladder, cites map[int64][]int) htmlLadder {
 		if p.Kind != "" {
 			r.Note = strings.TrimSpace(strings.ReplaceAll(p.Kind, "_", " ") + " " + r.Note)
 		}
+		if p.AcksUnseen {
+			r.Note = strings.TrimSpace(r.Note + " " + unseenNote)
+		}
 		for _, n := range cites[p.Frame] {
 			r.Cited += "[" + strconv.Itoa(n) + "]"
 		}

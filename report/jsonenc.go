@@ -263,6 +263,9 @@ func appendLadder(b []byte, l *Ladder) ([]byte, error) {
 			b = append(b, `,"kind":`...)
 			b = appendString(b, p.Kind)
 		}
+		if p.AcksUnseen {
+			b = append(b, `,"acks_unseen":true`...)
+		}
 		if p.Role != "" {
 			b = append(b, `,"role":`...)
 			b = appendString(b, p.Role)

@@ -72,6 +72,10 @@ type LadderPacket struct {
 	// "keepalive", "zero_window_probe", "dup_ack", or "" for new data or
 	// control.
 	Kind string `json:"kind,omitempty"`
+	// AcksUnseen: the segment acknowledges data of the other side that
+	// the capture never showed (Wireshark's "ACKed segment that wasn't
+	// captured"): packets are missing before it.
+	AcksUnseen bool `json:"acks_unseen,omitempty"`
 	// Role marks the packets the record is about: "rst" (this record's
 	// RST), "answered" (the peer's packet the RST came straight after and
 	// whose sequence numbers it answers, RFC 9293 §3.10.7.1), "after"
@@ -87,6 +91,10 @@ type ladderBase struct {
 	isn      [2]uint32 // by side index
 	packets  int64     // the connection's packets before the RST
 }
+
+// unseenNote marks a ladder's packet that acknowledges data the capture
+// never showed.
+const unseenNote = "acks data not captured"
 
 var kindNames = [...]string{track.KindNew: "", track.KindRetrans: "retransmission",
 	track.KindKeepalive: "keepalive", track.KindProbe: "zero_window_probe", track.KindDupAck: "dup_ack"}
@@ -168,7 +176,7 @@ func (r *Record) BuildLadder() *Ladder {
 	add := func(s *track.Summary, role string, prev int64) {
 		p := LadderPacket{Frame: s.Frame, Time: time.Unix(0, s.TS).UTC().Format(TimeFormat),
 			From: "server", Flags: s.Flags.String(), Seq: s.Seq, Len: s.Len, Window: s.Window,
-			Kind: kindNames[s.Kind], Role: role}
+			Kind: kindNames[s.Kind], AcksUnseen: s.AcksUnseen, Role: role}
 		if s.Flags&decode.ACK != 0 {
 			p.Ack = s.Ack
 		}

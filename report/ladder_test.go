@@ -228,3 +228,36 @@ func TestRSTPayloadShown(t *testing.T) {
 		}
 	}
 }
+
+// TestLadderAcksUnseen: a packet that acknowledges data the capture never
+// showed is marked, as Wireshark's "ACKed segment that wasn't captured"
+// marks it. zeek_ldap_gap-data-missing.pcapng lost the server's bytes 211
+// to 1553: the client's frame 9 acknowledges 1553 (tshark flags frame 9;
+// it flags frame 11 too, from its own reckoning after the gap, where the
+// ack, 1780, is what the server's frame 10 ended at). Lab captures, which
+// miss nothing, mark no packet.
+func TestLadderAcksUnseen(t *testing.T) {
+	recs := recordsOf(t, testcap.Corpus("zeek_ldap_gap-data-missing.pcapng"))
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	var marked []int64
+	for _, p := range recs[0].BuildLadder().Packets {
+		if p.AcksUnseen {
+			marked = append(marked, p.Frame)
+		}
+	}
+	if !slices.Equal(marked, []int64{9}) {
+		t.Errorf("frames marked as acknowledging unseen data: %v, want [9]", marked)
+	}
+	labs, _ := filepath.Glob(filepath.Join(pcaps, "*.pcap"))
+	for _, name := range labs {
+		for _, r := range recordsOf(t, name) {
+			for _, p := range r.BuildLadder().Packets {
+				if p.AcksUnseen {
+					t.Errorf("%s frame %d: marked in a capture that misses nothing", filepath.Base(name), p.Frame)
+				}
+			}
+		}
+	}
+}

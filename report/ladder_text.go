@@ -201,6 +201,9 @@ func AppendLadder(b []byte, r *Record, opt TextOptions) []byte {
 		if p.Kind != "" {
 			notes = append(notes, strings.ReplaceAll(p.Kind, "_", " "))
 		}
+		if p.AcksUnseen {
+			notes = append(notes, unseenNote)
+		}
 		for _, n := range refs[i] {
 			notes = append(notes, "["+strconv.Itoa(n)+"]")
 		}

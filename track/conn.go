@@ -31,6 +31,9 @@ type Summary struct {
 	Flags  decode.Flags
 	Dir    uint8 // index in Conn.Sides of the sender
 	Kind   Kind
+	// AcksUnseen: the segment acknowledged bytes of the peer that no
+	// captured packet carried (Side.UnseenFrame): the capture missed some.
+	AcksUnseen bool
 }
 
 // IPIDStep is the largest step between two packets of one side that

@@ -681,6 +681,7 @@ func (t *Tracker) add(c *conn, dir uint8, p *decode.Packet) {
 		}
 		c.touch(p, t.now)
 		s := summaryOf(p, dir, kind, &c.Sides[dir])
+		s.AcksUnseen = c.Sides[1-dir].UnseenFrame == p.Frame
 		c.push(s)
 		c.noteHistory(dir, p.Flags, p.Len, kind, s.Window)
 		if c.nOpen > 0 {
