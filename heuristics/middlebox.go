@@ -281,23 +281,37 @@ func (v *View) tsClock(explain bool, ev *[]string) float64 {
 	if m.TSPackets < 3 {
 		conf, thin = 0.6, " (a thin baseline: two packets)"
 	}
+	// The clock's rate, from the sender's own packets over at least
+	// 100 ms: within RFC 7323's 1 tick/ms to 1 tick/s, or Linux's
+	// microsecond option. 0 when there is too little to tell.
+	rate := 0.0
+	if span, ticks := float64(lastTS-m.TSFirstTS)/1e9, float64(lastVal-m.TSFirstVal); span >= 0.1 && ticks > 0 {
+		if r := ticks / span; r >= 0.5 && r <= 2e6 {
+			rate = r
+		}
+	}
 	if d < 0 {
+		// Behind, by more than a paced sender's clock runs ahead: Linux
+		// stamps a paced segment (fq, BBR's internal pacing) with its
+		// departure time, which may lie milliseconds ahead of the
+		// moment its RST is stamped (tcp_skb_timestamp_ts against
+		// tcp_send_active_reset's clock now). A tenth of a second of the
+		// clock (100 ticks at Linux's 1 kHz where the rate is not known)
+		// is far past that.
+		margin := 100.0
+		if rate > 0 {
+			margin = max(2, rate/10)
+		}
+		if float64(-d) <= margin {
+			return 0
+		}
 		if explain {
 			*ev = append(*ev, fmt.Sprintf("frame %d: the RST's TSval %d is %d ticks behind the %s's timestamp clock, which had shown %d at frame %d (the TSvals of %s never ran backward)%s: a stack stamps its RSTs from the connection's one clock, which never runs backward (RFC 7323), so another device wrote it%s",
 				v.RST.Frame, v.RST.TSVal, -int64(d), v.Me, lastVal, lastFrame, clock, thin, v.hops()))
 		}
 		return conf
 	}
-	// The clock's rate, from the sender's own packets over at least
-	// 100 ms: within RFC 7323's 1 tick/ms to 1 tick/s, or Linux's
-	// microsecond option.
-	span := float64(lastTS-m.TSFirstTS) / 1e9
-	ticks := float64(lastVal - m.TSFirstVal)
-	if span < 0.1 || ticks <= 0 {
-		return 0
-	}
-	rate := ticks / span
-	if rate < 0.5 || rate > 2e6 {
+	if rate == 0 {
 		return 0
 	}
 	dt := max(float64(v.RST.TS-lastTS)/1e9, 0)
