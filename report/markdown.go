@@ -64,6 +64,9 @@ func (m *markdownWriter) Close(captures []Capture) error {
 		case c.Warning != "":
 			fmt.Fprintf(&b, "\n> **%s:** %s\n", mdText(filepath.Base(c.File)), mdText(c.Warning))
 		}
+		if w := c.GapWarning(); w != "" && c.Error == "" {
+			fmt.Fprintf(&b, "\n> **%s:** %s\n", mdText(filepath.Base(c.File)), mdText(w))
+		}
 	}
 	if d.Total == 0 {
 		_, err := io.WriteString(m.w, b.String())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/rstwhy/rstwhy/correlate"
@@ -45,6 +46,23 @@ type Capture struct {
 	Warning string `json:"warning,omitempty"`
 	// Error says why a capture could not be read at all.
 	Error string `json:"error,omitempty"`
+}
+
+// GapWarning says what the capture missed, by its own count (pcapng
+// interface statistics) and by what was acknowledged without being
+// captured; "" when neither shows a loss.
+func (c Capture) GapWarning() string {
+	var parts []string
+	if c.Dropped != nil && *c.Dropped > 0 {
+		parts = append(parts, fmt.Sprintf("the capture says it dropped %d %s while capturing", *c.Dropped, plural(*c.Dropped, "packet", "packets")))
+	}
+	if c.Unseen > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s data the capture never showed (verdicts near them are held to 0.6)", c.Unseen, plural(c.Unseen, "segment acknowledges", "segments acknowledge")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + ": a verdict may rest on packets the capture does not have"
 }
 
 // Group sums up resets that belong together: one host resetting many

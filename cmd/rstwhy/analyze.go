@@ -326,7 +326,7 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		case len(r.hidden) > 0:
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: not decoded, may hold TCP: %s\n", name, strings.Join(r.hidden, ", "))
 		}
-		if w := gapWarning(r.Capture); w != "" {
+		if w := r.Capture.GapWarning(); w != "" {
 			fmt.Fprintf(stderr, "rstwhy: warning: %s: %s\n", name, w)
 		}
 		if r.Evicted > 0 {
@@ -336,23 +336,6 @@ func diagnose(stderr io.Writer, results []fileResult) (failed bool, notRead int)
 		}
 	}
 	return failed, notRead
-}
-
-// gapWarning says what a capture missed, by its own count (pcapng
-// interface statistics) and by what was acknowledged without being
-// captured; "" when neither shows a loss.
-func gapWarning(c report.Capture) string {
-	var parts []string
-	if c.Dropped != nil && *c.Dropped > 0 {
-		parts = append(parts, fmt.Sprintf("the capture says it dropped %d %s while capturing", *c.Dropped, plural(int(min(*c.Dropped, 2)), "packet", "packets")))
-	}
-	if c.Unseen > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s data the capture never showed (verdicts near them are held to 0.6)", c.Unseen, plural(int(min(c.Unseen, 2)), "segment acknowledges", "segments acknowledge")))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return strings.Join(parts, "; ") + ": a verdict may rest on packets the capture does not have"
 }
 
 // analyzeAll runs the captures in parallel and writes their records in the
