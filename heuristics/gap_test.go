@@ -196,3 +196,44 @@ func TestCaptureGapHoldsConfidence(t *testing.T) {
 	}
 	t.Logf("%d lab captures with a segment dropped", tried)
 }
+
+// TestAckBurstGap: RST+ACKs in the server's name at three ACK numbers
+// (forge_acks-silent, frames 16 to 18) read as an injector's burst (0.8);
+// with the client's request (frame 14) missing from the capture, as a
+// capture that drops packets would lose it, the server's ACK of it (frame
+// 15) shows the gap, and a stack's RSTs answering segments the capture
+// never had could differ the same way: the burst is held to 0.5, and
+// nothing is said above 0.6 (an abortive close, itself held for the gap,
+// reads as likely).
+func TestAckBurstGap(t *testing.T) {
+	path := filepath.Join(testcap.LabDir(), "forge_acks-silent-v4-eth-client.pcap")
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Skip(err)
+	}
+	if v := verdicts(t, whole)[16]; v.Cause != heuristics.MiddleboxReset || v.Confidence != 0.8 {
+		t.Fatalf("whole capture: frame 16 %s at %.2f, want middlebox_reset at 0.8", v.Cause, v.Confidence)
+	}
+	frames, link := readLabPcap(t, path)
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	if err := w.WriteFileHeader(262144, link); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range frames {
+		if i+1 == 14 {
+			continue
+		}
+		if err := w.WritePacket(f.ci, f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := verdicts(t, buf.Bytes())[15] // frame 16, one earlier
+	said := false
+	for _, e := range v.Evidence {
+		said = said || strings.Contains(e, "the capture missed packets") || strings.Contains(e, gapSentence)
+	}
+	if v.Confidence > 0.6 || !said {
+		t.Errorf("request dropped: the first RST is %s at %.2f (gap named: %v), want no cause above 0.6 and the gap named", v.Cause, v.Confidence, said)
+	}
+}

@@ -217,6 +217,14 @@ func (v *View) ackBurst(explain bool, ev *[]string) float64 {
 			}
 			odd, oddFrame = v.RST.Ack, v.RST.Frame
 		}
+		// A capture that missed packets of this connection may have
+		// missed the peer's segment the second RST answered: then the
+		// burst is a stack's too, and the wire cannot tell.
+		conf := 0.8
+		gap := v.P.UnseenFrame != 0 || v.M.UnseenFrame != 0
+		if gap {
+			conf = 0.5
+		}
 		if explain {
 			where := "where none of the " + string(v.Peer) + "'s segments ended"
 			if v.P.HasSeq {
@@ -224,10 +232,14 @@ func (v *View) ackBurst(explain bool, ev *[]string) float64 {
 					where = fmt.Sprintf("%d bytes past all the %s had sent", past, v.Peer)
 				}
 			}
-			*ev = append(*ev, fmt.Sprintf("frames %d and %d: RST+ACKs in the %s's name %s apart acknowledging different numbers (%d bytes apart), with nothing from the %s between; frame %d acknowledges %s: a stack acknowledges what it received, or answers one segment at its end, and cannot move its ACK without a new segment; an injector guessing the window sends a burst",
-				v.RST.Frame, n.Frame, v.Me, since(v.RST.TS, n.TS), int32(n.Ack-v.RST.Ack), v.Peer, oddFrame, where))
+			s := fmt.Sprintf("frames %d and %d: RST+ACKs in the %s's name %s apart acknowledging different numbers (%d bytes apart), with nothing from the %s between; frame %d acknowledges %s: a stack acknowledges what it received, or answers one segment at its end, and cannot move its ACK without a new segment; an injector guessing the window sends a burst",
+				v.RST.Frame, n.Frame, v.Me, since(v.RST.TS, n.TS), int32(n.Ack-v.RST.Ack), v.Peer, oddFrame, where)
+			if gap {
+				s += "; but the capture missed packets of this connection (a segment acknowledged data it never showed), perhaps the one the second RST answered: held to 0.5"
+			}
+			*ev = append(*ev, s)
 		}
-		return 0.8
+		return conf
 	}
 	return 0
 }
