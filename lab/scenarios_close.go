@@ -221,17 +221,64 @@ func blackhole(ctx context.Context, r *runner, repliesOnly bool) error {
 func noSocket() *scenario {
 	return &scenario{
 		name:   "no_socket",
-		expect: []string{"NO_SOCKET"},
-		desc:   "the router blackholes an established connection; the server's write times out (TCP_USER_TIMEOUT 1 s) and its kernel drops the connection silently; the path heals and the client's next segment finds no socket",
+		expect: []string{"NO_SOCKET", "TCP_FLAGS"},
+		desc:   "the router blackholes an established connection; the server's write times out (TCP_USER_TIMEOUT 1 s) and its kernel drops the connection silently; the path heals and the client's next segment finds no socket (busy: the server keeps listening, and the client opens a second connection before it writes: its segment reaches the listener)",
 		routed: true,
 		variants: []variant{
 			"v4-eth-client", "v6-eth-client", "v4-eth-server", "v4-any-router", "v6-any-server-ng",
+			"busy-v4-eth-client", "busy-v6-eth-server",
 		},
+		causes: map[string]string{"TCP_FLAGS": "no_socket"},
 		notes: map[string]string{
 			"NO_SOCKET": "the server's kernel gave up after TCP_USER_TIMEOUT without sending anything; this RST answers the client's first segment after the path healed",
+			"TCP_FLAGS": "the server's kernel gave up after TCP_USER_TIMEOUT without sending anything; the client's first segment after the path healed reached the listener still open on the port, which resets an ACK (tcp_rcv_state_process, TCP_LISTEN)",
 		},
 		server: func(a *agent) error {
-			c, err := serverExchange(a, intOpt(unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 1000))
+			opt := intOpt(unix.IPPROTO_TCP, unix.TCP_USER_TIMEOUT, 1000)
+			if a.tags["busy"] {
+				// A server that goes on listening, as real ones do.
+				ln, err := a.listen(opt)
+				if err != nil {
+					return err
+				}
+				defer ln.Close()
+				ln.SetDeadline(time.Now().Add(10 * time.Second))
+				c, err := ln.AcceptTCP()
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if _, err := readLine(c); err != nil {
+					return err
+				}
+				if _, err := c.Write([]byte("OK\n")); err != nil {
+					return err
+				}
+				a.mark("established")
+				if err := a.await("write"); err != nil {
+					return err
+				}
+				if _, err := c.Write([]byte("PUSH\n")); err != nil {
+					return err
+				}
+				if err := drain(c, 8*time.Second); !errors.Is(err, unix.ETIMEDOUT) {
+					return fmt.Errorf("read: %v, want timed out", err)
+				}
+				a.mark("gone")
+				// The client's second connection: taken and ended
+				// cleanly when the client ends it, so that closing the
+				// listener resets nothing left in its queue.
+				c2, err := ln.AcceptTCP()
+				if err != nil {
+					return err
+				}
+				if err := drain(c2, 8*time.Second); err != nil {
+					return fmt.Errorf("second connection: %v", err)
+				}
+				c2.Close()
+				return a.await("end") // the listener stays open until then
+			}
+			c, err := serverExchange(a, opt)
 			if err != nil {
 				return err
 			}
@@ -258,6 +305,15 @@ func noSocket() *scenario {
 			if err := a.await("write"); err != nil {
 				return err
 			}
+			if a.tags["busy"] {
+				// Another connection first: the server's SYN-ACK shows
+				// its listener accepting.
+				other, err := a.dial()
+				if err != nil {
+					return fmt.Errorf("second connection: %w", err)
+				}
+				defer other.Close()
+			}
 			if _, err := c.Write([]byte("ANYONE?\n")); err != nil {
 				return err
 			}
@@ -283,6 +339,9 @@ func noSocket() *scenario {
 			cli.send("write")
 			if err := cli.wait(10 * time.Second); err != nil {
 				return err
+			}
+			if r.j.v.has("busy") {
+				srv.send("end")
 			}
 			return srv.quit()
 		},
