@@ -77,35 +77,16 @@ func reject() *scenario {
 // nginx444Conf closes every request to /upload with 444, resetting it with
 // reset.
 func nginx444Conf(dir, addr string, reset bool) string {
-	listen := addr
-	if strings.Contains(addr, ":") {
-		listen = "[" + addr + "]"
-	}
-	rst := "off"
-	if reset {
-		rst = "on"
-	}
-	return fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	reset_timedout_connection %[4]s;
-	server {
-		listen %[2]s:%[3]d;
-		location / {
-			return 444;
-		}
-	}
+	return nginxHTTP(dir, addr, dir+"/error.log", []string{"reset_timedout_connection " + onOff(reset) + ";"},
+		[]string{"location / {", "\treturn 444;", "}"})
 }
-`, dir, listen, port, rst)
+
+// onOff is an nginx flag's value.
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 // haproxyRejectConf rejects every connection at accept (tcp) or every
@@ -197,29 +178,6 @@ func slowReader() *scenario {
 // nginxSlowConf serves dir's files with a 1 s send timeout and resets
 // timed-out connections.
 func nginxSlowConf(dir, addr string) string {
-	listen := addr
-	if strings.Contains(addr, ":") {
-		listen = "[" + addr + "]"
-	}
-	return fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log stderr info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	sendfile on;
-	send_timeout 1s;
-	reset_timedout_connection on;
-	server {
-		listen %[2]s:%[3]d;
-		root %[1]s;
-	}
-}
-`, dir, listen, port)
+	return nginxHTTP(dir, addr, "stderr", []string{"sendfile on;", "send_timeout 1s;", "reset_timedout_connection on;"},
+		[]string{"root " + dir + ";"})
 }

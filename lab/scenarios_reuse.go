@@ -147,36 +147,8 @@ func reuseServer(a *agent) error {
 // which nginx does not apply to a keep-alive timeout (its keepalive
 // handler closes plainly).
 func nginxReuseConf(dir, addr string, reset bool) string {
-	listen := addr
-	if strings.Contains(addr, ":") {
-		listen = "[" + addr + "]"
-	}
-	rst := "off"
-	if reset {
-		rst = "on"
-	}
-	return fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/body;
-	proxy_temp_path %[1]s/proxy;
-	fastcgi_temp_path %[1]s/fastcgi;
-	uwsgi_temp_path %[1]s/uwsgi;
-	scgi_temp_path %[1]s/scgi;
-	keepalive_timeout 300ms;
-	reset_timedout_connection %[4]s;
-	server {
-		listen %[2]s:%[3]d;
-		location / {
-			return 200 "ok\n";
-		}
-	}
-}
-`, dir, listen, port, rst)
+	return nginxHTTP(dir, addr, dir+"/error.log", []string{"keepalive_timeout 300ms;", "reset_timedout_connection " + onOff(reset) + ";"},
+		[]string{"location / {", "\treturn 200 \"ok\\n\";", "}"})
 }
 
 // pyReuseServer is http.server with HTTP/1.1 keep-alive and a handler

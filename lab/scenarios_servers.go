@@ -180,17 +180,19 @@ func pyHTTPModule() *scenario {
 	}
 }
 
-// nginxConf is a minimal nginx configuration that writes only under dir.
-func nginxConf(dir, addr string) string {
+// nginxHTTP is a minimal nginx configuration that writes only under dir
+// (its error log to errorLog, a path or stderr), with one HTTP server
+// listening on addr: http holds the http block's own directives, server
+// the server block's after its listen.
+func nginxHTTP(dir, addr, errorLog string, http, server []string) string {
 	listen := addr
 	if strings.Contains(addr, ":") {
 		listen = "[" + addr + "]"
 	}
-	extra := []string{"client_body_timeout 1s;", "client_header_timeout 1s;", "reset_timedout_connection on;"}
 	return fmt.Sprintf(`daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
+error_log %[5]s info;
 events { worker_connections 64; }
 http {
 	access_log off;
@@ -199,16 +201,20 @@ http {
 	fastcgi_temp_path %[1]s/fastcgi;
 	uwsgi_temp_path %[1]s/uwsgi;
 	scgi_temp_path %[1]s/scgi;
-	client_max_body_size 64k;
 	%[3]s
 	server {
 		listen %[2]s:%[4]d;
-		location / {
-			proxy_pass http://127.0.0.1:9;
-		}
+		%[6]s
 	}
 }
-`, dir, listen, strings.Join(extra, "\n\t"), port)
+`, dir, listen, strings.Join(http, "\n\t"), port, errorLog, strings.Join(server, "\n\t\t"))
+}
+
+// nginxConf times clients out after 1 s and resets them.
+func nginxConf(dir, addr string) string {
+	return nginxHTTP(dir, addr, dir+"/error.log",
+		[]string{"client_max_body_size 64k;", "client_body_timeout 1s;", "client_header_timeout 1s;", "reset_timedout_connection on;"},
+		[]string{"location / {", "\tproxy_pass http://127.0.0.1:9;", "}"})
 }
 
 func nginx() *scenario {
