@@ -173,11 +173,7 @@ func reverseProxy(a *agent) error {
 		if err != nil {
 			return err
 		}
-		conf := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(nginxStreamConf(dir, a.server, up)), 0o644); err != nil {
-			return err
-		}
-		if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
+		if err := a.nginx(dir, nginxStreamConf(dir, a.server, up)); err != nil {
 			return err
 		}
 		a.mark("ready")

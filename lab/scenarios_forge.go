@@ -769,22 +769,7 @@ func forgeRefusal() *scenario {
 			return in.send(rst{toClient: true, seq: 0, ack: syn.seq + 1, ackFlag: true, ttl: 63, id: 0x1000 + uint16(rand.IntN(0x8000)),
 				note: "a refusal answering the client's SYN; the server's real SYN-ACK follows"})
 		},
-		server: func(a *agent) error {
-			ln, err := a.listen()
-			if err != nil {
-				return err
-			}
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
-			return nil
-		},
+		server: listenDiscard,
 		client: func(a *agent) error {
 			_, err := a.dial()
 			if !errors.Is(err, unix.ECONNREFUSED) {

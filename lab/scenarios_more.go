@@ -231,24 +231,7 @@ func synScan() *scenario {
 		notes: map[string]string{
 			"NO_SOCKET": "the SYN came from a raw socket: the client kernel has no socket for the answer",
 		},
-		server: func(a *agent) error {
-			ln, err := a.listen()
-			if err != nil {
-				return err
-			}
-			// Held by the goroutine until the agent exits; no handshake
-			// completes, so nothing is accepted.
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					c.Close()
-				}
-			}()
-			return nil
-		},
+		server: listenDiscard, // no handshake completes: nothing is accepted
 		client: func(a *agent) error {
 			src, err1 := netip.ParseAddr(a.clientAddr)
 			dst, err2 := netip.ParseAddr(a.server)
@@ -392,4 +375,23 @@ func partingClient(a *agent) error {
 		return err
 	}
 	return expectReset(drain(c, 3*time.Second))
+}
+
+// listenDiscard listens and closes whatever it accepts, the listener held
+// by its goroutine until the agent exits.
+func listenDiscard(a *agent) error {
+	ln, err := a.listen()
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return nil
 }

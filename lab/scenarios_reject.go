@@ -43,11 +43,7 @@ func reject() *scenario {
 				return err
 			}
 			if a.tags["nginx444"] || a.tags["nginx444reset"] {
-				conf := filepath.Join(dir, "nginx.conf")
-				if err := os.WriteFile(conf, []byte(nginx444Conf(dir, a.server, a.tags["nginx444reset"])), 0o644); err != nil {
-					return err
-				}
-				if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
+				if err := a.nginx(dir, nginx444Conf(dir, a.server, a.tags["nginx444reset"])); err != nil {
 					return err
 				}
 			} else {
@@ -148,11 +144,7 @@ func slowReader() *scenario {
 			if err := os.WriteFile(filepath.Join(dir, "big"), make([]byte, 4<<20), 0o644); err != nil {
 				return err
 			}
-			conf := filepath.Join(dir, "nginx.conf")
-			if err := os.WriteFile(conf, []byte(nginxSlowConf(dir, a.server)), 0o644); err != nil {
-				return err
-			}
-			if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
+			if err := a.nginx(dir, nginxSlowConf(dir, a.server)); err != nil {
 				return err
 			}
 			a.mark("ready")

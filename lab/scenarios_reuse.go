@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -120,11 +119,7 @@ func reuseServer(a *agent) error {
 		if err != nil {
 			return err
 		}
-		conf := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(conf, []byte(nginxReuseConf(dir, a.server, a.tags["reset"])), 0o644); err != nil {
-			return err
-		}
-		if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
+		if err := a.nginx(dir, nginxReuseConf(dir, a.server, a.tags["reset"])); err != nil {
 			return err
 		}
 	case a.tags["pyhttp"]:

@@ -180,6 +180,17 @@ func pyHTTPModule() *scenario {
 	}
 }
 
+// nginx writes conf to dir/nginx.conf and starts nginx on it as a
+// daemon of the agent, its error log in dir.
+func (a *agent) nginx(dir, conf string) error {
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	_, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", path)
+	return err
+}
+
 // nginxHTTP is a minimal nginx configuration that writes only under dir
 // (its error log to errorLog, a path or stderr), with one HTTP server
 // listening on addr: http holds the http block's own directives, server
@@ -239,11 +250,7 @@ func nginx() *scenario {
 			if err != nil {
 				return err
 			}
-			conf := filepath.Join(dir, "nginx.conf")
-			if err := os.WriteFile(conf, []byte(nginxConf(dir, a.server)), 0o644); err != nil {
-				return err
-			}
-			if _, err := a.daemon(dir, "nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", conf); err != nil {
+			if err := a.nginx(dir, nginxConf(dir, a.server)); err != nil {
 				return err
 			}
 			a.mark("ready")
