@@ -138,6 +138,10 @@ type stream struct {
 	// encrypted records) name nothing Parse reads: only its last record
 	// is followed, no byte kept (unless Grep is set).
 	tailOnly bool
+	// request: this side's first payload began as a request line does
+	// (a method and a space), so that later requests are looked for in
+	// its segments (follow); a TLS or SSH stream never is.
+	request bool
 	// peerAt is the peer's payload bytes when this side's first payload
 	// came: how much of a request body had gone when the answer began.
 	peerAt int64
@@ -249,6 +253,7 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 			st.state, st.base = streamStart, side.ISN+1
 		}
 		st.peerAt = c.Sides[1-dir].Bytes
+		st.request = methodEnd(pl) > 0
 		st.tailOnly = tlsServer && len(o.Grep) == 0
 		st.searchOnly = search || tlsServer && len(o.Grep) > 0 && len(o.Grep) <= grepTail+1
 	}
@@ -257,9 +262,11 @@ func (o *Observer) Segment(id track.ConnID, dir int, p *decode.Packet, c *track.
 	if pl := p.Payload; len(pl) >= 5 && isRecordType(pl[0]) && pl[1] == 3 {
 		st.tlsLen = uint8(copy(st.tls[:], pl))
 	}
-	if !st.searchOnly && !st.tailOnly {
+	if sl.dir[c.Client&1].request && !st.searchOnly && !st.tailOnly {
 		// A later request may come before the first bytes are all
 		// kept (a small request and answer, then the next request).
+		// Only where the client began with one: a TLS connection's
+		// every segment would be read for a request line in vain.
 		o.follow(i, dir, p, c)
 	}
 	n := uint32(o.n())
@@ -314,7 +321,7 @@ func (o *Observer) worth(dir int, b []byte, c *track.Conn) bool {
 			return true
 		}
 	}
-	if sp := bytes.IndexByte(b[:min(len(b), 21)], ' '); sp > 0 && isMethod(b[:sp]) {
+	if methodEnd(b) > 0 {
 		return true // an HTTP request line, or a text command
 	}
 	server := c.Sides[1-c.Client&1].Port

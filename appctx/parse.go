@@ -145,8 +145,8 @@ func line(b []byte) ([]byte, bool) {
 // requestLine reads an HTTP/1.x request line: METHOD SP target SP
 // HTTP/1.x (RFC 9112 §3).
 func requestLine(b []byte) (string, bool) {
-	sp := bytes.IndexByte(b[:min(len(b), 21)], ' ')
-	if sp < 1 || !isMethod(b[:sp]) {
+	sp := methodEnd(b)
+	if sp < 1 {
 		return "", false // before looking for the line's end: most bytes are no request
 	}
 	l, _ := line(b[:min(len(b), 8192)])
@@ -160,6 +160,16 @@ func requestLine(b []byte) (string, bool) {
 		return "", false
 	}
 	return string(l[:sp]) + " " + Printable(rest[:end], maxTarget) + " " + Printable(version, 8), true
+}
+
+// methodEnd returns where the method that b begins with ends (its space),
+// or -1 when b does not begin with a method and a space: an HTTP request
+// line, or a text command.
+func methodEnd(b []byte) int {
+	if sp := bytes.IndexByte(b[:min(len(b), 21)], ' '); sp > 0 && isMethod(b[:sp]) {
+		return sp
+	}
+	return -1
 }
 
 // isMethod: an HTTP method is a token; in practice, upper-case letters.
