@@ -674,14 +674,13 @@ func (t *Tracker) add(c *conn, dir uint8, p *decode.Packet) {
 	if p.Flags&decode.RST != 0 {
 		t.reset(c, int(dir), p, copyOf)
 	} else {
-		unseen := c.Sides[1-dir].UnseenFrame
 		kind := c.apply(dir, p)
-		if c.Sides[1-dir].UnseenFrame != unseen {
-			t.stats.Unseen++
-		}
 		c.touch(p, t.now)
 		s := summaryOf(p, dir, kind, &c.Sides[dir])
-		s.AcksUnseen = c.Sides[1-dir].UnseenFrame == p.Frame
+		// applyAck set the peer's UnseenFrame to this frame, no other.
+		if s.AcksUnseen = c.Sides[1-dir].UnseenFrame == p.Frame; s.AcksUnseen {
+			t.stats.Unseen++
+		}
 		c.push(s)
 		c.noteHistory(dir, p.Flags, p.Len, kind, s.Window)
 		if c.nOpen > 0 {
